@@ -1,0 +1,199 @@
+"""``lmp``: the command line of lmp-tui (run, list, build).
+
+Every ``LmpError`` becomes one line on stderr and a non-zero exit; Ctrl-C and SIGTERM detach
+everything and print a one-line summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .runtime import hub, params
+from .runtime.build import build
+from .runtime.errors import LmpError, NotFoundError
+from .runtime.output import BatchPrinter
+from .runtime.package import Package, load_package
+from .runtime.session import LiveSession
+
+
+def err(msg: str) -> None:
+    print(f"lmp: {msg}", file=sys.stderr, flush=True)
+
+
+def resolve(target: str) -> Package:
+    """A local path (package.json, .bpf.o), else a built-in Hub name."""
+    path = Path(target)
+    if path.exists():
+        return load_package(path)
+    if "/" in target or target.endswith((".json", ".o", ".wasm")):
+        raise NotFoundError(f"{target}: no such file")
+    return hub.find_builtin(target).package
+
+
+# -- run -------------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    package = resolve(args.program)
+    values, verbose = params.parse_args(package, args.program_args)
+    session = LiveSession(package, values, verbose=verbose or args.verbose)
+    return asyncio.run(_run(session, args))
+
+
+async def _run(session: LiveSession, args: argparse.Namespace) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    started = time.monotonic()
+    events = drops = 0
+    try:
+        session.start()
+        source = session.source
+        sample = session.choice.sample
+        printer = BatchPrinter(session.decoder, session.snapshot_decoder, args.json,
+                               sample.type if sample else "default_kv",
+                               sample.unit if sample else "(unit)")
+        kind = {"ringbuf": "ring buffer", "perf": "perf event", "sample": "map sampling",
+                "none": "nothing (no export map)"}[session.choice.kind]
+        err(f"running {session.package.name}: waiting for events from {kind}... (Ctrl-C to stop)")
+        if (header := printer.header()) is not None:
+            _write([header])
+
+        async def pump() -> None:
+            nonlocal events, drops
+            if source is None:
+                await stop.wait()
+                return
+            async for batch in source:
+                events += batch.count
+                drops += batch.drops
+                _write(printer.lines(batch))
+
+        task = asyncio.ensure_future(pump())
+        waiter = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({task, waiter}, timeout=args.duration,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if source is not None:
+            source.close()
+        for t in (task, waiter):
+            t.cancel()
+        if task in done and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        session.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    err(f"{session.package.name}: {events} events, {drops} dropped in "
+        f"{time.monotonic() - started:.1f} s; detached")
+    return 0
+
+
+def _write(lines: list[str]) -> None:
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
+
+
+# -- list ------------------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    rows: list[dict[str, Any]] = []
+    for prog in hub.builtin_programs():
+        why = prog.unavailable()
+        rows.append({"name": prog.name, "category": prog.category,
+                     "summary": prog.summary or prog.package.description,
+                     "runnable": why is None, "reason": why or ""})
+    if args.json:
+        for r in rows:
+            print(json.dumps(r, sort_keys=True))
+        return 0
+    width = max((len(r["name"]) for r in rows), default=4)
+    cat_w = max((len(r["category"]) for r in rows), default=8)
+    print(f"{'NAME':<{width}}  {'CATEGORY':<{cat_w}}  {'RUNS HERE':<9}  SUMMARY")
+    for r in rows:
+        status = "yes" if r["runnable"] else "no"
+        line = f"{r['name']:<{width}}  {r['category']:<{cat_w}}  {status:<9}  {r['summary']}"
+        print(line + (f" ({r['reason']})" if r["reason"] else ""))
+    return 0
+
+
+# -- build -----------------------------------------------------------------------------------------
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    result = build(Path(args.source), Path(args.header) if args.header else None,
+                   Path(args.output) if args.output else None,
+                   Path(args.vmlinux) if args.vmlinux else None, args.cflags,
+                   log=lambda line: print(line, file=sys.stderr))
+    print(result.package_json)
+    return 0
+
+
+# -- entry point -----------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lmp", description="Run, build and share eBPF programs "
+                                "(LMP / eunomia-bpf compatible).")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a program: Hub name, package.json or .bpf.o",
+                         description="Run a program on this kernel and print its events. "
+                         "Program options go after `--` (see `lmp run NAME -- --help`).")
+    run.add_argument("program", help="built-in name, or path to package.json / .bpf.o")
+    run.add_argument("-j", "--json", action="store_true", help="print JSON lines (as ecli -j)")
+    run.add_argument("--duration", type=float, default=None, metavar="S",
+                     help="stop by itself after S seconds")
+    run.add_argument("--verbose", action="store_true", help="include libbpf debug output")
+    run.set_defaults(func=cmd_run)
+
+    ls = sub.add_parser("list", help="list the built-in Hub programs and whether they run here")
+    ls.add_argument("--json", action="store_true", help="one JSON object per program")
+    ls.set_defaults(func=cmd_list)
+
+    b = sub.add_parser("build", help="compile a .bpf.c into an eunomia package.json")
+    b.add_argument("source", nargs="?", default=".", help="project dir or .bpf.c (default .)")
+    b.add_argument("header", nargs="?", help="header with the exported struct(s)")
+    b.add_argument("-o", "--output", help="output directory (default: the source's)")
+    b.add_argument("--vmlinux", help="directory with vmlinux.h (default: from this kernel)")
+    b.add_argument("-a", "--cflags", action="append", default=[], help="extra clang flag")
+    b.set_defaults(func=cmd_build)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after the first `--` belongs to the program, not to lmp.
+    program_args: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, program_args = argv[:i], argv[i + 1:]
+    args = parser().parse_args(argv)
+    args.program_args = program_args
+    try:
+        return int(args.func(args) or 0)
+    except LmpError as exc:
+        err(str(exc))
+        return exc.exit_code
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            sys.stdout.close()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Built-in Hub: program sources and their built eunomia ``package.json`` files (data only)."""

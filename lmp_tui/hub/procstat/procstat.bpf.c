@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Port of LMP procstat (kprobe/finish_task_switch) to tp_btf/sched_switch:
+ * reports the memory footprint of the task being switched out. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "procstat.h"
+
+/* Keeps struct event in the object's BTF (the ring buffer carries it), the
+ * same declaration eunomia-bpf's ecc appends when it builds a package. */
+const volatile struct event * __eunomia_dummy_event_ptr __attribute__((unused));
+
+#define MAX_ENTRIES 10240
+#define PAGE_SHIFT_4K 12
+
+/* mm counter indexes (enum in include/linux/mm_types_task.h) */
+#define IDX_FILEPAGES 0
+#define IDX_ANONPAGES 1
+#define IDX_SWAPENTS 2
+#define IDX_SHMEMPAGES 3
+
+/// Only report this process (matches tgid or thread id; 0 = all)
+/// @cmdarg {"default": 0, "short": "p", "long": "pid"}
+const volatile pid_t filtered_pid = 0;
+/// Minimum interval between two reports for the same pid, in milliseconds
+/// @cmdarg {"default": 100, "short": "i", "long": "interval"}
+const volatile unsigned long long min_interval_ms = 100;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* pid -> ktime (ns) of the last emitted event for that pid */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_emit SEC(".maps");
+
+/* Before 6.2: struct mm_rss_stat { atomic_long_t count[NR_MM_COUNTERS]; }
+ * embedded as mm->rss_stat. Since 6.2: struct percpu_counter
+ * rss_stat[NR_MM_COUNTERS]. libbpf strips the ___old/___new suffixes when
+ * matching against kernel BTF. */
+struct mm_rss_stat___old {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___old {
+	struct mm_rss_stat___old rss_stat;
+} __attribute__((preserve_access_index));
+
+struct mm_struct___new {
+	struct percpu_counter rss_stat[4];
+} __attribute__((preserve_access_index));
+
+/* idx must be a compile-time constant so that CO-RE relocates the array
+ * element offset (the element size differs between the two layouts). */
+#define READ_MM_COUNTER(mm, idx)						\
+	({									\
+		long long __v;							\
+		if (bpf_core_type_exists(struct mm_rss_stat___old))		\
+			__v = BPF_CORE_READ((struct mm_struct___old *)(mm),	\
+					    rss_stat.count[idx].counter);	\
+		else								\
+			__v = BPF_CORE_READ((struct mm_struct___new *)(mm),	\
+					    rss_stat[idx].count);		\
+		__v < 0 ? 0 : __v;						\
+	})
+
+static __always_inline struct event *reserve_event(void)
+{
+	struct event *e;
+	__u32 zero = 0;
+	__u64 *cnt;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		cnt = bpf_map_lookup_elem(&drops, &zero);
+		if (cnt)
+			*cnt += 1;
+	}
+	return e;
+}
+
+/* 6.18: btf_trace_sched_switch(void *, bool preempt, struct task_struct *prev,
+ *                              struct task_struct *next, unsigned int prev_state) */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	struct mm_struct *mm;
+	struct event *e;
+	__u64 now, *last;
+	__u32 pid, tgid;
+	long long file, anon, shmem;
+
+	pid = BPF_CORE_READ(prev, pid);
+	tgid = BPF_CORE_READ(prev, tgid);
+	if (filtered_pid && pid != filtered_pid && tgid != filtered_pid)
+		return 0;
+
+	mm = BPF_CORE_READ(prev, mm);
+	if (!mm)
+		return 0;	/* kernel thread */
+
+	now = bpf_ktime_get_ns();
+	last = bpf_map_lookup_elem(&last_emit, &pid);
+	if (last && now - *last < min_interval_ms * 1000000ULL)
+		return 0;
+	bpf_map_update_elem(&last_emit, &pid, &now, BPF_ANY);
+
+	e = reserve_event();
+	if (!e)
+		return 0;
+
+	file = READ_MM_COUNTER(mm, IDX_FILEPAGES);
+	anon = READ_MM_COUNTER(mm, IDX_ANONPAGES);
+	shmem = READ_MM_COUNTER(mm, IDX_SHMEMPAGES);
+
+	e->pid = pid;
+	BPF_CORE_READ_INTO(&e->comm, prev, comm);
+	e->nvcsw = BPF_CORE_READ(prev, nvcsw);
+	e->nivcsw = BPF_CORE_READ(prev, nivcsw);
+	e->vsize = BPF_CORE_READ(mm, total_vm);
+	e->rssfile = file;
+	e->rssanon = anon;
+	e->rssshmem = shmem;
+	e->size = file + anon + shmem;
+	e->vswap = READ_MM_COUNTER(mm, IDX_SWAPENTS);
+	e->vdata = BPF_CORE_READ(mm, data_vm);
+	e->vstk = BPF_CORE_READ(mm, stack_vm);
+	e->vpte = BPF_CORE_READ(mm, pgtables_bytes.counter) >> PAGE_SHIFT_4K;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/// Per-process memory and context-switch statistics sampled at sched_switch
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,136 @@
+"""A running program and its event stream: what ``lmp run`` and the TUI both drive.
+
+Chooses the export map as ecli does (spec 4.5: sample maps, ring buffers, perf buffers, the last
+one wins), builds the matching source and decoder, and tears everything down on ``close()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import libbpf
+from .btf import Kind
+from .decode import Decoder, SnapshotDecoder
+from .errors import LayoutError, PackageError
+from .layout import StructLayout, layout_from_btf
+from .package import Package, SampleMeta
+from .poller import (
+    DropCounter,
+    EventSource,
+    PerfBufferSource,
+    RingBufferSource,
+    SampledMapSource,
+)
+from .program import Program
+from .skeleton import MAP_PERF_EVENT_ARRAY, MAP_RINGBUF
+
+DROPS_MAP = "drops"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportChoice:
+    kind: str  # "ringbuf" | "perf" | "sample" | "none"
+    map_name: str = ""
+    sample: SampleMeta | None = None
+
+
+def choose_export(package: Package, map_types: dict[str, int]) -> ExportChoice:
+    choice = ExportChoice("none")
+    for m in package.maps:
+        if m.sample is not None:
+            choice = ExportChoice("sample", m.name, m.sample)
+        elif map_types.get(m.name) == MAP_RINGBUF:
+            choice = ExportChoice("ringbuf", m.name)
+        elif map_types.get(m.name) == MAP_PERF_EVENT_ARRAY:
+            choice = ExportChoice("perf", m.name)
+    return choice
+
+
+def sample_layouts(package: Package, key_type_id: int, value_type_id: int
+                   ) -> tuple[StructLayout, StructLayout]:
+    """Key and value layouts of a sampled map, value member names from export_types when they fit."""
+    if not key_type_id or not value_type_id:
+        raise PackageError("the sampled map has no BTF key/value types (declare it with __type)")
+    key = layout_from_btf(package.btf, key_type_id)
+    value = layout_from_btf(package.btf, value_type_id)
+    names = package.sample_value_member_names()
+    vt = package.btf.strip(value_type_id)
+    exports = package.meta.get("export_types") or []
+    if (names and vt.kind == Kind.STRUCT and exports and exports[0].get("name") == vt.name
+            and len(names) == len(value.fields)):
+        value = StructLayout(value.name, value.size, tuple(
+            type(f)(**{**_fields(f), "name": n}) for f, n in zip(value.fields, names, strict=True)
+        ), value.kind)
+    return key, value
+
+
+def _fields(f: Any) -> dict[str, Any]:
+    return {s: getattr(f, s) for s in f.__slots__}
+
+
+class LiveSession:
+    """A program attached to this kernel, with its event source and decoder."""
+
+    def __init__(self, package: Package, values: dict[str, Any] | None = None,
+                 verbose: bool = False) -> None:
+        self.package = package
+        self.values = dict(values or {})
+        libbpf.log.verbose = verbose
+        self.program = Program(package, self.values)
+        self.source: EventSource | None = None
+        self.choice = ExportChoice("none")
+        self.layout: StructLayout | None = None
+        self.decoder: Decoder | None = None
+        self.snapshot_decoder: SnapshotDecoder | None = None
+
+    def start(self) -> LiveSession:
+        self.program.start()
+        try:
+            self._open_source()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _open_source(self) -> None:
+        maps = self.program.maps
+        self.choice = choose_export(self.package, {n: m.type for n, m in maps.items()})
+        if self.choice.kind == "none":
+            return
+        info = maps[self.choice.map_name]
+        if self.choice.kind == "sample":
+            assert self.choice.sample is not None
+            key, value = sample_layouts(self.package, info.btf_key_type_id, info.btf_value_type_id)
+            self.snapshot_decoder = SnapshotDecoder(key, value)
+            self.source = SampledMapSource(info.fd, info.key_size, info.value_size,
+                                           self.choice.sample.interval_ms,
+                                           self.choice.sample.clear_map)
+            return
+        try:
+            layout = self.package.export_layout()
+        except LayoutError as exc:
+            raise PackageError(str(exc)) from None
+        if layout is None:
+            raise PackageError(f"Export map named {self.choice.map_name} found, but no export "
+                               "type is provided")
+        self.layout = layout
+        self.decoder = Decoder(layout)
+        if self.choice.kind == "ringbuf":
+            drops_map = maps.get(DROPS_MAP)
+            ncpus = libbpf.lib().libbpf_num_possible_cpus()
+            drops = DropCounter(drops_map.fd if drops_map else None, ncpus)
+            self.source = RingBufferSource(info.fd, info.max_entries, layout.size, drops)
+        else:
+            self.source = PerfBufferSource(info.fd, layout.size)
+
+    def close(self) -> None:
+        if self.source is not None:
+            self.source.close()
+        self.program.close()
+
+    def __enter__(self) -> LiveSession:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
