@@ -176,7 +176,8 @@ def package_meta(obj: bytes, filename: str, source_text: str, structs: list[str]
         raise BuildError(str(exc)) from None
     skel = skeleton.bpf_skel(elf, btf, skeleton.obj_name_for(filename))
     merge_docs(skel, parse_doc_comments(source_text))
-    exports = [e for s in structs if (e := skeleton.export_type(btf, s)) is not None]
+    exports = [e for s in skeleton.outermost_first(btf, structs)
+               if (e := skeleton.export_type(btf, s)) is not None]
     return {"bpf_skel": skel, "eunomia_version": EUNOMIA_VERSION, "export_types": exports}
 
 

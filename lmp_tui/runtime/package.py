@@ -184,7 +184,10 @@ def load_package(path: str | Path) -> Package:
 
 
 def _name_from_path(p: Path) -> str:
-    if p.name in ("package.json", "app.wasm"):
+    """A name for a file; empty for package.json, whose object name says it better."""
+    if p.name == "package.json":
+        return ""
+    if p.name == "app.wasm":
         return p.resolve().parent.name
     return p.name.split(".", 1)[0]
 
@@ -288,11 +291,13 @@ def _from_object(obj: bytes, source: str, name: str, digest: str) -> Package:
 
 def _exported_struct_name(btf: Btf, skel: dict[str, Any]) -> str | None:
     """Which struct a bare object's buffer carries: ecc's dummy pointer, else ``struct event``."""
-    for section in skel["data_sections"]:
-        for v in section["variables"]:
-            n = v["name"]
-            if n.startswith("__eunomia_dummy_") and n.endswith("_ptr"):
-                return n[len("__eunomia_dummy_"):-len("_ptr")]
+    dummies = [
+        v["name"][len("__eunomia_dummy_"):-len("_ptr")]
+        for section in skel["data_sections"] for v in section["variables"]
+        if v["name"].startswith("__eunomia_dummy_") and v["name"].endswith("_ptr")
+    ]
+    if dummies:
+        return skeleton.outermost_first(btf, dummies)[0]
     if btf.find("event", Kind.STRUCT) is not None:
         return "event"
     return None

@@ -179,3 +179,21 @@ def fixup_datasecs(elf: ElfFile, btf: Btf) -> None:
                 info.offset = offsets[(t.name, var.name)]
             if not info.size:
                 info.size = btf.size_of(var.type)
+
+
+def outermost_first(btf: Btf, structs: list[str]) -> list[str]:
+    """Header structs, those not nested in another one first.
+
+    Only ``export_types[0]`` is used, and ecc lists header structs in BTF order, so an event
+    with a nested struct would export the inner one. We put the outer struct first.
+    """
+    nested: set[str] = set()
+    for name in structs:
+        t = btf.find(name, Kind.STRUCT)
+        for m in t.members if t else []:
+            inner = btf.strip(m.type_id)
+            while inner.kind == Kind.ARRAY:
+                inner = btf.strip(inner.elem_type)
+            if inner.kind in (Kind.STRUCT, Kind.UNION):
+                nested.add(inner.name)
+    return [s for s in structs if s not in nested] + [s for s in structs if s in nested]

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine, run as root:
+#   bash setup.sh run    install everything, then start lmp-tui
+#   bash setup.sh test   install everything, then lint and run the full test suite
+# Installing is idempotent: packages already present are not fetched again.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+APT_PACKAGES=(
+  libbpf1 libelf1 zlib1g            # running BPF programs
+  clang llvm libbpf-dev bpftool gcc make   # lmp build, the benchmark's C consumer
+  lld wasi-libc libclang-rt-14-dev-wasm32  # lmp build-wasm
+  python3 python3-venv python3-dev
+  tmux                              # end-to-end TUI test over a real terminal
+  docker-registry                   # OCI push/pull tests against a real registry
+  util-linux mount                  # setpriv (no-privilege tests), mount (tracefs)
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The registry package starts a system service on install; our tests start their own on loopback.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  systemctl stop docker-registry || true
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+
+# libbpf needs tracefs for tracepoints; lmp mounts it on demand too, this just saves a step.
+if [ ! -d /sys/kernel/tracing/events ] && [ "$(id -u)" = 0 ]; then
+  mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+fi
+
+case "${1:-run}" in
+  run)
+    shift || true
+    exec .venv/bin/lmp-tui "$@"
+    ;;
+  test)
+    shift || true
+    .venv/bin/ruff check lmp_tui tests bench
+    .venv/bin/ruff format --check lmp_tui tests bench
+    exec .venv/bin/pytest -q "$@"
+    ;;
+  install)
+    echo "setup: done; run .venv/bin/lmp or .venv/bin/lmp-tui" >&2
+    ;;
+  *)
+    echo "usage: bash setup.sh [run|test|install]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,60 @@
+"""BTF parsing and C spelling, on hand-made BTF."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lmp_tui.runtime.btf import Btf, BtfBuilder, Kind
+from lmp_tui.runtime.errors import LayoutError
+
+
+def test_round_trip_and_c_decl():
+    b = BtfBuilder()
+    u32 = b.int("unsigned int", 4)
+    char = b.int("char", 1, signed=True, char=True)
+    pid_t = b.typedef("pid_t", b.int("int", 4, signed=True))
+    comm = b.array(char, 16)
+    ev = b.struct("event", 24, [("pid", pid_t, 0), ("flags", u32, 4), ("comm", comm, 8)])
+    ptr = b.ptr(ev)
+    vol = b.modifier(Kind.VOLATILE, b.modifier(Kind.CONST, pid_t))
+    btf = Btf.parse(b.build())
+    assert btf[ev].kind == Kind.STRUCT and btf[ev].size == 24
+    assert [m.name for m in btf[ev].members] == ["pid", "flags", "comm"]
+    assert btf.c_decl(comm) == "char[16]"
+    assert btf.c_decl(ptr) == "struct event *"
+    assert btf.c_decl(vol) == "pid_t"
+    assert btf.size_of(comm) == 16
+    assert btf.find("event", Kind.STRUCT).id == ev
+
+
+def test_bad_magic_and_truncation():
+    with pytest.raises(LayoutError, match="magic"):
+        Btf.parse(b"\0" * 32)
+    raw = BtfBuilder().build()
+    with pytest.raises(LayoutError):
+        Btf.parse(raw[:10])
+
+
+@given(st.binary(max_size=512))
+def test_random_bytes_never_crash(raw):
+    try:
+        Btf.parse(raw)
+    except LayoutError:
+        pass
+
+
+@given(st.binary(min_size=1, max_size=64), st.integers(0, 200))
+def test_corrupted_btf_raises_layout_error_only(noise, where):
+    b = BtfBuilder()
+    b.struct("s", 4, [("x", b.int("int", 4, signed=True), 0)])
+    raw = bytearray(b.build())
+    where = min(where, len(raw) - 1)
+    raw[where:where + len(noise)] = noise
+    try:
+        btf = Btf.parse(bytes(raw))
+        for t in btf.types:
+            btf.c_name(t.id)
+    except LayoutError:
+        pass
