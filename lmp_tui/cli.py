@@ -59,11 +59,19 @@ async def _run(session: LiveSession, args: argparse.Namespace) -> int:
         session.start()
         source = session.source
         sample = session.choice.sample
-        printer = BatchPrinter(session.decoder, session.snapshot_decoder, args.json,
-                               sample.type if sample else "default_kv",
-                               sample.unit if sample else "(unit)")
-        kind = {"ringbuf": "ring buffer", "perf": "perf event", "sample": "map sampling",
-                "none": "nothing (no export map)"}[session.choice.kind]
+        printer = BatchPrinter(
+            session.decoder,
+            session.snapshot_decoder,
+            args.json,
+            sample.type if sample else "default_kv",
+            sample.unit if sample else "(unit)",
+        )
+        kind = {
+            "ringbuf": "ring buffer",
+            "perf": "perf event",
+            "sample": "map sampling",
+            "none": "nothing (no export map)",
+        }[session.choice.kind]
         err(f"running {session.package.name}: waiting for events from {kind}... (Ctrl-C to stop)")
         if (header := printer.header()) is not None:
             _write([header])
@@ -80,8 +88,9 @@ async def _run(session: LiveSession, args: argparse.Namespace) -> int:
 
         task = asyncio.ensure_future(pump())
         waiter = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait({task, waiter}, timeout=args.duration,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {task, waiter}, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED
+        )
         if source is not None:
             source.close()
         for t in (task, waiter):
@@ -94,8 +103,10 @@ async def _run(session: LiveSession, args: argparse.Namespace) -> int:
         session.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    err(f"{session.package.name}: {events} events, {drops} dropped in "
-        f"{time.monotonic() - started:.1f} s; detached")
+    err(
+        f"{session.package.name}: {events} events, {drops} dropped in "
+        f"{time.monotonic() - started:.1f} s; detached"
+    )
     return 0
 
 
@@ -112,9 +123,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for prog in hub.builtin_programs():
         why = prog.unavailable()
-        rows.append({"name": prog.name, "category": prog.category,
-                     "summary": prog.summary or prog.package.description,
-                     "runnable": why is None, "reason": why or ""})
+        rows.append(
+            {
+                "name": prog.name,
+                "category": prog.category,
+                "summary": prog.summary or prog.package.description,
+                "runnable": why is None,
+                "reason": why or "",
+            }
+        )
     if args.json:
         for r in rows:
             print(json.dumps(r, sort_keys=True))
@@ -133,10 +150,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    result = build(Path(args.source), Path(args.header) if args.header else None,
-                   Path(args.output) if args.output else None,
-                   Path(args.vmlinux) if args.vmlinux else None, args.cflags,
-                   log=lambda line: print(line, file=sys.stderr))
+    result = build(
+        Path(args.source),
+        Path(args.header) if args.header else None,
+        Path(args.output) if args.output else None,
+        Path(args.vmlinux) if args.vmlinux else None,
+        args.cflags,
+        log=lambda line: print(line, file=sys.stderr),
+    )
     print(result.package_json)
     return 0
 
@@ -145,17 +166,22 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lmp", description="Run, build and share eBPF programs "
-                                "(LMP / eunomia-bpf compatible).")
+    p = argparse.ArgumentParser(
+        prog="lmp", description="Run, build and share eBPF programs (LMP / eunomia-bpf compatible)."
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run a program: Hub name, package.json or .bpf.o",
-                         description="Run a program on this kernel and print its events. "
-                         "Program options go after `--` (see `lmp run NAME -- --help`).")
+    run = sub.add_parser(
+        "run",
+        help="run a program: Hub name, package.json or .bpf.o",
+        description="Run a program on this kernel and print its events. "
+        "Program options go after `--` (see `lmp run NAME -- --help`).",
+    )
     run.add_argument("program", help="built-in name, or path to package.json / .bpf.o")
     run.add_argument("-j", "--json", action="store_true", help="print JSON lines (as ecli -j)")
-    run.add_argument("--duration", type=float, default=None, metavar="S",
-                     help="stop by itself after S seconds")
+    run.add_argument(
+        "--duration", type=float, default=None, metavar="S", help="stop by itself after S seconds"
+    )
     run.add_argument("--verbose", action="store_true", help="include libbpf debug output")
     run.set_defaults(func=cmd_run)
 
@@ -179,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     program_args: list[str] = []
     if "--" in argv:
         i = argv.index("--")
-        argv, program_args = argv[:i], argv[i + 1:]
+        argv, program_args = argv[:i], argv[i + 1 :]
     args = parser().parse_args(argv)
     args.program_args = program_args
     try:

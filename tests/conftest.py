@@ -15,14 +15,16 @@ LMP = [sys.executable, "-m", "lmp_tui.cli"]
 
 
 def bpf_prog_ids() -> set[int]:
-    out = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        ["bpftool", "prog", "show", "-j"], capture_output=True, text=True, check=True
+    )
     return {p["id"] for p in json.loads(out.stdout or "[]")}
 
 
 def lmp(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*LMP, *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=ROOT, **kw)
+    return subprocess.run(
+        [*LMP, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, **kw
+    )
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from lmp_tui.runtime import libbpf
 from lmp_tui.runtime.build import BUILD_STAMP_KEY, build, parse_doc_comments
 from lmp_tui.runtime.hub import builtin_programs, hub_dir
 from lmp_tui.runtime.package import load_package
-
-from conftest import ROOT
 
 VMLINUX = ROOT / "lmp_tui/hub/include/x86"
 DATA = Path(__file__).parent / "data"
@@ -33,19 +32,31 @@ def test_skeleton_metadata(execwatch):
     rodata = skel["data_sections"][0]
     assert rodata["name"] == ".rodata"
     assert [(v["name"], v["type"]) for v in rodata["variables"]] == [
-        ("targ_pid", "pid_t"), ("targ_comm", "char[16]"), ("stamp_base", "unsigned long long"),
-        ("verbose_events", "bool")]
+        ("targ_pid", "pid_t"),
+        ("targ_comm", "char[16]"),
+        ("stamp_base", "unsigned long long"),
+        ("verbose_events", "bool"),
+    ]
     assert rodata["variables"][0]["cmdarg"] == {"default": 0, "short": "p", "long": "pid"}
     bss = skel["data_sections"][1]["variables"]
     assert {"name": "__eunomia_dummy_event_ptr", "type": "struct event *"} in bss
-    assert skel["progs"] == [{"attach": "tp/sched/sched_process_exec", "link": True,
-                              "name": "handle_exec", "description": "Runs on every exec"}]
+    assert skel["progs"] == [
+        {
+            "attach": "tp/sched/sched_process_exec",
+            "link": True,
+            "name": "handle_exec",
+            "description": "Runs on every exec",
+        }
+    ]
     event = meta["export_types"][0]
     assert event["name"] == "event" and event["size"] == 64
     assert event["members"] == [
-        {"name": "ids", "type": "composite"}, {"name": "kind", "type": "enum"},
-        {"name": "comm", "type": "char[16]"}, {"name": "stamp", "type": "unsigned __int128"},
-        {"name": "ns", "type": "unsigned long long"}]
+        {"name": "ids", "type": "composite"},
+        {"name": "kind", "type": "enum"},
+        {"name": "comm", "type": "char[16]"},
+        {"name": "stamp", "type": "unsigned __int128"},
+        {"name": "ns", "type": "unsigned long long"},
+    ]
 
 
 def test_package_json_is_compact_with_sorted_keys(execwatch):
@@ -61,8 +72,9 @@ def test_internal_map_names_match_libbpf(execwatch):
     pkg = load_package(execwatch.package_json)
     lib = libbpf.lib()
     buf = ctypes.create_string_buffer(pkg.obj, len(pkg.obj))
-    opts = libbpf.BpfObjectOpenOpts(sz=ctypes.sizeof(libbpf.BpfObjectOpenOpts),
-                                    object_name=b"execwatch_bpf")
+    opts = libbpf.BpfObjectOpenOpts(
+        sz=ctypes.sizeof(libbpf.BpfObjectOpenOpts), object_name=b"execwatch_bpf"
+    )
     obj = lib.bpf_object__open_mem(buf, len(pkg.obj), ctypes.byref(opts))
     assert obj
     try:
@@ -75,7 +87,7 @@ def test_internal_map_names_match_libbpf(execwatch):
 
 
 def test_doc_comment_parser_shapes():
-    docs = parse_doc_comments('''
+    docs = parse_doc_comments("""
 /// Trace run queue latency
 /// @sample {"interval": 1000, "type": "log2_hist", "unit": "usecs"}
 struct {
@@ -94,12 +106,14 @@ int sig_trace(struct trace_event_raw_signal_generate *ctx)
 
 /// @flag
 const volatile int x;
-''')
-    assert docs.maps["hists"] == {"description": "Trace run queue latency",
-                                  "sample": {"interval": 1000, "type": "log2_hist",
-                                             "unit": "usecs"}}
-    assert docs.variables["targ_failed"] == {"cmdarg": {"default": False, "short": "f",
-                                                        "long": "failed"}}
+""")
+    assert docs.maps["hists"] == {
+        "description": "Trace run queue latency",
+        "sample": {"interval": 1000, "type": "log2_hist", "unit": "usecs"},
+    }
+    assert docs.variables["targ_failed"] == {
+        "cmdarg": {"default": False, "short": "f", "long": "failed"}
+    }
     assert docs.functions["sig_trace"] == {"when": "!kill_only"}
     assert docs.variables["x"] == {"flag": True}
 

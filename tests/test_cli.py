@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -22,8 +21,9 @@ VMLINUX = str(ROOT / "lmp_tui/hub/include/x86")
 
 
 def start_run(*args: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([*LMP, "run", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [*LMP, "run", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
     # The "running" line comes once everything is attached.
     line = proc.stderr.readline()
     assert "waiting for events" in line, line + proc.stderr.read()
@@ -113,11 +113,18 @@ BAD_INPUTS = {
     "unknown name": lambda tmp: ["no_such_prog"],
     "missing file": lambda tmp: [str(tmp / "nope.json")],
     "invalid json": lambda tmp: [bad_package(tmp, "a.json", lambda d: b'{"bpf_object": ')],
-    "size mismatch": lambda tmp: [bad_package(
-        tmp, "b.json", lambda d: json.dumps({**d, "bpf_object_size": 3}).encode())],
-    "corrupt zlib": lambda tmp: [bad_package(
-        tmp, "c.json", lambda d: json.dumps(
-            {**d, "bpf_object": base64.b64encode(b"x\x9c" + _obj(d)[:50]).decode()}).encode())],
+    "size mismatch": lambda tmp: [
+        bad_package(tmp, "b.json", lambda d: json.dumps({**d, "bpf_object_size": 3}).encode())
+    ],
+    "corrupt zlib": lambda tmp: [
+        bad_package(
+            tmp,
+            "c.json",
+            lambda d: json.dumps(
+                {**d, "bpf_object": base64.b64encode(b"x\x9c" + _obj(d)[:50]).decode()}
+            ).encode(),
+        )
+    ],
     "non-BPF ELF": lambda tmp: ["/bin/true"],
     "bad program argument": lambda tmp: ["sigsnoop", "--", "--pid", "abc"],
     "unknown program option": lambda tmp: ["sigsnoop", "--", "--nope"],
@@ -134,32 +141,51 @@ def test_bad_input_one_line_nonzero_no_traceback(case, tmp_path):
 
 
 def test_missing_tracepoint_is_one_line(tmp_path, no_leaks):
-    built = lmp("build", str(ROOT / "tests/data/missing_tp"), "-o", str(tmp_path),
-                "--vmlinux", VMLINUX)
+    built = lmp(
+        "build", str(ROOT / "tests/data/missing_tp"), "-o", str(tmp_path), "--vmlinux", VMLINUX
+    )
     assert built.returncode == 0, built.stderr
     res = lmp("run", str(tmp_path / "package.json"), "--duration", "1")
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == [
         "lmp: cannot run missing_tp: program handle needs tracepoint "
-        "syscalls/sys_enter_lmp_does_not_exist does not exist on this kernel"]
+        "syscalls/sys_enter_lmp_does_not_exist does not exist on this kernel"
+    ]
 
 
 def test_not_root_is_one_line(no_leaks):
-    res = subprocess.run(["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--",
-                          *LMP, "run", "sigsnoop", "--duration", "1"],
-                         capture_output=True, text=True, cwd=ROOT, timeout=30)
+    res = subprocess.run(
+        [
+            "setpriv",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+            *LMP,
+            "run",
+            "sigsnoop",
+            "--duration",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+    )
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == [
         "lmp: loading BPF programs needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): "
-        "run it with sudo"]
+        "run it with sudo"
+    ]
 
 
 def test_verifier_rejection_is_one_line(tmp_path, no_leaks):
     src = tmp_path / "bad.bpf.c"
-    src.write_text('#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n'
-                   'SEC("tp/sched/sched_process_exec") int h(void *ctx)\n'
-                   '{ return *(int *)(long)bpf_get_current_pid_tgid(); }\n'
-                   'char LICENSE[] SEC("license") = "GPL";\n')
+    src.write_text(
+        '#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n'
+        'SEC("tp/sched/sched_process_exec") int h(void *ctx)\n'
+        "{ return *(int *)(long)bpf_get_current_pid_tgid(); }\n"
+        'char LICENSE[] SEC("license") = "GPL";\n'
+    )
     built = lmp("build", str(src), "--vmlinux", VMLINUX)
     assert built.returncode == 0, built.stderr
     res = lmp("run", str(tmp_path / "package.json"))
@@ -170,8 +196,9 @@ def test_verifier_rejection_is_one_line(tmp_path, no_leaks):
 
 def test_build_then_run_a_libbpf_tools_style_program(tmp_path):
     before = bpf_prog_ids()
-    built = lmp("build", str(ROOT / "tests/data/execwatch"), "-o", str(tmp_path),
-                "--vmlinux", VMLINUX)
+    built = lmp(
+        "build", str(ROOT / "tests/data/execwatch"), "-o", str(tmp_path), "--vmlinux", VMLINUX
+    )
     assert built.returncode == 0, built.stderr
     assert "BPF" in built.stderr and "PACKAGE" in built.stderr
     proc = start_run(str(tmp_path / "package.json"), "--json")
@@ -191,10 +218,10 @@ def test_build_then_run_a_libbpf_tools_style_program(tmp_path):
 
 
 def test_bare_bpf_object_runs(tmp_path):
-    built = lmp("build", str(ROOT / "tests/data/execwatch"), "-o", str(tmp_path),
-                "--vmlinux", VMLINUX)
+    built = lmp(
+        "build", str(ROOT / "tests/data/execwatch"), "-o", str(tmp_path), "--vmlinux", VMLINUX
+    )
     assert built.returncode == 0
     res = lmp("run", str(tmp_path / "execwatch.bpf.o"), "--duration", "0.5")
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("TIME     IDS    KIND   COMM   STAMP  NS")
-    del sys

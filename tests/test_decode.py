@@ -30,13 +30,27 @@ def rich_btf() -> tuple[Btf, int]:
     inner = b.struct("inner", 8, [("a", i32, 0), ("b", i32, 4)])
     un = b.struct("u", 4, [("x", i32, 0), ("bytes", b.array(u8, 4), 0)], union=True)
     names = b.array(b.array(char, 4), 2)
-    ev = b.struct("event", 112, [
-        ("pid", i32, 0), ("ok", boolean, 4), ("tiny", u8, 5), ("color", color, 8),
-        ("comm", b.array(char, 8), 12), ("big", u64, 24), ("neg128", i128, 32),
-        ("u128", u128, 48), ("f", f32, 64), ("pair", b.array(i32, 2), 68),
-        ("in", inner, 76), ("un", un, 84), ("names", names, 88), ("ptr", b.ptr(inner), 96),
-        ("grid", b.array(b.array(u8, 2), 2), 104),
-    ])
+    ev = b.struct(
+        "event",
+        112,
+        [
+            ("pid", i32, 0),
+            ("ok", boolean, 4),
+            ("tiny", u8, 5),
+            ("color", color, 8),
+            ("comm", b.array(char, 8), 12),
+            ("big", u64, 24),
+            ("neg128", i128, 32),
+            ("u128", u128, 48),
+            ("f", f32, 64),
+            ("pair", b.array(i32, 2), 68),
+            ("in", inner, 76),
+            ("un", un, 84),
+            ("names", names, 88),
+            ("ptr", b.ptr(inner), 96),
+            ("grid", b.array(b.array(u8, 2), 2), 104),
+        ],
+    )
     return Btf.parse(b.build()), ev
 
 
@@ -63,11 +77,21 @@ def test_layout_kinds():
     layout = layout_from_btf(btf, ev)
     kinds = {f.name: f.kind for f in layout.fields}
     assert kinds == {
-        "pid": FieldKind.INT, "ok": FieldKind.BOOL, "tiny": FieldKind.INT,
-        "color": FieldKind.ENUM, "comm": FieldKind.STRING, "big": FieldKind.INT,
-        "neg128": FieldKind.INT128, "u128": FieldKind.INT128, "f": FieldKind.FLOAT,
-        "pair": FieldKind.ARRAY, "in": FieldKind.STRUCT, "un": FieldKind.UNION,
-        "names": FieldKind.ARRAY, "ptr": FieldKind.PTR, "grid": FieldKind.ARRAY,
+        "pid": FieldKind.INT,
+        "ok": FieldKind.BOOL,
+        "tiny": FieldKind.INT,
+        "color": FieldKind.ENUM,
+        "comm": FieldKind.STRING,
+        "big": FieldKind.INT,
+        "neg128": FieldKind.INT128,
+        "u128": FieldKind.INT128,
+        "f": FieldKind.FLOAT,
+        "pair": FieldKind.ARRAY,
+        "in": FieldKind.STRUCT,
+        "un": FieldKind.UNION,
+        "names": FieldKind.ARRAY,
+        "ptr": FieldKind.PTR,
+        "grid": FieldKind.ARRAY,
     }
     assert StructLayout.from_dict(layout.to_dict()) == layout
 
@@ -115,8 +139,12 @@ def test_export_checker_rules():
     i32 = b.int("int", 4, signed=True)
     s = b.struct("event", 8, [("pid", i32, 0), ("ret", i32, 4)])
     btf = Btf.parse(b.build())
-    export = {"name": "event", "type_id": s, "size": 8,
-              "members": [{"name": "pid", "type": "int"}, {"name": "other", "type": "int"}]}
+    export = {
+        "name": "event",
+        "type_id": s,
+        "size": 8,
+        "members": [{"name": "pid", "type": "int"}, {"name": "other", "type": "int"}],
+    }
     # Members whose names differ are skipped, as ecli's checker does.
     assert layout_from_export(btf, export).names == ["pid"]
     with pytest.raises(LayoutError, match="members"):

@@ -21,8 +21,9 @@ from lmp_tui.runtime.session import LiveSession
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
 
-def collect(session: LiveSession, until: Callable[[list[dict[str, Any]]], bool],
-            timeout: float = 5.0) -> list[dict[str, Any]]:
+def collect(
+    session: LiveSession, until: Callable[[list[dict[str, Any]]], bool], timeout: float = 5.0
+) -> list[dict[str, Any]]:
     """Drain decoded events until ``until(rows)`` holds or the timeout passes."""
     rows: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
@@ -73,8 +74,7 @@ def test_bootstrap_exec_and_exit():
         del child
         exit3 = subprocess.Popen(["/bin/sh", "-c", "sleep 0.2; exit 3"])
         exit3.wait()
-        rows = collect(s, lambda rows: any(r["pid"] == exit3.pid and r["exit_event"]
-                                           for r in rows))
+        rows = collect(s, lambda rows: any(r["pid"] == exit3.pid and r["exit_event"] for r in rows))
     execs = [r for r in rows if not r["exit_event"] and r["filename"] == "/bin/true"]
     assert execs and execs[0]["comm"] == "true"
     [done] = [r for r in rows if r["pid"] == exit3.pid and r["exit_event"]]
@@ -84,17 +84,26 @@ def test_bootstrap_exec_and_exit():
 
 
 def test_procstat_sees_rss_grow():
-    code = ("import time, sys\n"
-            "time.sleep(0.5)\n"
-            "b = bytearray(64 << 20)\n"
-            "for i in range(0, len(b), 4096): b[i] = 1\n"
-            "time.sleep(1.5)\n")
+    code = (
+        "import time, sys\n"
+        "time.sleep(0.5)\n"
+        "b = bytearray(64 << 20)\n"
+        "for i in range(0, len(b), 4096): b[i] = 1\n"
+        "time.sleep(1.5)\n"
+    )
     child = subprocess.Popen([sys.executable, "-c", code])
     try:
-        with LiveSession(find_builtin("procstat").package,
-                         {"filtered_pid": child.pid, "min_interval_ms": 10}) as s:
-            rows = collect(s, lambda rows: len(rows) > 1 and max(r["rssanon"] for r in rows)
-                           - min(r["rssanon"] for r in rows) > 15000, timeout=6)
+        with LiveSession(
+            find_builtin("procstat").package, {"filtered_pid": child.pid, "min_interval_ms": 10}
+        ) as s:
+            rows = collect(
+                s,
+                lambda rows: (
+                    len(rows) > 1
+                    and max(r["rssanon"] for r in rows) - min(r["rssanon"] for r in rows) > 15000
+                ),
+                timeout=6,
+            )
     finally:
         child.kill()
         child.wait()

@@ -17,18 +17,27 @@ def test_sigsnoop_header_and_row():
 
 def test_log2_histogram_matches_ecli_unit_test():
     text = log2_histogram([1] + [0] * 25, "qaq")
-    assert text.startswith("     qaq                 : count    distribution\n"
-                           "         0 -> 1          : 1        |")
-    assert text == ("     qaq                 : count    distribution\n"
-                    "         0 -> 1          : 1        |" + "*" * 40 + "|\n")
+    assert text.startswith(
+        "     qaq                 : count    distribution\n         0 -> 1          : 1        |"
+    )
+    assert text == (
+        "     qaq                 : count    distribution\n"
+        "         0 -> 1          : 1        |" + "*" * 40 + "|\n"
+    )
 
 
 def test_log2_histogram_rows_and_empty():
     assert log2_histogram([0] * 26, "usecs") == ""
     lines = log2_histogram([0, 2, 4], "usecs").splitlines()
-    assert lines[1] == "         0 -> 1          : 0        |                                        |"
-    assert lines[2] == "         2 -> 3          : 2        |********************                    |"
-    assert lines[3] == "         4 -> 7          : 4        |****************************************|"
+    assert (
+        lines[1] == "         0 -> 1          : 0        |                                        |"
+    )
+    assert (
+        lines[2] == "         2 -> 3          : 2        |********************                    |"
+    )
+    assert (
+        lines[3] == "         4 -> 7          : 4        |****************************************|"
+    )
 
 
 def test_log2_chunk_key_line():

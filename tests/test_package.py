@@ -35,23 +35,32 @@ def test_repack_round_trip(sigsnoop):
 
 
 def doc(sigsnoop, **changes):
-    d = {"bpf_object": base64.b64encode(zlib.compress(sigsnoop.obj)).decode(),
-         "bpf_object_size": len(sigsnoop.obj), "meta": sigsnoop.meta}
+    d = {
+        "bpf_object": base64.b64encode(zlib.compress(sigsnoop.obj)).decode(),
+        "bpf_object_size": len(sigsnoop.obj),
+        "meta": sigsnoop.meta,
+    }
     d.update(changes)
     return json.dumps(d).encode()
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda p: b"{not json", "invalid JSON"),
-    (lambda p: b"[1, 2]", "not an object"),
-    (lambda p: doc(p, bpf_object_size=12), "Unmatched size"),
-    (lambda p: doc(p, bpf_object=base64.b64encode(b"\x78\x9cgarbage").decode()), "zlib"),
-    (lambda p: doc(p, bpf_object="%%%"), "base64"),
-    (lambda p: json.dumps({"name": "x", "load_ebpf_script": "", "data_sz": 1}).encode(), "v0.1"),
-    (lambda p: json.dumps({"bpf_object": "", "meta": {"export_types": {}}}).encode(), "v0.2"),
-    (lambda p: b"\0asm\x01\0\0\0", "WebAssembly"),
-    (lambda p: b"\x7fELF\x02\x01\x01" + bytes(57), "ELF"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda p: b"{not json", "invalid JSON"),
+        (lambda p: b"[1, 2]", "not an object"),
+        (lambda p: doc(p, bpf_object_size=12), "Unmatched size"),
+        (lambda p: doc(p, bpf_object=base64.b64encode(b"\x78\x9cgarbage").decode()), "zlib"),
+        (lambda p: doc(p, bpf_object="%%%"), "base64"),
+        (
+            lambda p: json.dumps({"name": "x", "load_ebpf_script": "", "data_sz": 1}).encode(),
+            "v0.1",
+        ),
+        (lambda p: json.dumps({"bpf_object": "", "meta": {"export_types": {}}}).encode(), "v0.2"),
+        (lambda p: b"\0asm\x01\0\0\0", "WebAssembly"),
+        (lambda p: b"\x7fELF\x02\x01\x01" + bytes(57), "ELF"),
+    ],
+)
 def test_bad_packages_say_what_is_wrong(sigsnoop, mutate, message):
     with pytest.raises(PackageError, match=message):
         parse_package(mutate(sigsnoop), source="bad.json")
@@ -59,6 +68,7 @@ def test_bad_packages_say_what_is_wrong(sigsnoop, mutate, message):
 
 def test_non_bpf_elf_is_refused():
     import sys
+
     with open(sys.executable, "rb") as f:
         data = f.read()
     with pytest.raises(PackageError, match="not a BPF object"):

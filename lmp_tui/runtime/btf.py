@@ -116,8 +116,8 @@ class Btf:
     def parse(cls, raw: bytes) -> Btf:
         if len(raw) < _HEADER.size:
             raise LayoutError("BTF section too short")
-        magic, _version, _flags, hdr_len, type_off, type_len, str_off, str_len = _HEADER.unpack_from(
-            raw
+        magic, _version, _flags, hdr_len, type_off, type_len, str_off, str_len = (
+            _HEADER.unpack_from(raw)
         )
         if magic != BTF_MAGIC:
             raise LayoutError("not BTF data (bad magic)")
@@ -283,15 +283,25 @@ class BtfBuilder:
             self._strings += s.encode() + b"\0"
         return self._offsets[s]
 
-    def _add(self, name: str, kind: Kind, vlen: int, size_or_type: int, tail: bytes = b"",
-             kind_flag: bool = False) -> int:
+    def _add(
+        self,
+        name: str,
+        kind: Kind,
+        vlen: int,
+        size_or_type: int,
+        tail: bytes = b"",
+        kind_flag: bool = False,
+    ) -> int:
         info = (int(kind) << 24) | vlen | (1 << 31 if kind_flag else 0)
         self._types.append(_TYPE.pack(self._str(name), info, size_or_type) + tail)
         return len(self._types)
 
-    def int(self, name: str, size: int, signed: bool = False, char: bool = False,
-            boolean: bool = False) -> int:
-        enc = (INT_SIGNED if signed else 0) | (INT_CHAR if char else 0) | (INT_BOOL if boolean else 0)
+    def int(
+        self, name: str, size: int, signed: bool = False, char: bool = False, boolean: bool = False
+    ) -> int:
+        enc = (
+            (INT_SIGNED if signed else 0) | (INT_CHAR if char else 0) | (INT_BOOL if boolean else 0)
+        )
         return self._add(name, Kind.INT, 0, size, struct.pack("<I", (enc << 24) | size * 8))
 
     def float(self, name: str, size: int) -> int:
@@ -309,13 +319,16 @@ class BtfBuilder:
     def array(self, elem: int, nelems: int, index_type: int = 0) -> int:
         return self._add("", Kind.ARRAY, 0, 0, struct.pack("<III", elem, index_type, nelems))
 
-    def struct(self, name: str, size: int, members: list[tuple[str, int, int]],
-               union: bool = False) -> int:
+    def struct(
+        self, name: str, size: int, members: list[tuple[str, int, int]], union: bool = False
+    ) -> int:
         """``members``: (name, type id, byte offset)."""
         tail = b"".join(struct.pack("<III", self._str(n), t, off * 8) for n, t, off in members)
         return self._add(name, Kind.UNION if union else Kind.STRUCT, len(members), size, tail)
 
-    def enum(self, name: str, size: int, values: list[tuple[str, int]], signed: bool = False) -> int:
+    def enum(
+        self, name: str, size: int, values: list[tuple[str, int]], signed: bool = False
+    ) -> int:
         tail = b"".join(struct.pack("<Ii", self._str(n), v) for n, v in values)
         return self._add(name, Kind.ENUM, len(values), size, tail, kind_flag=signed)
 
@@ -328,6 +341,7 @@ class BtfBuilder:
 
     def build(self) -> bytes:
         types = b"".join(self._types)
-        hdr = _HEADER.pack(BTF_MAGIC, 1, 0, _HEADER.size, 0, len(types), len(types),
-                           len(self._strings))
+        hdr = _HEADER.pack(
+            BTF_MAGIC, 1, 0, _HEADER.size, 0, len(types), len(types), len(self._strings)
+        )
         return hdr + types + bytes(self._strings)

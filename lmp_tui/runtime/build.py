@@ -48,8 +48,13 @@ def _tool(name: str, package: str) -> str:
 
 def arch_define() -> str:
     machine = os.uname().machine
-    return {"x86_64": "x86", "aarch64": "arm64", "ppc64le": "powerpc", "riscv64": "riscv",
-            "mips64": "mips"}.get(machine, machine)
+    return {
+        "x86_64": "x86",
+        "aarch64": "arm64",
+        "ppc64le": "powerpc",
+        "riscv64": "riscv",
+        "mips64": "mips",
+    }.get(machine, machine)
 
 
 def system_includes(clang: str) -> list[str]:
@@ -81,8 +86,10 @@ def vmlinux_dir(explicit: Path | None = None, log: Callable[[str], None] = print
             raise BuildError("this kernel has no BTF (/sys/kernel/btf/vmlinux): pass --vmlinux DIR")
         log(f"  GEN      vmlinux.h from this kernel's BTF -> {header}")
         cache.mkdir(parents=True, exist_ok=True)
-        out = subprocess.run([bpftool, "btf", "dump", "file", "/sys/kernel/btf/vmlinux",
-                              "format", "c"], capture_output=True)
+        out = subprocess.run(
+            [bpftool, "btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"],
+            capture_output=True,
+        )
         if out.returncode != 0:
             raise BuildError(f"bpftool could not dump vmlinux BTF: {out.stderr.decode().strip()}")
         tmp = header.with_suffix(".tmp")
@@ -110,9 +117,15 @@ def default_header(source: Path) -> Path | None:
     return header if header.is_file() else None
 
 
-def build(source: Path, header: Path | None = None, outdir: Path | None = None,
-          vmlinux: Path | None = None, extra_cflags: list[str] | None = None,
-          stamp: bool = True, log: Callable[[str], None] = print) -> BuildResult:
+def build(
+    source: Path,
+    header: Path | None = None,
+    outdir: Path | None = None,
+    vmlinux: Path | None = None,
+    extra_cflags: list[str] | None = None,
+    stamp: bool = True,
+    log: Callable[[str], None] = print,
+) -> BuildResult:
     source = find_source(source).resolve()
     header = header.resolve() if header else default_header(source)
     outdir = (outdir or source.parent).resolve()
@@ -127,20 +140,41 @@ def build(source: Path, header: Path | None = None, outdir: Path | None = None,
     with tempfile.TemporaryDirectory(prefix="lmp-build-") as tmp:
         unit = Path(tmp) / source.name
         # ecc's trick (spec 1.5): a dummy pointer per exported struct keeps its BTF alive.
-        unit.write_text(text + "".join(
-            f"\nconst volatile struct {s} * __eunomia_dummy_{s}_ptr __attribute__((unused));"
-            for s in structs if f"__eunomia_dummy_{s}_ptr" not in text) + "\n")
-        cmd = [clang, "-g", "-O2", "-target", "bpf", "-Wno-unknown-attributes",
-               f"-D__TARGET_ARCH_{arch_define()}",
-               f"-fdebug-prefix-map={tmp}=.", f"-fdebug-prefix-map={source.parent}=.",
-               f"-fdebug-prefix-map={inc}=.",
-               *[f for d in system_includes(clang) for f in ("-idirafter", d)],
-               f"-I{inc}", f"-I{source.parent}", *(extra_cflags or []),
-               "-c", unit.name, "-o", str(obj_path)]
+        unit.write_text(
+            text
+            + "".join(
+                f"\nconst volatile struct {s} * __eunomia_dummy_{s}_ptr __attribute__((unused));"
+                for s in structs
+                if f"__eunomia_dummy_{s}_ptr" not in text
+            )
+            + "\n"
+        )
+        cmd = [
+            clang,
+            "-g",
+            "-O2",
+            "-target",
+            "bpf",
+            "-Wno-unknown-attributes",
+            f"-D__TARGET_ARCH_{arch_define()}",
+            f"-fdebug-prefix-map={tmp}=.",
+            f"-fdebug-prefix-map={source.parent}=.",
+            f"-fdebug-prefix-map={inc}=.",
+            *[f for d in system_includes(clang) for f in ("-idirafter", d)],
+            f"-I{inc}",
+            f"-I{source.parent}",
+            *(extra_cflags or []),
+            "-c",
+            unit.name,
+            "-o",
+            str(obj_path),
+        ]
         log(f"  BPF      {source.name} -> {obj_path.name}")
         out = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
         if out.returncode != 0:
-            first = next((ln for ln in out.stderr.splitlines() if "error" in ln), out.stderr.strip())
+            first = next(
+                (ln for ln in out.stderr.splitlines() if "error" in ln), out.stderr.strip()
+            )
             raise BuildError(f"clang failed to compile {source.name}: {first}")
     out = subprocess.run([strip, "-g", str(obj_path)], capture_output=True, text=True)
     if out.returncode != 0:
@@ -176,8 +210,11 @@ def package_meta(obj: bytes, filename: str, source_text: str, structs: list[str]
         raise BuildError(str(exc)) from None
     skel = skeleton.bpf_skel(elf, btf, skeleton.obj_name_for(filename))
     merge_docs(skel, parse_doc_comments(source_text))
-    exports = [e for s in skeleton.outermost_first(btf, structs)
-               if (e := skeleton.export_type(btf, s)) is not None]
+    exports = [
+        e
+        for s in skeleton.outermost_first(btf, structs)
+        if (e := skeleton.export_type(btf, s)) is not None
+    ]
     return {"bpf_skel": skel, "eunomia_version": EUNOMIA_VERSION, "export_types": exports}
 
 
@@ -192,12 +229,16 @@ class DocComments:
     license: dict[str, Any]
 
 
-_VAR_RE = re.compile(r"^(?:const\s+|volatile\s+|static\s+)*[\w\s\*]*?\b(\w+)\s*(?:\[[^\]]*\])?"
-                     r"\s*(?:SEC\([^)]*\))?\s*(?:=[^;]*)?;")
+_VAR_RE = re.compile(
+    r"^(?:const\s+|volatile\s+|static\s+)*[\w\s\*]*?\b(\w+)\s*(?:\[[^\]]*\])?"
+    r"\s*(?:SEC\([^)]*\))?\s*(?:=[^;]*)?;"
+)
 _MAP_END_RE = re.compile(r"^\}\s*(\w+)\s+SEC\(\s*\"\.maps\"\s*\)")
-_FUNC_RE = re.compile(r"^(?:static\s+)?(?:__always_inline\s+)?\w[\w\s\*]*?\b(?:BPF_PROG|BPF_KPROBE|"
-                      r"BPF_KRETPROBE|BPF_UPROBE|BPF_URETPROBE|BPF_KSYSCALL)\s*\(\s*(\w+)"
-                      r"|^(?:static\s+)?\w[\w\s\*]*?\b(\w+)\s*\(")
+_FUNC_RE = re.compile(
+    r"^(?:static\s+)?(?:__always_inline\s+)?\w[\w\s\*]*?\b(?:BPF_PROG|BPF_KPROBE|"
+    r"BPF_KRETPROBE|BPF_UPROBE|BPF_URETPROBE|BPF_KSYSCALL)\s*\(\s*(\w+)"
+    r"|^(?:static\s+)?\w[\w\s\*]*?\b(\w+)\s*\("
+)
 
 
 def parse_doc_comments(text: str) -> DocComments:
@@ -282,5 +323,8 @@ def merge_docs(skel: dict[str, Any], docs: DocComments) -> None:
     for p in skel["progs"]:
         p.update(docs.functions.get(p["name"], {}))
     if docs.license:
-        skel["doc"] = {k: v for k, v in docs.license.items()
-                       if k in ("version", "brief", "details", "description")}
+        skel["doc"] = {
+            k: v
+            for k, v in docs.license.items()
+            if k in ("version", "brief", "details", "description")
+        }

@@ -84,18 +84,23 @@ class Decoder:
         if count is None:
             count = len(records) // size if size else 0
         if count * size > len(records):
-            raise LayoutError(f"batch holds {len(records)} bytes, {count} records need {count * size}")
+            raise LayoutError(
+                f"batch holds {len(records)} bytes, {count} records need {count * size}"
+            )
         return np.frombuffer(records, dtype=self.dtype, count=count)
 
     def columns(self, arr: np.ndarray) -> dict[str, list[Any]]:
         """JSON-ready values per top-level field, in layout order."""
-        return {name: conv(arr[arr.dtype.names[i]]) for i, (name, conv) in
-                enumerate(self._converters)}
+        return {
+            name: conv(arr[arr.dtype.names[i]]) for i, (name, conv) in enumerate(self._converters)
+        }
 
     def rows(self, arr: np.ndarray) -> list[dict[str, Any]]:
         cols = self.columns(arr)
         names = list(cols)
-        return [dict(zip(names, values, strict=True)) for values in zip(*cols.values(), strict=True)]
+        return [
+            dict(zip(names, values, strict=True)) for values in zip(*cols.values(), strict=True)
+        ]
 
 
 def converter(f: Field) -> Callable[[np.ndarray], list[Any]]:
@@ -130,8 +135,10 @@ def converter(f: Field) -> Callable[[np.ndarray], list[Any]]:
 
             def convert_array(col: np.ndarray) -> list[Any]:
                 flat = inner(col.reshape(-1))
-                return [_nest(flat[i * _prod(dims):(i + 1) * _prod(dims)], dims)
-                        for i in range(len(col))]
+                return [
+                    _nest(flat[i * _prod(dims) : (i + 1) * _prod(dims)], dims)
+                    for i in range(len(col))
+                ]
 
             return convert_array
         case FieldKind.STRUCT | FieldKind.UNION:
@@ -141,9 +148,7 @@ def converter(f: Field) -> Callable[[np.ndarray], list[Any]]:
             def convert_struct(col: np.ndarray) -> list[Any]:
                 names = col.dtype.names or ()
                 cols = [(n, conv(col[names[i]])) for i, (n, conv) in enumerate(parts)]
-                return [
-                    {**{n: c[row] for n, c in cols}, **tag} for row in range(len(col))
-                ]
+                return [{**{n: c[row] for n, c in cols}, **tag} for row in range(len(col))]
 
             return convert_struct
     raise LayoutError(f"field {f.name!r}: kind {f.kind} cannot be decoded")
@@ -164,7 +169,7 @@ def _nest(flat: list[Any], dims: tuple[int, ...]) -> list[Any]:
     if len(dims) <= 1:
         return flat
     step = _prod(dims[1:])
-    return [_nest(flat[i * step:(i + 1) * step], dims[1:]) for i in range(dims[0])]
+    return [_nest(flat[i * step : (i + 1) * step], dims[1:]) for i in range(dims[0])]
 
 
 def json_line(row: dict[str, Any]) -> str:
@@ -190,8 +195,14 @@ class SnapshotDecoder:
         self.key = Decoder(key)
         self.value = Decoder(value)
         self.record_size = key.size + value.size
-        self._split = np.dtype({"names": ["k", "v"], "formats": [f"V{key.size}", f"V{value.size}"],
-                                "offsets": [0, key.size], "itemsize": self.record_size})
+        self._split = np.dtype(
+            {
+                "names": ["k", "v"],
+                "formats": [f"V{key.size}", f"V{value.size}"],
+                "offsets": [0, key.size],
+                "itemsize": self.record_size,
+            }
+        )
 
     def arrays(self, records: bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
         both = np.frombuffer(records, dtype=self._split, count=count)

@@ -58,8 +58,9 @@ def builtin_programs() -> list[HubProgram]:
     for d in sorted(hub_dir().iterdir()):
         if (d / "package.json").is_file():
             entry = cat.get(d.name, {})
-            out.append(HubProgram(d.name, d, entry.get("category", "other"),
-                                  entry.get("summary", "")))
+            out.append(
+                HubProgram(d.name, d, entry.get("category", "other"), entry.get("summary", ""))
+            )
     return out
 
 
@@ -68,5 +69,6 @@ def find_builtin(name: str) -> HubProgram:
         if prog.name == name:
             return prog
     known = ", ".join(p.name for p in builtin_programs())
-    raise NotFoundError(f"unknown program {name!r}: not a file and not in the built-in Hub "
-                        f"({known})")
+    raise NotFoundError(
+        f"unknown program {name!r}: not a file and not in the built-in Hub ({known})"
+    )

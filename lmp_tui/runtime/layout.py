@@ -50,8 +50,13 @@ class Field:
         return self.kind in NUMERIC_KINDS
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"name": self.name, "kind": str(self.kind), "offset": self.offset,
-                             "size": self.size, "type": self.type_name}
+        d: dict[str, Any] = {
+            "name": self.name,
+            "kind": str(self.kind),
+            "offset": self.offset,
+            "size": self.size,
+            "type": self.type_name,
+        }
         if self.signed:
             d["signed"] = True
         if self.dims:
@@ -103,15 +108,22 @@ class StructLayout:
         return [f.name for f in self.fields]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "size": self.size, "kind": str(self.kind),
-                "fields": [f.to_dict() for f in self.fields]}
+        return {
+            "name": self.name,
+            "size": self.size,
+            "kind": str(self.kind),
+            "fields": [f.to_dict() for f in self.fields],
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StructLayout:
         try:
-            return cls(str(d["name"]), int(d["size"]),
-                       tuple(Field.from_dict(f) for f in d["fields"]),
-                       FieldKind(d.get("kind", "struct")))
+            return cls(
+                str(d["name"]),
+                int(d["size"]),
+                tuple(Field.from_dict(f) for f in d["fields"]),
+                FieldKind(d.get("kind", "struct")),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise LayoutError(f"malformed layout: {exc}") from None
 
@@ -143,8 +155,9 @@ def field_from_btf(btf: Btf, type_id: int, name: str, offset: int = 0) -> Field:
                 raise LayoutError(f"field {name!r}: enum of size {t.size}")
             values = tuple((v.name, v.value) for v in t.enum_values)
             signed = t.kind_flag or any(v < 0 for _, v in values)
-            return Field(name, FieldKind.ENUM, offset, t.size, type_name, signed,
-                         enum_values=values)
+            return Field(
+                name, FieldKind.ENUM, offset, t.size, type_name, signed, enum_values=values
+            )
         case Kind.ARRAY:
             elem_t = btf[t.elem_type]
             if elem_t.kind == Kind.INT and elem_t.name == "char":
@@ -161,8 +174,9 @@ def field_from_btf(btf: Btf, type_id: int, name: str, offset: int = 0) -> Field:
             size = elem.size
             for n in dims:
                 size *= n
-            return Field(name, FieldKind.ARRAY, offset, size, type_name, dims=tuple(dims),
-                         elem=elem)
+            return Field(
+                name, FieldKind.ARRAY, offset, size, type_name, dims=tuple(dims), elem=elem
+            )
         case Kind.STRUCT | Kind.UNION:
             members = tuple(_members(btf, t.id))
             kind = FieldKind.STRUCT if t.kind == Kind.STRUCT else FieldKind.UNION
@@ -218,8 +232,7 @@ def layout_from_export(btf: Btf, export: dict[str, Any]) -> StructLayout:
             f"export type {name!r}: {len(members)} members in metadata, {len(t.members)} in BTF"
         )
     fields = [
-        f for f, m in zip(_members(btf, type_id), members, strict=True)
-        if f.name == m.get("name")
+        f for f, m in zip(_members(btf, type_id), members, strict=True) if f.name == m.get("name")
     ]
     return StructLayout(name, t.size, tuple(fields))
 

@@ -135,9 +135,7 @@ def lib() -> ctypes.CDLL:
             try:
                 handle = ctypes.CDLL(path, use_errno=True)
             except OSError:
-                raise KernelError(
-                    "libbpf.so.1 is not installed: apt-get install libbpf1"
-                ) from None
+                raise KernelError("libbpf.so.1 is not installed: apt-get install libbpf1") from None
         for name, (restype, argtypes) in _SIGNATURES.items():
             fn = getattr(handle, name)
             fn.restype = restype
@@ -162,5 +160,13 @@ def errno() -> int:
 PERF_SAMPLE_FN = CFUNCTYPE(None, c_void_p, c_int, c_void_p, c_uint32)
 PERF_LOST_FN = CFUNCTYPE(None, c_void_p, c_int, c_uint64)
 
-__all__ = ["BpfObjectOpenOpts", "PERF_LOST_FN", "PERF_SAMPLE_FN", "c_uint", "errno", "lib", "log",
-           "strerror"]
+__all__ = [
+    "BpfObjectOpenOpts",
+    "PERF_LOST_FN",
+    "PERF_SAMPLE_FN",
+    "c_uint",
+    "errno",
+    "lib",
+    "log",
+    "strerror",
+]

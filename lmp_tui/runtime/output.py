@@ -81,8 +81,14 @@ class BatchPrinter:
     Takes an event ``Decoder`` or a ``SnapshotDecoder`` (sampled maps) and the sample metadata.
     """
 
-    def __init__(self, decoder: Any = None, snapshot_decoder: Any = None, json_mode: bool = False,
-                 sample_type: str = "default_kv", unit: str = "(unit)") -> None:
+    def __init__(
+        self,
+        decoder: Any = None,
+        snapshot_decoder: Any = None,
+        json_mode: bool = False,
+        sample_type: str = "default_kv",
+        unit: str = "(unit)",
+    ) -> None:
         self.decoder = decoder
         self.snapshot = snapshot_decoder
         self.json = json_mode
@@ -92,8 +98,9 @@ class BatchPrinter:
         if decoder is not None:
             self.table = PlainTable(decoder.layout.names)
         elif snapshot_decoder is not None and sample_type == "default_kv":
-            self.table = PlainTable(snapshot_decoder.key.layout.names
-                                    + snapshot_decoder.value.layout.names)
+            self.table = PlainTable(
+                snapshot_decoder.key.layout.names + snapshot_decoder.value.layout.names
+            )
 
     def header(self) -> str | None:
         """Printed once before any event (none for JSON and log2 histograms)."""

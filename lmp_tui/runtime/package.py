@@ -111,8 +111,11 @@ class Package:
             if not isinstance(p, dict) or "name" not in p:
                 raise PackageError("bpf_skel.progs entries need a name")
             others = {k: v for k, v in p.items() if k not in ("name", "attach", "link")}
-            out.append(ProgMeta(str(p["name"]), str(p.get("attach", "")), bool(p.get("link", True)),
-                                others))
+            out.append(
+                ProgMeta(
+                    str(p["name"]), str(p.get("attach", "")), bool(p.get("link", True)), others
+                )
+            )
         return out
 
     @property
@@ -122,9 +125,15 @@ class Package:
             if not isinstance(m, dict) or "name" not in m:
                 raise PackageError("bpf_skel.maps entries need a name")
             sample = SampleMeta.parse(m["sample"], m["name"]) if m.get("sample") else None
-            out.append(MapMeta(str(m["name"]), str(m.get("ident", m["name"])),
-                               bool(m.get("mmaped", False)), sample,
-                               str(m.get("description", ""))))
+            out.append(
+                MapMeta(
+                    str(m["name"]),
+                    str(m.get("ident", m["name"])),
+                    bool(m.get("mmaped", False)),
+                    sample,
+                    str(m.get("description", "")),
+                )
+            )
         return out
 
     @property
@@ -143,9 +152,19 @@ class Package:
                     continue
                 info = where[name]
                 cmdarg = v.get("cmdarg") if isinstance(v.get("cmdarg"), dict) else {}
-                out.append(Variable(name, str(v.get("type", "")), sec_name, info.offset, info.size,
-                                    self.btf[info.type_id].type, str(v.get("description", "")),
-                                    cmdarg, v.get("value")))
+                out.append(
+                    Variable(
+                        name,
+                        str(v.get("type", "")),
+                        sec_name,
+                        info.offset,
+                        info.size,
+                        self.btf[info.type_id].type,
+                        str(v.get("description", "")),
+                        cmdarg,
+                        v.get("value"),
+                    )
+                )
         return out
 
     def export_layout(self) -> StructLayout | None:
@@ -198,20 +217,25 @@ def parse_package(data: bytes, source: str = "<memory>", name: str = "") -> Pack
     if data[:4] == b"\x7fELF":
         return _from_object(data, source, name or "program", digest)
     if data[:4] == WASM_MAGIC:
-        raise PackageError(f"{source}: is a WebAssembly app, not a package.json; "
-                           "run it with `lmp run app.wasm`")
+        raise PackageError(
+            f"{source}: is a WebAssembly app, not a package.json; run it with `lmp run app.wasm`"
+        )
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(
-            exc, json.JSONDecodeError) else ""
+        where = (
+            f" (line {exc.lineno}, column {exc.colno})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
         raise PackageError(f"{source}: not a package: invalid JSON{where}") from None
     if not isinstance(doc, dict):
         raise PackageError(f"{source}: not a package: the JSON is not an object")
     _refuse_legacy(doc, source)
     if "bpf_object" not in doc or "meta" not in doc:
-        raise PackageError(f"{source}: not an eunomia package (needs bpf_object, bpf_object_size "
-                           "and meta)")
+        raise PackageError(
+            f"{source}: not an eunomia package (needs bpf_object, bpf_object_size and meta)"
+        )
     obj = _inflate(doc["bpf_object"], doc.get("bpf_object_size"), source)
     meta = doc["meta"]
     if not isinstance(meta, dict) or not isinstance(meta.get("bpf_skel"), dict):
@@ -231,11 +255,15 @@ def parse_package(data: bytes, source: str = "<memory>", name: str = "") -> Pack
 
 def _refuse_legacy(doc: dict[str, Any], source: str) -> None:
     if "load_ebpf_script" in doc or "data_sz" in doc:
-        raise PackageError(f"{source}: legacy eunomia v0.1 'ebpm' package (2022); current loaders "
-                           "cannot run it: rebuild the program with `lmp build`")
+        raise PackageError(
+            f"{source}: legacy eunomia v0.1 'ebpm' package (2022); current loaders "
+            "cannot run it: rebuild the program with `lmp build`"
+        )
     if "bpf_object" in doc and "bpf_object_size" not in doc:
-        raise PackageError(f"{source}: legacy eunomia v0.2 package (no bpf_object_size); current "
-                           "loaders cannot run it: rebuild the program with `lmp build`")
+        raise PackageError(
+            f"{source}: legacy eunomia v0.2 package (no bpf_object_size); current "
+            "loaders cannot run it: rebuild the program with `lmp build`"
+        )
 
 
 def _inflate(b64: Any, size: Any, source: str) -> bytes:
@@ -252,8 +280,10 @@ def _inflate(b64: Any, size: Any, source: str) -> bytes:
     if not isinstance(size, int) or isinstance(size, bool):
         raise PackageError(f"{source}: bpf_object_size must be an integer")
     if len(obj) != size:
-        raise PackageError(f"{source}: Unmatched size: bpf_object inflates to {len(obj)} bytes, "
-                           f"bpf_object_size says {size}")
+        raise PackageError(
+            f"{source}: Unmatched size: bpf_object inflates to {len(obj)} bytes, "
+            f"bpf_object_size says {size}"
+        )
     return obj
 
 
@@ -263,8 +293,9 @@ def _object(obj: bytes, source: str) -> tuple[ElfFile, Btf]:
     except PackageError as exc:
         raise PackageError(f"{source}: {exc}") from None
     if not elf.is_bpf:
-        raise PackageError(f"{source}: not a BPF object (ELF machine {elf.machine}, expected 247 "
-                           "for BPF)")
+        raise PackageError(
+            f"{source}: not a BPF object (ELF machine {elf.machine}, expected 247 for BPF)"
+        )
     section = elf.section(".BTF")
     if section is None:
         raise PackageError(f"{source}: the BPF object has no .BTF section (compile with -g)")
@@ -292,8 +323,9 @@ def _from_object(obj: bytes, source: str, name: str, digest: str) -> Package:
 def _exported_struct_name(btf: Btf, skel: dict[str, Any]) -> str | None:
     """Which struct a bare object's buffer carries: ecc's dummy pointer, else ``struct event``."""
     dummies = [
-        v["name"][len("__eunomia_dummy_"):-len("_ptr")]
-        for section in skel["data_sections"] for v in section["variables"]
+        v["name"][len("__eunomia_dummy_") : -len("_ptr")]
+        for section in skel["data_sections"]
+        for v in section["variables"]
         if v["name"].startswith("__eunomia_dummy_") and v["name"].endswith("_ptr")
     ]
     if dummies:

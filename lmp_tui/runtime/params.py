@@ -15,9 +15,16 @@ from .package import Package, Variable
 
 # ecli parses values by the exact type string; anything else is refused when a value is given.
 VALUE_TYPES: dict[str, type] = {
-    "pid_t": int, "int": int, "short": int, "long": int, "long long": int,
-    "unsigned int": int, "unsigned short": int, "unsigned long long": int,
-    "float": float, "double": float,
+    "pid_t": int,
+    "int": int,
+    "short": int,
+    "long": int,
+    "long long": int,
+    "unsigned int": int,
+    "unsigned short": int,
+    "unsigned long long": int,
+    "float": float,
+    "double": float,
 }
 
 
@@ -49,12 +56,17 @@ def parameters(package: Package) -> list[Parameter]:
     for v in package.variables:
         cmd = v.cmdarg
         long = str(cmd.get("long") or v.name)
-        help_ = str(cmd.get("help") or v.description or f"Set value of `{v.type}` variable {v.name}")
-        default = cmd["default"] if "default" in cmd else v.value
+        help_ = str(
+            cmd.get("help") or v.description or f"Set value of `{v.type}` variable {v.name}"
+        )
+        default = cmd.get("default", v.value)
         short = cmd.get("short") if isinstance(cmd.get("short"), str) else None
         is_bool = v.type == "bool"
-        out.append(Parameter(v, long, short if short and len(short) == 1 else None, help_,
-                             default, is_bool))
+        out.append(
+            Parameter(
+                v, long, short if short and len(short) == 1 else None, help_, default, is_bool
+            )
+        )
     return out
 
 
@@ -81,8 +93,13 @@ def argument_parser(package: Package, prog: str | None = None) -> argparse.Argum
             parser.add_argument(p.flag, dest=p.name, action="store_true", help=p.help)
         else:
             names = [f"--{p.long}"] + ([f"-{p.short}"] if p.short else [])
-            parser.add_argument(*names, dest=p.name, metavar=p.variable.type.upper().replace(" ", "_"),
-                                default=None, help=p.help)
+            parser.add_argument(
+                *names,
+                dest=p.name,
+                metavar=p.variable.type.upper().replace(" ", "_"),
+                default=None,
+                help=p.help,
+            )
     return parser
 
 
@@ -140,8 +157,9 @@ def encode(btf: Btf, v: Variable, value: Any) -> bytes:
         try:
             return value.to_bytes(t.size, "little", signed=signed)
         except OverflowError:
-            raise ParameterError(f"Overflow at variable {v.name}: {value} does not fit "
-                                 f"{v.type}") from None
+            raise ParameterError(
+                f"Overflow at variable {v.name}: {value} does not fit {v.type}"
+            ) from None
     if t.kind == Kind.FLOAT and isinstance(value, int | float):
         return struct.pack("<f" if t.size == 4 else "<d", value)
     if t.kind == Kind.ARRAY and isinstance(value, str):

@@ -8,6 +8,7 @@ Python call per event (spec: ringbuf-performance.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import mmap
 import struct
@@ -78,9 +79,15 @@ class RingBufferSource(EventSource):
     benchmark loop and run it inside asyncio without stalling the loop.
     """
 
-    def __init__(self, map_fd: int, max_entries: int, record_size: int,
-                 drops: DropCounter | None = None, max_records: int = 8192,
-                 timer_s: float = 0.02) -> None:
+    def __init__(
+        self,
+        map_fd: int,
+        max_entries: int,
+        record_size: int,
+        drops: DropCounter | None = None,
+        max_records: int = 8192,
+        timer_s: float = 0.02,
+    ) -> None:
         if max_entries & (max_entries - 1) or max_entries < PAGE_SIZE:
             raise KernelError(f"ring buffer size {max_entries} is not a power-of-2 page multiple")
         self.fd = map_fd
@@ -91,10 +98,12 @@ class RingBufferSource(EventSource):
         self.max_records = max_records
         self.timer_s = timer_s
         self.total = 0
-        self._consumer = mmap.mmap(map_fd, PAGE_SIZE, mmap.MAP_SHARED,
-                                   mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
-        self._producer = mmap.mmap(map_fd, PAGE_SIZE + 2 * max_entries, mmap.MAP_SHARED,
-                                   mmap.PROT_READ, offset=PAGE_SIZE)
+        self._consumer = mmap.mmap(
+            map_fd, PAGE_SIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0
+        )
+        self._producer = mmap.mmap(
+            map_fd, PAGE_SIZE + 2 * max_entries, mmap.MAP_SHARED, mmap.PROT_READ, offset=PAGE_SIZE
+        )
         self._pos = np.frombuffer(self._producer, dtype="<u8", count=1)
         self._cons = np.frombuffer(self._consumer, dtype="<u8", count=1)
         self._data = np.frombuffer(self._producer, dtype=np.uint8, offset=PAGE_SIZE)
@@ -104,10 +113,8 @@ class RingBufferSource(EventSource):
         # numpy views keep the maps exported; drop them before closing.
         self._pos = self._cons = self._data = None  # type: ignore[assignment]
         for m in (self._consumer, self._producer):
-            try:
+            with contextlib.suppress(BufferError):
                 m.close()
-            except BufferError:
-                pass
 
     def drain(self) -> Batch | None:
         """Take up to ``max_records`` committed records; None when there are none."""
@@ -119,7 +126,7 @@ class RingBufferSource(EventSource):
         size = self.record_size
         while cons < prod and taken < self.max_records:
             off = cons & self.mask
-            hdr = int(data[off:off + 4].view("<u4")[0])
+            hdr = int(data[off : off + 4].view("<u4")[0])
             if hdr & RINGBUF_BUSY:
                 break
             length = hdr & ~(RINGBUF_BUSY | RINGBUF_DISCARD)
@@ -133,10 +140,14 @@ class RingBufferSource(EventSource):
             if n <= 0:
                 break
             headers = np.ndarray((n,), "<u4", data, off, (stride,)).copy()
-            run = n if headers[-1] == hdr and (headers == hdr).all() else int(
-                np.argmin(headers == hdr))
-            body = np.ndarray((run, min(length, size)), np.uint8, data, off + RINGBUF_HDR,
-                              (stride, 1))
+            run = (
+                n
+                if headers[-1] == hdr and (headers == hdr).all()
+                else int(np.argmin(headers == hdr))
+            )
+            body = np.ndarray(
+                (run, min(length, size)), np.uint8, data, off + RINGBUF_HDR, (stride, 1)
+            )
             if length == size:
                 chunks.append(body.copy())
             else:
@@ -188,8 +199,14 @@ class PerfBufferSource(EventSource):
         self._lost_cb = libbpf.PERF_LOST_FN(self._on_lost)
         lib = libbpf.lib()
         libbpf.log.take()
-        pb = lib.perf_buffer__new(map_fd, page_cnt, ctypes.cast(self._sample_cb, ctypes.c_void_p),
-                                  ctypes.cast(self._lost_cb, ctypes.c_void_p), None, None)
+        pb = lib.perf_buffer__new(
+            map_fd,
+            page_cnt,
+            ctypes.cast(self._sample_cb, ctypes.c_void_p),
+            ctypes.cast(self._lost_cb, ctypes.c_void_p),
+            None,
+            None,
+        )
         if not pb:
             raise KernelError(f"cannot open the perf buffer: {libbpf.strerror(libbpf.errno())}")
         self._pb = pb
@@ -235,8 +252,15 @@ class PerfBufferSource(EventSource):
 class SampledMapSource(EventSource):
     """Snapshots a hash/array map every ``interval_ms`` (histograms, counters)."""
 
-    def __init__(self, map_fd: int, key_size: int, value_size: int, interval_ms: int,
-                 clear: bool = False, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        map_fd: int,
+        key_size: int,
+        value_size: int,
+        interval_ms: int,
+        clear: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.fd = map_fd
         self.key_size = key_size
         self.value_size = value_size
@@ -262,8 +286,14 @@ class SampledMapSource(EventSource):
             if lib.bpf_map_lookup_elem(self.fd, kb, value) == 0:
                 records.append(k + value.raw)
         self.total += len(records)
-        return Batch(self.clock(), b"".join(records), len(records),
-                     self.key_size + self.value_size, 0, snapshot=True)
+        return Batch(
+            self.clock(),
+            b"".join(records),
+            len(records),
+            self.key_size + self.value_size,
+            0,
+            snapshot=True,
+        )
 
     def clear_all(self) -> None:
         lib = libbpf.lib()

@@ -61,8 +61,10 @@ def can_use_bpf() -> str | None:
     caps = capabilities()
     if caps & (1 << CAP_SYS_ADMIN) or (caps & (1 << CAP_BPF) and caps & (1 << CAP_PERFMON)):
         return None
-    return ("loading BPF programs needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): "
-            "run it with sudo")
+    return (
+        "loading BPF programs needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): "
+        "run it with sudo"
+    )
 
 
 def ensure_tracefs() -> None:
@@ -70,12 +72,14 @@ def ensure_tracefs() -> None:
     if (TRACEFS / "events").is_dir():
         return
     if capabilities() & (1 << CAP_SYS_ADMIN):
-        subprocess.run(["mount", "-t", "tracefs", "nodev", str(TRACEFS)],
-                       capture_output=True, check=False)
+        subprocess.run(
+            ["mount", "-t", "tracefs", "nodev", str(TRACEFS)], capture_output=True, check=False
+        )
         if (TRACEFS / "events").is_dir():
             return
-    raise KernelError(f"tracefs is not mounted at {TRACEFS}: run "
-                      f"`sudo mount -t tracefs nodev {TRACEFS}`")
+    raise KernelError(
+        f"tracefs is not mounted at {TRACEFS}: run `sudo mount -t tracefs nodev {TRACEFS}`"
+    )
 
 
 @cache

@@ -106,8 +106,10 @@ class Program:
                 probe.ensure_tracefs()
             why = probe.missing(req)
             if why:
-                raise KernelError(f"cannot run {self.package.name}: program {prog.name} needs "
-                                  f"{why.removeprefix('this kernel has no ')}")
+                raise KernelError(
+                    f"cannot run {self.package.name}: program {prog.name} needs "
+                    f"{why.removeprefix('this kernel has no ')}"
+                )
 
     def _open(self) -> None:
         lib = libbpf.lib()
@@ -123,10 +125,16 @@ class Program:
         m = None
         while m := lib.bpf_object__next_map(obj, m):
             name = lib.bpf_map__name(m).decode()
-            self.maps[name] = MapInfo(name, lib.bpf_map__type(m), -1, lib.bpf_map__key_size(m),
-                                      lib.bpf_map__value_size(m), lib.bpf_map__max_entries(m),
-                                      lib.bpf_map__btf_key_type_id(m),
-                                      lib.bpf_map__btf_value_type_id(m))
+            self.maps[name] = MapInfo(
+                name,
+                lib.bpf_map__type(m),
+                -1,
+                lib.bpf_map__key_size(m),
+                lib.bpf_map__value_size(m),
+                lib.bpf_map__max_entries(m),
+                lib.bpf_map__btf_key_type_id(m),
+                lib.bpf_map__btf_value_type_id(m),
+            )
         self._map_ptrs = {}
         m = None
         while m := lib.bpf_object__next_map(obj, m):
@@ -141,18 +149,20 @@ class Program:
             if value is None:
                 continue
             by_section.setdefault(v.section, []).append(
-                (v.offset, encode(self.package.btf, v, value)))
+                (v.offset, encode(self.package.btf, v, value))
+            )
         for section, writes in by_section.items():
             if section not in (".rodata", ".bss"):
-                raise PackageError(f"Unsupported section {section}: only .rodata and .bss "
-                                   "globals can be set")
+                raise PackageError(
+                    f"Unsupported section {section}: only .rodata and .bss globals can be set"
+                )
             ident = section.lstrip(".")
             ptr = self._internal_map(ident)
             size = ctypes.c_size_t()
             initial = lib.bpf_map__initial_value(ptr, ctypes.byref(size))
             buf = bytearray(ctypes.string_at(initial, size.value) if initial else bytes(size.value))
             for offset, raw in writes:
-                buf[offset:offset + len(raw)] = raw
+                buf[offset : offset + len(raw)] = raw
             cbuf = ctypes.create_string_buffer(bytes(buf), len(buf))
             if lib.bpf_map__set_initial_value(ptr, cbuf, len(buf)) != 0:
                 raise KernelError(self._failure(f"cannot set {section} values", libbpf.errno()))
@@ -180,10 +190,16 @@ class Program:
         lib = libbpf.lib()
         for name, ptr in self._map_ptrs.items():
             info = self.maps[name]
-            self.maps[name] = MapInfo(name, info.type, lib.bpf_map__fd(ptr), info.key_size,
-                                      info.value_size, info.max_entries,
-                                      lib.bpf_map__btf_key_type_id(ptr),
-                                      lib.bpf_map__btf_value_type_id(ptr))
+            self.maps[name] = MapInfo(
+                name,
+                info.type,
+                lib.bpf_map__fd(ptr),
+                info.key_size,
+                info.value_size,
+                info.max_entries,
+                lib.bpf_map__btf_key_type_id(ptr),
+                lib.bpf_map__btf_value_type_id(ptr),
+            )
 
     def _attach(self) -> None:
         lib = libbpf.lib()
@@ -196,14 +212,16 @@ class Program:
             libbpf.log.take()
             link = lib.bpf_program__attach(p)
             if not link:
-                raise KernelError(self._failure(f"cannot attach {name} ({section})",
-                                                libbpf.errno()))
+                raise KernelError(
+                    self._failure(f"cannot attach {name} ({section})", libbpf.errno())
+                )
             self._links.append(link)
 
     def _failure(self, what: str, err: int) -> str:
         lines = libbpf.log.take()
         # The verifier log is long; its last meaningful line is what a user can act on.
-        detail = next((ln.strip() for ln in reversed(lines)
-                       if ln.strip() and not ln.startswith("-- END")), "")
+        detail = next(
+            (ln.strip() for ln in reversed(lines) if ln.strip() and not ln.startswith("-- END")), ""
+        )
         msg = f"{what}: {libbpf.strerror(err) if err else 'unknown error'}"
         return f"{msg} ({detail.removeprefix('libbpf: ')})" if detail else msg

@@ -47,8 +47,9 @@ def choose_export(package: Package, map_types: dict[str, int]) -> ExportChoice:
     return choice
 
 
-def sample_layouts(package: Package, key_type_id: int, value_type_id: int
-                   ) -> tuple[StructLayout, StructLayout]:
+def sample_layouts(
+    package: Package, key_type_id: int, value_type_id: int
+) -> tuple[StructLayout, StructLayout]:
     """Key and value layouts of a sampled map, value member names from export_types when they fit."""
     if not key_type_id or not value_type_id:
         raise PackageError("the sampled map has no BTF key/value types (declare it with __type)")
@@ -57,11 +58,22 @@ def sample_layouts(package: Package, key_type_id: int, value_type_id: int
     names = package.sample_value_member_names()
     vt = package.btf.strip(value_type_id)
     exports = package.meta.get("export_types") or []
-    if (names and vt.kind == Kind.STRUCT and exports and exports[0].get("name") == vt.name
-            and len(names) == len(value.fields)):
-        value = StructLayout(value.name, value.size, tuple(
-            type(f)(**{**_fields(f), "name": n}) for f, n in zip(value.fields, names, strict=True)
-        ), value.kind)
+    if (
+        names
+        and vt.kind == Kind.STRUCT
+        and exports
+        and exports[0].get("name") == vt.name
+        and len(names) == len(value.fields)
+    ):
+        value = StructLayout(
+            value.name,
+            value.size,
+            tuple(
+                type(f)(**{**_fields(f), "name": n})
+                for f, n in zip(value.fields, names, strict=True)
+            ),
+            value.kind,
+        )
     return key, value
 
 
@@ -72,8 +84,9 @@ def _fields(f: Any) -> dict[str, Any]:
 class LiveSession:
     """A program attached to this kernel, with its event source and decoder."""
 
-    def __init__(self, package: Package, values: dict[str, Any] | None = None,
-                 verbose: bool = False) -> None:
+    def __init__(
+        self, package: Package, values: dict[str, Any] | None = None, verbose: bool = False
+    ) -> None:
         self.package = package
         self.values = dict(values or {})
         libbpf.log.verbose = verbose
@@ -103,17 +116,22 @@ class LiveSession:
             assert self.choice.sample is not None
             key, value = sample_layouts(self.package, info.btf_key_type_id, info.btf_value_type_id)
             self.snapshot_decoder = SnapshotDecoder(key, value)
-            self.source = SampledMapSource(info.fd, info.key_size, info.value_size,
-                                           self.choice.sample.interval_ms,
-                                           self.choice.sample.clear_map)
+            self.source = SampledMapSource(
+                info.fd,
+                info.key_size,
+                info.value_size,
+                self.choice.sample.interval_ms,
+                self.choice.sample.clear_map,
+            )
             return
         try:
             layout = self.package.export_layout()
         except LayoutError as exc:
             raise PackageError(str(exc)) from None
         if layout is None:
-            raise PackageError(f"Export map named {self.choice.map_name} found, but no export "
-                               "type is provided")
+            raise PackageError(
+                f"Export map named {self.choice.map_name} found, but no export type is provided"
+            )
         self.layout = layout
         self.decoder = Decoder(layout)
         if self.choice.kind == "ringbuf":

@@ -20,9 +20,18 @@ VAR_STATIC = 0
 
 # The subset of ``enum bpf_map_type`` users meet; others print as their number.
 MAP_TYPES = {
-    1: "hash", 2: "array", 3: "prog_array", 4: "perf_event_array", 5: "percpu_hash",
-    6: "percpu_array", 7: "stack_trace", 9: "lru_hash", 10: "lru_percpu_hash",
-    12: "array_of_maps", 13: "hash_of_maps", 27: "ringbuf",
+    1: "hash",
+    2: "array",
+    3: "prog_array",
+    4: "perf_event_array",
+    5: "percpu_hash",
+    6: "percpu_array",
+    7: "stack_trace",
+    9: "lru_hash",
+    10: "lru_percpu_hash",
+    12: "array_of_maps",
+    13: "hash_of_maps",
+    27: "ringbuf",
 }
 MAP_RINGBUF = 27
 MAP_PERF_EVENT_ARRAY = 4
@@ -110,8 +119,10 @@ def bpf_skel(elf: ElfFile, btf: Btf, obj_name: str) -> dict[str, Any]:
         if not is_global_data_section(section.name) or not section.size:
             continue
         datasec = btf.find(section.name, Kind.DATASEC)
-        entry: dict[str, Any] = {"ident": _ident(section.name),
-                                 "name": internal_map_name(obj_name, section.name)}
+        entry: dict[str, Any] = {
+            "ident": _ident(section.name),
+            "name": internal_map_name(obj_name, section.name),
+        }
         if datasec is not None:
             entry["mmaped"] = True
         maps.append(entry)
