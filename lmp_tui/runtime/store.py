@@ -18,7 +18,7 @@ import re
 import shlex
 import signal
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -194,8 +194,14 @@ class KeyedSeries:
     key seen longest ago makes room for a new one.
     """
 
-    def __init__(self, key: Field, label: Field | None, fields: Sequence[Field],
-                 axis: BucketAxis, max_keys: int = DEFAULT_MAX_KEYS) -> None:
+    def __init__(
+        self,
+        key: Field,
+        label: Field | None,
+        fields: Sequence[Field],
+        axis: BucketAxis,
+        max_keys: int = DEFAULT_MAX_KEYS,
+    ) -> None:
         self.key = key
         self.label = label
         self.fields = [f for f in fields if f.name != key.name]
@@ -248,8 +254,9 @@ class KeyedSeries:
         # The last event of each key in this batch wins: unique over the reversed column.
         uniq, first_rev, counts = np.unique(keys[::-1], return_index=True, return_counts=True)
         last = len(arr) - 1 - first_rev
-        rows = np.fromiter((self._row_for(int(k), time) for k in uniq.tolist()), np.int64,
-                           len(uniq))
+        rows = np.fromiter(
+            (self._row_for(int(k), time) for k in uniq.tolist()), np.int64, len(uniq)
+        )
         picked = arr[last]
         vals = np.column_stack([picked[n].astype(np.float64) for n in self.names])
         self.latest[rows] = vals
@@ -284,8 +291,15 @@ class KeyedSeries:
         vals = np.where(np.isnan(vals), -np.inf, vals)
         # Largest first; ties by key so the order is stable from one tick to the next.
         order = np.lexsort((self.keys[rows], -vals))[:n]
-        return [KeyStat(int(self.keys[r]), self.labels[r], float(self.latest[r, self.names.index(
-            name)]), int(self.events[r])) for r in rows[order].tolist()]
+        return [
+            KeyStat(
+                int(self.keys[r]),
+                self.labels[r],
+                float(self.latest[r, self.names.index(name)]),
+                int(self.events[r]),
+            )
+            for r in rows[order].tolist()
+        ]
 
 
 # -- the event store -------------------------------------------------------------------------------
@@ -319,10 +333,15 @@ class EventStore:
     views can tell whether they need to redraw.
     """
 
-    def __init__(self, layout: StructLayout, capacity: int = DEFAULT_CAPACITY, *,
-                 bucket_seconds: float = DEFAULT_BUCKET_SECONDS,
-                 series_length: int = DEFAULT_SERIES_LENGTH,
-                 max_keys: int = DEFAULT_MAX_KEYS) -> None:
+    def __init__(
+        self,
+        layout: StructLayout,
+        capacity: int = DEFAULT_CAPACITY,
+        *,
+        bucket_seconds: float = DEFAULT_BUCKET_SECONDS,
+        series_length: int = DEFAULT_SERIES_LENGTH,
+        max_keys: int = DEFAULT_MAX_KEYS,
+    ) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self.layout = layout
@@ -340,8 +359,11 @@ class EventStore:
         self.axis = BucketAxis(series_length, bucket_seconds)
         self.series = FieldSeries(series_fields(layout), self.axis)
         kf = key_field(layout)
-        self.keyed = (KeyedSeries(kf, label_field(layout), series_fields(layout), self.axis,
-                                  max_keys) if kf is not None else None)
+        self.keyed = (
+            KeyedSeries(kf, label_field(layout), series_fields(layout), self.axis, max_keys)
+            if kf is not None
+            else None
+        )
 
     def __len__(self) -> int:
         return self.size
@@ -379,13 +401,13 @@ class EventStore:
         n = len(arr)
         end = self.head + n
         if end <= cap:
-            self.rows[self.head:end] = arr
-            self.times[self.head:end] = time
+            self.rows[self.head : end] = arr
+            self.times[self.head : end] = time
         else:
             first = cap - self.head
-            self.rows[self.head:] = arr[:first]
+            self.rows[self.head :] = arr[:first]
             self.rows[: n - first] = arr[first:]
-            self.times[self.head:] = time
+            self.times[self.head :] = time
             self.times[: n - first] = time
         self.head = end % cap
         self.size = min(self.size + n, cap)
@@ -439,8 +461,12 @@ class HistogramEntry:
 def histogram_field(layout: StructLayout) -> Field | None:
     """The array of counters in a sampled map's value (``slots``), or None."""
     for f in layout.fields:
-        if (f.kind == FieldKind.ARRAY and f.elem is not None and f.elem.kind == FieldKind.INT
-                and len(f.dims) == 1):
+        if (
+            f.kind == FieldKind.ARRAY
+            and f.elem is not None
+            and f.elem.kind == FieldKind.INT
+            and len(f.dims) == 1
+        ):
             return f
     return None
 
@@ -448,9 +474,14 @@ def histogram_field(layout: StructLayout) -> Field | None:
 class SnapshotStore:
     """The latest snapshot of a sampled map, and a series of counts per bucket."""
 
-    def __init__(self, key: StructLayout, value: StructLayout, *,
-                 bucket_seconds: float = DEFAULT_BUCKET_SECONDS,
-                 series_length: int = DEFAULT_SERIES_LENGTH) -> None:
+    def __init__(
+        self,
+        key: StructLayout,
+        value: StructLayout,
+        *,
+        bucket_seconds: float = DEFAULT_BUCKET_SECONDS,
+        series_length: int = DEFAULT_SERIES_LENGTH,
+    ) -> None:
         self.key_layout = key
         self.value_layout = value
         self.hist = histogram_field(value)
@@ -467,23 +498,30 @@ class SnapshotStore:
         self._previous_total: int | None = None
         self._previous_time: float | None = None
 
-    def update(self, keys: np.ndarray, values: np.ndarray, time: float, *,
-               cleared: bool = False) -> None:
+    def update(
+        self, keys: np.ndarray, values: np.ndarray, time: float, *, cleared: bool = False
+    ) -> None:
         """Replace the snapshot with the map's content at ``time``."""
         entries = []
         for k, v in zip(keys, values, strict=True):
             key = {f.name: _scalar(k[f.name], f) for f in self.key_layout.fields}
             slots = np.asarray(v[self.hist.name], np.int64) if self.hist is not None else None
             label = c_string(bytes(v[self.label.name])) if self.label is not None else ""
-            rest = {f.name: _scalar(v[f.name], f) for f in self.value_layout.fields
-                    if f is not self.hist and f is not self.label}
+            rest = {
+                f.name: _scalar(v[f.name], f)
+                for f in self.value_layout.fields
+                if f is not self.hist and f is not self.label
+            }
             entries.append(HistogramEntry(key, label, slots, rest))
         entries.sort(key=lambda e: tuple(str(x) for x in e.key.values()))
         self.entries = entries
         self.snapshots += 1
         grand = sum(e.total for e in entries)
-        new = grand if cleared or self._previous_total is None else max(
-            grand - self._previous_total, 0)
+        new = (
+            grand
+            if cleared or self._previous_total is None
+            else max(grand - self._previous_total, 0)
+        )
         self._previous_total = grand
         self.total += new
         shift = self.axis.shift_for(self.axis.bucket_of(time))
@@ -515,11 +553,15 @@ def _scalar(value: Any, f: Field) -> Any:
 # -- queries: filter and sort ----------------------------------------------------------------------
 
 OPERATORS = ("!~", ">=", "<=", "!=", "==", "~", "=", ">", "<")
-_TERM = re.compile(r"^(?P<field>[A-Za-z_]\w*)\s*(?P<op>!~|>=|<=|!=|==|~|=|>|<)(?P<value>.*)$",
-                   re.S)
+_TERM = re.compile(r"^(?P<field>[A-Za-z_]\w*)\s*(?P<op>!~|>=|<=|!=|==|~|=|>|<)(?P<value>.*)$", re.S)
 _COMPARE: dict[str, Callable[[np.ndarray, Any], np.ndarray]] = {
-    "=": np.equal, "==": np.equal, "!=": np.not_equal,
-    ">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal,
+    "=": np.equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "<": np.less,
+    "<=": np.less_equal,
 }
 
 
@@ -571,14 +613,17 @@ def parse_filter(text: str, layout: StructLayout) -> Filter:
 def _condition(term: str, layout: StructLayout) -> Condition:
     m = _TERM.match(term)
     if m is None:
-        raise FilterError(f"{term!r}: expected field, operator and value, as in pid>100 "
-                          f"(operators: {' '.join(OPERATORS)})")
+        raise FilterError(
+            f"{term!r}: expected field, operator and value, as in pid>100 "
+            f"(operators: {' '.join(OPERATORS)})"
+        )
     name, op, raw = m.group("field"), m.group("op"), m.group("value")
     try:
         f = layout.field(name)
     except KeyError:
-        raise FilterError(f"{term!r}: no field {name!r} (fields: {', '.join(layout.names)})"
-                          ) from None
+        raise FilterError(
+            f"{term!r}: no field {name!r} (fields: {', '.join(layout.names)})"
+        ) from None
     if raw == "":
         raise FilterError(f"{term!r}: needs a value after {op}")
     if f.kind == FieldKind.STRING:
@@ -587,8 +632,7 @@ def _condition(term: str, layout: StructLayout) -> Condition:
         return Condition(name, op, raw.encode())
     if op in ("~", "!~"):
         raise FilterError(f"{term!r}: ~ matches text; {name} is a number (use = < >)")
-    if f.kind in (FieldKind.INT, FieldKind.BOOL, FieldKind.PTR, FieldKind.FLOAT,
-                  FieldKind.ENUM):
+    if f.kind in (FieldKind.INT, FieldKind.BOOL, FieldKind.PTR, FieldKind.FLOAT, FieldKind.ENUM):
         return Condition(name, op, _number(raw, f, term))
     raise FilterError(f"{term!r}: {name} ({f.kind}) cannot be filtered")
 
@@ -618,8 +662,10 @@ def _number(raw: str, f: Field, term: str) -> int | float:
             return float(raw)
     except ValueError:
         pass
-    raise FilterError(f"{term!r}: {raw!r} is not a number" + (
-        f" or one of {', '.join(n for n, _ in f.enum_values)}" if f.enum_values else ""))
+    raise FilterError(
+        f"{term!r}: {raw!r} is not a number"
+        + (f" or one of {', '.join(n for n, _ in f.enum_values)}" if f.enum_values else "")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -663,4 +709,3 @@ class StoreConfig:
     bucket_seconds: float = DEFAULT_BUCKET_SECONDS
     series_length: int = DEFAULT_SERIES_LENGTH
     max_keys: int = DEFAULT_MAX_KEYS
-    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,7 +1,6 @@
-"""``lmp``: the command line of lmp-tui (run, list, build).
+"""``lmp run``, ``lmp list``, ``lmp build``.
 
-Every ``LmpError`` becomes one line on stderr and a non-zero exit; Ctrl-C and SIGTERM detach
-everything and print a one-line summary.
+Ctrl-C and SIGTERM detach everything and print a one-line summary on stderr.
 """
 
 from __future__ import annotations
@@ -16,16 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .runtime import hub, params
-from .runtime.build import build
-from .runtime.errors import LmpError, NotFoundError
-from .runtime.output import BatchPrinter
-from .runtime.package import Package, load_package
-from .runtime.session import LiveSession
-
-
-def err(msg: str) -> None:
-    print(f"lmp: {msg}", file=sys.stderr, flush=True)
+from ..runtime import hub, params
+from ..runtime.build import build
+from ..runtime.errors import NotFoundError
+from ..runtime.output import BatchPrinter
+from ..runtime.package import Package, load_package
+from ..runtime.session import LiveSession
+from .common import err, write_lines
 
 
 def resolve(target: str) -> Package:
@@ -74,7 +70,7 @@ async def _run(session: LiveSession, args: argparse.Namespace) -> int:
         }[session.choice.kind]
         err(f"running {session.package.name}: waiting for events from {kind}... (Ctrl-C to stop)")
         if (header := printer.header()) is not None:
-            _write([header])
+            write_lines([header])
 
         async def pump() -> None:
             nonlocal events, drops
@@ -84,7 +80,7 @@ async def _run(session: LiveSession, args: argparse.Namespace) -> int:
             async for batch in source:
                 events += batch.count
                 drops += batch.drops
-                _write(printer.lines(batch))
+                write_lines(printer.lines(batch))
 
         task = asyncio.ensure_future(pump())
         waiter = asyncio.ensure_future(stop.wait())
@@ -108,12 +104,6 @@ async def _run(session: LiveSession, args: argparse.Namespace) -> int:
         f"{time.monotonic() - started:.1f} s; detached"
     )
     return 0
-
-
-def _write(lines: list[str]) -> None:
-    if lines:
-        sys.stdout.write("\n".join(lines) + "\n")
-        sys.stdout.flush()
 
 
 # -- list ------------------------------------------------------------------------------------------
@@ -162,15 +152,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- entry point -----------------------------------------------------------------------------------
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="lmp", description="Run, build and share eBPF programs (LMP / eunomia-bpf compatible)."
-    )
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def register(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser(
         "run",
         help="run a program: Hub name, package.json or .bpf.o",
@@ -196,30 +178,3 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--vmlinux", help="directory with vmlinux.h (default: from this kernel)")
     b.add_argument("-a", "--cflags", action="append", default=[], help="extra clang flag")
     b.set_defaults(func=cmd_build)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    # Everything after the first `--` belongs to the program, not to lmp.
-    program_args: list[str] = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, program_args = argv[:i], argv[i + 1 :]
-    args = parser().parse_args(argv)
-    args.program_args = program_args
-    try:
-        return int(args.func(args) or 0)
-    except LmpError as exc:
-        err(str(exc))
-        return exc.exit_code
-    except BrokenPipeError:
-        with contextlib.suppress(OSError):
-            sys.stdout.close()
-        return 0
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

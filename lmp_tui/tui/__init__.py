@@ -1,0 +1,1 @@
+"""The Textual front end's parts that are not widgets: config, themes, runs, messages, screens."""

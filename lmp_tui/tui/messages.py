@@ -1,0 +1,40 @@
+"""Messages named for what happened to a running program.
+
+The data path posts exactly one ``BatchDecoded`` per program per refresh tick, however many
+events arrived: views redraw on it, never per event.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from .runner import ProgramRun
+
+
+class ProgramStarted(Message):
+    """A program was loaded and attached; its view can be shown."""
+
+    def __init__(self, run: ProgramRun) -> None:
+        super().__init__()
+        self.run = run
+
+
+class BatchDecoded(Message):
+    """New records of ``run`` reached its store during the last tick."""
+
+    def __init__(self, run: ProgramRun, records: int) -> None:
+        super().__init__()
+        self.run = run
+        self.records = records
+
+
+class ProgramStopped(Message):
+    """A program was detached: stopped by the user, ended, or failed (``error`` says why)."""
+
+    def __init__(self, run: ProgramRun, error: str | None = None) -> None:
+        super().__init__()
+        self.run = run
+        self.error = error

@@ -1,0 +1,102 @@
+"""Themes: ``.tcss`` files whose ``$variables`` are a palette and whose rules restyle the app.
+
+A theme file looks like any Textual stylesheet::
+
+    /* A comment saying what the theme is for. */
+    $dark: true;
+    $primary: #4ea1ff;
+    $background: #0f1419;
+    $spark: #7fd962;              /* any other variable becomes a CSS variable */
+
+    EventTable > .event-table--header { text-style: bold; }
+
+The palette (``$primary``, ``$background``... the names of ``textual.theme.Theme`` fields,
+plus ``$dark`` and ``$ansi``) becomes a Textual theme named after the file. Its rules are scoped
+to that theme (``App.-theme-<name>``), so every theme is loaded once and switching themes is
+just ``App.theme = name``.
+
+Theme files are looked up, later ones winning: next to the package (``<repo>/themes``, for a
+source checkout or an editable install), inside the package (``lmp_tui/themes``),
+``<prefix>/share/lmp-tui/themes`` (a wheel's data files), and ``<config dir>/themes`` (the
+user's own). If none is found the built-in palette below keeps the app usable.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.theme import Theme
+
+from .config import config_dir
+
+PALETTE = ("primary", "secondary", "warning", "error", "success", "accent", "foreground",
+           "background", "surface", "panel", "boost")
+_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_DECLARATION = re.compile(r"^\s*\$([\w-]+)\s*:\s*([^;]+?)\s*;[ \t]*$", re.M)
+
+FALLBACK_THEME = Theme(
+    name="dark", primary="#4ea1ff", secondary="#8a7cff", accent="#ffb454", warning="#ffb454",
+    error="#f07178", success="#7fd962", foreground="#d8dee9", background="#0f1419",
+    surface="#151b22", panel="#1c2530", dark=True, variables={"spark": "#7fd962"},
+)
+
+
+@dataclass(frozen=True)
+class ThemeFile:
+    """A parsed theme file: the Textual theme and its scoped rules."""
+
+    name: str
+    path: Path | None
+    theme: Theme
+    css: str
+
+
+def theme_dirs() -> list[Path]:
+    package = Path(__file__).resolve().parent.parent
+    return [
+        package.parent / "themes",
+        package / "themes",
+        Path(sys.prefix) / "share" / "lmp-tui" / "themes",
+        config_dir() / "themes",
+    ]
+
+
+def parse_theme(name: str, text: str, path: Path | None = None) -> ThemeFile:
+    """Split a theme file into its palette (a ``Theme``) and its rules (scoped CSS)."""
+    body = _COMMENT.sub(lambda m: "\n" * m.group().count("\n"), text)
+    palette: dict[str, str] = {}
+    variables: dict[str, str] = {}
+    dark, ansi = True, False
+    for key, value in _DECLARATION.findall(body):
+        if key == "dark":
+            dark = value.lower() == "true"
+        elif key == "ansi":
+            ansi = value.lower() == "true"
+        elif key in PALETTE:
+            palette[key] = value
+        else:
+            variables[key] = value
+    rules = _DECLARATION.sub("", body).strip()
+    theme = Theme(name=name, primary=palette.pop("primary", "#4ea1ff"), dark=dark, ansi=ansi,
+                  variables=variables, **palette)
+    css = f"App.-theme-{name} {{\n{rules}\n}}\n" if rules else ""
+    return ThemeFile(name, path, theme, css)
+
+
+def discover_themes(dirs: list[Path] | None = None) -> dict[str, ThemeFile]:
+    """Every ``*.tcss`` theme found, by name; the built-in fallback if there are none."""
+    found: dict[str, ThemeFile] = {}
+    for d in dirs if dirs is not None else theme_dirs():
+        if not d.is_dir():
+            continue
+        for path in sorted(d.glob("*.tcss")):
+            try:
+                found[path.stem] = parse_theme(path.stem, path.read_text(encoding="utf-8"), path)
+            except (OSError, UnicodeDecodeError):
+                continue
+    if not found:
+        found[FALLBACK_THEME.name] = ThemeFile(FALLBACK_THEME.name, None, FALLBACK_THEME, "")
+    return found
