@@ -11,10 +11,10 @@ import contextlib
 import sys
 
 from ..runtime.errors import LmpError
-from . import run
+from . import recording, run
 from .common import err
 
-COMMAND_MODULES = (run,)
+COMMAND_MODULES = (run, recording)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -20,6 +20,7 @@ from ..runtime.build import build
 from ..runtime.errors import NotFoundError
 from ..runtime.output import BatchPrinter
 from ..runtime.package import Package, load_package
+from ..runtime.recording import Recorder, header_for
 from ..runtime.session import LiveSession
 from .common import err, write_lines
 
@@ -41,18 +42,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     package = resolve(args.program)
     values, verbose = params.parse_args(package, args.program_args)
     session = LiveSession(package, values, verbose=verbose or args.verbose)
-    return asyncio.run(_run(session, args))
+    return asyncio.run(_run(session, args, quiet=getattr(args, "quiet", False)))
 
 
-async def _run(session: LiveSession, args: argparse.Namespace) -> int:
+async def _run(session: LiveSession, args: argparse.Namespace, quiet: bool = False) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     started = time.monotonic()
     events = drops = 0
+    recorder: Recorder | None = None
     try:
         session.start()
+        if args.record:
+            recorder = Recorder(Path(args.record), header_for(session), args.max_size << 20)
         source = session.source
         sample = session.choice.sample
         printer = BatchPrinter(
@@ -69,7 +73,7 @@ async def _run(session: LiveSession, args: argparse.Namespace) -> int:
             "none": "nothing (no export map)",
         }[session.choice.kind]
         err(f"running {session.package.name}: waiting for events from {kind}... (Ctrl-C to stop)")
-        if (header := printer.header()) is not None:
+        if not quiet and (header := printer.header()) is not None:
             write_lines([header])
 
         async def pump() -> None:
@@ -80,7 +84,10 @@ async def _run(session: LiveSession, args: argparse.Namespace) -> int:
             async for batch in source:
                 events += batch.count
                 drops += batch.drops
-                write_lines(printer.lines(batch))
+                if recorder is not None:
+                    recorder.write(batch)
+                if not quiet:
+                    write_lines(printer.lines(batch))
 
         task = asyncio.ensure_future(pump())
         waiter = asyncio.ensure_future(stop.wait())
@@ -97,12 +104,17 @@ async def _run(session: LiveSession, args: argparse.Namespace) -> int:
             await task
     finally:
         session.close()
+        if recorder is not None:
+            recorder.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     err(
         f"{session.package.name}: {events} events, {drops} dropped in "
         f"{time.monotonic() - started:.1f} s; detached"
     )
+    if recorder is not None:
+        note = f" ({recorder.stopped_reason})" if recorder.stopped_reason else ""
+        err(f"recorded {recorder.frames} frames, {recorder.bytes} bytes to {recorder.path}{note}")
     return 0
 
 
@@ -152,6 +164,24 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_record_options(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument(
+        "--record",
+        "-o",
+        dest="record",
+        metavar="FILE",
+        required=required,
+        help="also record the session to FILE (.lmprec)",
+    )
+    p.add_argument(
+        "--max-size",
+        type=int,
+        default=1024,
+        metavar="MB",
+        help="stop recording when the file reaches MB megabytes (default 1024)",
+    )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser(
         "run",
@@ -165,6 +195,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--duration", type=float, default=None, metavar="S", help="stop by itself after S seconds"
     )
     run.add_argument("--verbose", action="store_true", help="include libbpf debug output")
+    add_record_options(run)
     run.set_defaults(func=cmd_run)
 
     ls = sub.add_parser("list", help="list the built-in Hub programs and whether they run here")

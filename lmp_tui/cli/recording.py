@@ -1,0 +1,67 @@
+"""``lmp record`` and ``lmp replay``: sessions to and from ``.lmprec`` files."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from ..runtime.output import BatchPrinter
+from ..runtime.recording import RecordingReader, ReplaySource
+from . import run
+from .common import err, write_lines
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    args.quiet = True
+    return run.cmd_run(args)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    with RecordingReader(Path(args.file)) as reader:
+        header = reader.header
+        decoder, snapshot = header.decoders()
+        sample = header.sample
+        printer = BatchPrinter(
+            decoder,
+            snapshot,
+            args.json,
+            sample.get("type", "default_kv"),
+            sample.get("unit", "(unit)"),
+        )
+        speed = None if args.max_speed else args.speed
+        source = ReplaySource(reader, speed)
+        if (line := printer.header()) is not None:
+            write_lines([line])
+
+        async def pump() -> None:
+            async for batch in source:
+                write_lines(printer.lines(batch))
+
+        asyncio.run(pump())
+        problem = reader.report.problem(str(args.file))
+    if problem:
+        err(problem)
+        return 1 if reader.report.corrupt else 0
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    rec = sub.add_parser(
+        "record",
+        help="run a program and record what it sees to a .lmprec file",
+        description="Run a program and record its events (program options after `--`).",
+    )
+    rec.add_argument("program", help="built-in name, or path to package.json / .bpf.o")
+    rec.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S s")
+    rec.add_argument("--verbose", action="store_true", help="include libbpf debug output")
+    rec.set_defaults(func=cmd_record, json=False)
+    run.add_record_options(rec, required=True)
+
+    rep = sub.add_parser("replay", help="print a recording exactly as `lmp run` printed it")
+    rep.add_argument("file", help="a .lmprec recording")
+    rep.add_argument("-j", "--json", action="store_true", help="print JSON lines")
+    pace = rep.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, default=1.0, metavar="X", help="replay speed factor")
+    pace.add_argument("--max-speed", action="store_true", help="replay as fast as possible")
+    rep.set_defaults(func=cmd_replay)

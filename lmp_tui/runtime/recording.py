@@ -1,0 +1,374 @@
+"""Recordings (``.lmprec``): a msgpack stream of one header map, then one map per batch.
+
+Raw records plus the layout are stored, so a replay decodes through the very same ``Decoder``
+as the live run, and recording costs a memcpy per batch rather than a Python call per event.
+The stream is append-only and every frame is flushed as it is written: a recording cut at any
+byte replays every complete frame before the cut. See README "Recording format".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import msgpack
+
+from . import probe
+from .decode import Batch, Decoder, SnapshotDecoder
+from .errors import LmpError
+from .layout import StructLayout
+from .poller import EventSource
+
+FORMAT = "lmprec"
+VERSION = 1
+# Bounds for the reader, so a corrupt length prefix cannot make it allocate or wait for gigabytes.
+MAX_FRAME = 256 << 20
+
+
+class RecordingError(LmpError):
+    """Not a recording, a newer format, or a recording that cannot be written."""
+
+
+@dataclass(slots=True)
+class RecordingHeader:
+    """What a recording is of: enough to decode and print it anywhere, without the object."""
+
+    program: str
+    kind: str  # "events" | "sample"
+    layout: StructLayout | None = None
+    key_layout: StructLayout | None = None
+    value_layout: StructLayout | None = None
+    sample: dict[str, Any] = field(default_factory=dict)
+    package_digest: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    host: str = field(default_factory=socket.gethostname)
+    kernel: str = field(default_factory=probe.kernel_release)
+    start: float = field(default_factory=time.time)
+    version: int = VERSION
+
+    @property
+    def record_size(self) -> int:
+        if self.kind == "sample":
+            assert self.key_layout and self.value_layout
+            return self.key_layout.size + self.value_layout.size
+        return self.layout.size if self.layout else 0
+
+    def decoders(self) -> tuple[Decoder | None, SnapshotDecoder | None]:
+        if self.kind == "sample" and self.key_layout and self.value_layout:
+            return None, SnapshotDecoder(self.key_layout, self.value_layout)
+        return (Decoder(self.layout) if self.layout else None), None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "format": FORMAT,
+            "version": self.version,
+            "program": self.program,
+            "kind": self.kind,
+            "package_digest": self.package_digest,
+            "params": self.params,
+            "host": self.host,
+            "kernel": self.kernel,
+            "start": self.start,
+        }
+        if self.layout:
+            d["layout"] = self.layout.to_dict()
+        if self.key_layout and self.value_layout:
+            d["key_layout"] = self.key_layout.to_dict()
+            d["value_layout"] = self.value_layout.to_dict()
+            d["sample"] = self.sample
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any, source: str) -> RecordingHeader:
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise RecordingError(f"{source}: not an lmp recording")
+        version = d.get("version")
+        if not isinstance(version, int) or version < 1:
+            raise RecordingError(f"{source}: recording has no valid format version")
+        if version > VERSION:
+            raise RecordingError(
+                f"{source}: recording format version {version} is newer than this lmp "
+                f"understands ({VERSION}); upgrade lmp-tui"
+            )
+        try:
+            layout = StructLayout.from_dict(d["layout"]) if d.get("layout") else None
+            key = StructLayout.from_dict(d["key_layout"]) if d.get("key_layout") else None
+            value = StructLayout.from_dict(d["value_layout"]) if d.get("value_layout") else None
+            return cls(
+                program=str(d["program"]),
+                kind=str(d["kind"]),
+                layout=layout,
+                key_layout=key,
+                value_layout=value,
+                sample=dict(d.get("sample") or {}),
+                package_digest=str(d.get("package_digest", "")),
+                params=dict(d.get("params") or {}),
+                host=str(d.get("host", "")),
+                kernel=str(d.get("kernel", "")),
+                start=float(d.get("start", 0.0)),
+                version=version,
+            )
+        except (KeyError, TypeError, ValueError, LmpError) as exc:
+            raise RecordingError(f"{source}: corrupt recording header ({exc})") from None
+
+
+class Recorder:
+    """Appends batches to a recording file; stops by itself at ``max_bytes``."""
+
+    def __init__(self, path: Path, header: RecordingHeader, max_bytes: int = 1 << 30) -> None:
+        self.path = Path(path)
+        self.header = header
+        self.max_bytes = max_bytes
+        self.frames = 0
+        self.events = 0
+        self.stopped_reason = ""
+        self._packer = msgpack.Packer(use_bin_type=True)
+        try:
+            self._file: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115 - lives with us
+        except OSError as exc:
+            raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
+        self.bytes = 0
+        self._write(header.to_dict())
+
+    @property
+    def active(self) -> bool:
+        return self._file is not None
+
+    def write(self, batch: Batch) -> None:
+        """One frame per batch: the raw record bytes, untouched."""
+        if self._file is None:
+            return
+        frame = {"t": batch.time, "n": batch.count, "r": batch.records, "d": batch.drops}
+        if batch.snapshot:
+            frame["s"] = True
+        self._write(frame)
+        self.frames += 1
+        self.events += batch.count
+        if self.bytes >= self.max_bytes:
+            self.close(f"size limit of {self.max_bytes} bytes reached")
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        assert self._file is not None
+        data = self._packer.pack(obj)
+        try:
+            self._file.write(data)
+            # Flushed per frame: frames are batches (tens per second), so this is cheap and a
+            # crash loses at most the frame being written.
+            self._file.flush()
+        except OSError as exc:
+            self.close(f"write failed: {exc.strerror}")
+            raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
+        self.bytes += len(data)
+
+    def close(self, reason: str = "") -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self.stopped_reason = reason
+
+
+@dataclass(slots=True)
+class Frame:
+    batch: Batch
+    offset: int
+
+
+@dataclass(slots=True)
+class ReadReport:
+    """How reading ended: cleanly, on a torn tail, or on a corrupt frame."""
+
+    frames: int = 0
+    torn_bytes: int = 0
+    corrupt: str = ""
+
+    def problem(self, source: str) -> str:
+        if self.corrupt:
+            return f"{source}: {self.corrupt}; replayed the {self.frames} frames before it"
+        if self.torn_bytes:
+            return (
+                f"{source}: recording ends with a torn frame ({self.torn_bytes} bytes after "
+                f"frame {self.frames}, cut while writing); replayed {self.frames} frames"
+            )
+        return ""
+
+
+class RecordingReader:
+    """Reads a recording: ``header``, then ``frames()``; never raises on a damaged tail."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.source = str(path)
+        try:
+            self._file = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+        except OSError as exc:
+            raise RecordingError(f"{path}: cannot read: {exc.strerror}") from None
+        self.size = os.fstat(self._file.fileno()).st_size
+        self._unpacker = self._new_unpacker()
+        try:
+            first = next(self._unpacker)
+        except StopIteration:
+            self.close()
+            raise RecordingError(f"{path}: not an lmp recording (empty or truncated)") from None
+        except Exception:
+            self.close()
+            raise RecordingError(f"{path}: not an lmp recording") from None
+        try:
+            self.header = RecordingHeader.from_dict(first, self.source)
+        except RecordingError:
+            self.close()
+            raise
+        self.data_offset = self._unpacker.tell()
+        self.report = ReadReport()
+
+    def _new_unpacker(self) -> msgpack.Unpacker:
+        return msgpack.Unpacker(
+            self._file,
+            raw=False,
+            max_buffer_size=MAX_FRAME,
+            strict_map_key=False,
+        )
+
+    def frames(self) -> Iterator[Frame]:
+        """Every complete, well-formed frame in order; ``report`` says how it ended."""
+        self._file.seek(self.data_offset)
+        self._unpacker = self._new_unpacker()
+        self.report = ReadReport()
+        size = self.header.record_size
+        offset = self.data_offset
+        while True:
+            try:
+                obj = next(self._unpacker)
+            except StopIteration:
+                self.report.torn_bytes = max(0, self.size - offset)
+                return
+            except Exception as exc:  # msgpack raises several types on damaged input
+                self.report.corrupt = f"corrupt frame at byte {offset} ({type(exc).__name__})"
+                return
+            batch = _frame_batch(obj, size)
+            if batch is None:
+                self.report.corrupt = f"corrupt frame at byte {offset}"
+                return
+            yield Frame(batch, offset)
+            self.report.frames += 1
+            offset = self.data_offset + self._unpacker.tell()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> RecordingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _frame_batch(obj: Any, record_size: int) -> Batch | None:
+    if not isinstance(obj, dict):
+        return None
+    t, n, r, d = obj.get("t"), obj.get("n"), obj.get("r"), obj.get("d", 0)
+    if not isinstance(t, int | float) or isinstance(t, bool):
+        return None
+    if not isinstance(n, int) or not isinstance(r, bytes) or not isinstance(d, int):
+        return None
+    if n < 0 or len(r) != n * record_size:
+        return None
+    return Batch(float(t), r, n, record_size, d, snapshot=bool(obj.get("s", False)))
+
+
+class ReplaySource(EventSource):
+    """Replays a recording as an event source, paced by the recorded times.
+
+    ``speed`` scales time (2.0 = twice as fast); ``None`` replays as fast as possible.
+    ``paused`` holds the stream; ``seek(t)`` jumps to the first frame at or after ``t`` seconds
+    from the recording's start.
+    """
+
+    def __init__(self, reader: RecordingReader, speed: float | None = 1.0) -> None:
+        self.reader = reader
+        self.speed = speed
+        self.paused = False
+        self.position = 0.0  # seconds from start of the last frame delivered
+        self.total = 0
+        self._frames: list[Frame] = list(reader.frames())
+        self._next = 0
+        self._resume = asyncio.Event()
+        self._resume.set()
+
+    @property
+    def duration(self) -> float:
+        if not self._frames:
+            return 0.0
+        return self._frames[-1].batch.time - self.reader.header.start
+
+    @property
+    def finished(self) -> bool:
+        return self._next >= len(self._frames)
+
+    def pause(self, paused: bool = True) -> None:
+        self.paused = paused
+        if paused:
+            self._resume.clear()
+        else:
+            self._resume.set()
+
+    def seek(self, seconds: float) -> None:
+        target = self.reader.header.start + seconds
+        self._next = next(
+            (i for i, f in enumerate(self._frames) if f.batch.time >= target), len(self._frames)
+        )
+        self.position = max(0.0, seconds)
+
+    async def batches(self) -> AsyncIterator[Batch]:
+        start = self.reader.header.start
+        prev_time: float | None = None
+        while not self.closed and not self.finished:
+            if self.paused:
+                await self._resume.wait()
+                prev_time = None
+                continue
+            frame = self._frames[self._next]
+            if self.speed and prev_time is not None:
+                gap = (frame.batch.time - prev_time) / self.speed
+                if gap > 0:
+                    await asyncio.sleep(min(gap, 5.0))
+                    if self.paused or self.frames_moved(frame):
+                        continue
+            self._next += 1
+            prev_time = frame.batch.time
+            self.position = frame.batch.time - start
+            self.total += frame.batch.count
+            yield frame.batch
+
+    def frames_moved(self, frame: Frame) -> bool:
+        """True when a seek happened while we slept on ``frame``."""
+        return self.finished or self._frames[self._next] is not frame
+
+
+def header_for(session: Any) -> RecordingHeader:
+    """The header describing what a ``LiveSession`` produces."""
+    package = session.package
+    common = {
+        "program": package.name,
+        "package_digest": package.digest,
+        "params": {k: v for k, v in session.values.items() if _plain(v)},
+    }
+    if session.snapshot_decoder is not None:
+        sample = session.choice.sample
+        return RecordingHeader(
+            kind="sample",
+            key_layout=session.snapshot_decoder.key.layout,
+            value_layout=session.snapshot_decoder.value.layout,
+            sample={"type": sample.type, "unit": sample.unit, "interval_ms": sample.interval_ms},
+            **common,
+        )
+    return RecordingHeader(kind="events", layout=session.layout, **common)
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool)
