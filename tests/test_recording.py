@@ -192,3 +192,14 @@ def test_newer_version_and_non_recordings_are_one_line(tmp_path):
         assert "not an lmp recording" in res.stderr and "Traceback" not in res.stderr
     res = lmp("replay", str(tmp_path / "missing.lmprec"))
     assert res.returncode == 1 and "cannot read" in res.stderr
+
+
+def test_shipped_demos_replay_cleanly():
+    from lmp_tui.runtime.recording import demo_recordings
+
+    demos = {p.stem: p for p in demo_recordings()}
+    assert {"sigsnoop", "procstat", "runqlat"} <= set(demos)
+    for path in demos.values():
+        with RecordingReader(path) as reader:
+            assert sum(f.batch.count for f in reader.frames()) > 0
+            assert not reader.report.problem(str(path))

@@ -350,6 +350,13 @@ class ReplaySource(EventSource):
         return self.finished or self._frames[self._next] is not frame
 
 
+def demo_recordings() -> list[Path]:
+    """The small recordings shipped in the package (``scripts/make_demos.py`` made them)."""
+    from importlib import resources
+
+    return sorted(Path(str(resources.files("lmp_tui.demos"))).glob("*.lmprec"))
+
+
 def header_for(session: Any) -> RecordingHeader:
     """The header describing what a ``LiveSession`` produces."""
     package = session.package
