@@ -125,3 +125,25 @@ def test_runqlat_histogram_fills():
     key, value = entries[0]
     assert list(key) == ["u32"] or len(key) == 1
     assert sum(value["slots"]) > 0
+
+
+def test_perf_buffer_programs_deliver_events(tmp_path):
+    from pathlib import Path
+
+    from lmp_tui.runtime.build import build
+    from lmp_tui.runtime.package import load_package
+
+    root = Path(__file__).resolve().parent
+    built = build(
+        root / "data/perfexec",
+        outdir=tmp_path,
+        vmlinux=root.parent / "lmp_tui/hub/include/x86",
+        log=lambda _: None,
+    )
+    with LiveSession(load_package(built.package_json)) as s:
+        assert s.choice.kind == "perf"
+        child = subprocess.Popen(["/bin/true"])
+        child.wait()
+        rows = collect(s, lambda rows: any(r["pid"] == child.pid for r in rows))
+    [mine] = [r for r in rows if r["pid"] == child.pid]
+    assert mine["comm"] == "true"
