@@ -225,3 +225,32 @@ def test_bare_bpf_object_runs(tmp_path):
     res = lmp("run", str(tmp_path / "execwatch.bpf.o"), "--duration", "0.5")
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("TIME     IDS    KIND   COMM   STAMP  NS")
+
+
+def test_attach_failure_detaches_what_was_attached(tmp_path, no_leaks):
+    built = lmp(
+        "build", str(ROOT / "tests/data/half_attach"), "-o", str(tmp_path), "--vmlinux", VMLINUX
+    )
+    assert built.returncode == 0, built.stderr
+    res = lmp("run", str(tmp_path / "package.json"), "--duration", "1")
+    assert res.returncode == 1
+    [line] = res.stderr.strip().splitlines()
+    assert line.startswith("lmp: cannot attach second (tracepoint/syscalls/sys_enter_getppid): ")
+
+
+def test_tracefs_is_mounted_when_missing(no_leaks):
+    """In a private mount namespace without tracefs, `lmp run` mounts it and runs."""
+    script = (
+        "umount /sys/kernel/tracing 2>/dev/null; "
+        "test ! -d /sys/kernel/tracing/events || exit 97; "
+        f"{' '.join(LMP)} run sigsnoop --duration 0.5 >/dev/null && "
+        "test -d /sys/kernel/tracing/events"
+    )
+    res = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+    )
+    assert res.returncode == 0, res.stderr
