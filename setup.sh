@@ -14,6 +14,7 @@ APT_PACKAGES=(
   tmux                              # end-to-end TUI test over a real terminal
   docker-registry                   # OCI push/pull tests against a real registry
   util-linux mount                  # setpriv (no-privilege tests), mount (tracefs)
+  openssl                           # a self-signed CA for the registry TLS test
 )
 
 missing=()

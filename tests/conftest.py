@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# The OCI registry fixtures (a real docker-registry on 127.0.0.1) for every test module.
+pytest_plugins = ["registry"]
+
 ROOT = Path(__file__).resolve().parent.parent
 LMP = [sys.executable, "-m", "lmp_tui.cli"]
 

@@ -11,10 +11,10 @@ import contextlib
 import sys
 
 from ..runtime.errors import LmpError
-from . import recording, run
+from . import distribution, recording, run
 from .common import err
 
-COMMAND_MODULES = (run, recording)
+COMMAND_MODULES = (run, recording, distribution)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -15,31 +15,51 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..runtime import hub, params
+from ..runtime import fetch, hub, params
 from ..runtime.build import build
-from ..runtime.errors import NotFoundError
+from ..runtime.errors import NotFoundError, PackageError
+from ..runtime.fetch import Resolved
 from ..runtime.output import BatchPrinter
-from ..runtime.package import Package, load_package
+from ..runtime.package import Package, parse_package
 from ..runtime.recording import Recorder, header_for
 from ..runtime.session import LiveSession
 from .common import err, write_lines
+from .distribution import add_transport_args, progress_printer, transport_options
 
 
-def resolve(target: str) -> Package:
-    """A local path (package.json, .bpf.o), else a built-in Hub name."""
-    path = Path(target)
-    if path.exists():
-        return load_package(path)
-    if "/" in target or target.endswith((".json", ".o", ".wasm")):
-        raise NotFoundError(f"{target}: no such file")
-    return hub.find_builtin(target).package
+def resolve(target: str, args: argparse.Namespace | None = None) -> Resolved:
+    """A local file, a built-in Hub name, then a URL, OCI reference or remote-Hub name."""
+    if not Path(target).exists():
+        try:
+            builtin = hub.find_builtin(target)
+        except NotFoundError:
+            pass
+        else:
+            data = builtin.package_path.read_bytes()
+            return Resolved(data, "package", str(builtin.package_path), target, "")
+    return fetch.resolve(
+        target,
+        no_cache=bool(getattr(args, "no_cache", False)),
+        options=transport_options(args) if args is not None else None,
+        progress=progress_printer(f"fetching {target}"),
+    )
+
+
+def resolve_package(target: str, args: argparse.Namespace | None = None) -> Package:
+    found = resolve(target, args)
+    if found.kind == "wasm":
+        raise PackageError(f"{found.source}: is a WebAssembly app; `lmp run` runs it, not this")
+    return parse_package(found.data, found.source, found.name)
 
 
 # -- run -------------------------------------------------------------------------------------------
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    package = resolve(args.program)
+    found = resolve(args.program, args)
+    if found.kind == "wasm":
+        return run_wasm_app(found, args)
+    package = parse_package(found.data, found.source, found.name)
     values, verbose = params.parse_args(package, args.program_args)
     session = LiveSession(package, values, verbose=verbose or args.verbose)
     return asyncio.run(_run(session, args, quiet=getattr(args, "quiet", False)))
@@ -118,11 +138,40 @@ async def _run(session: LiveSession, args: argparse.Namespace, quiet: bool = Fal
     return 0
 
 
+def run_wasm_app(found: Resolved, args: argparse.Namespace) -> int:
+    raise PackageError(f"{found.source}: WebAssembly apps are not supported yet")
+
+
 # -- list ------------------------------------------------------------------------------------------
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    rows: list[dict[str, Any]] = []
+    rows = remote_rows(args) if args.remote else builtin_rows()
+    if args.json:
+        for r in rows:
+            print(json.dumps(r, sort_keys=True))
+        return 0
+    if args.remote:
+        table = [
+            (r["name"], r["tag"], r["category"], r["description"], r["reference"]) for r in rows
+        ]
+        print_table(("NAME", "TAG", "CATEGORY", "DESCRIPTION", "REFERENCE"), table)
+    else:
+        table = [
+            (
+                r["name"],
+                r["category"],
+                "yes" if r["runnable"] else "no",
+                r["summary"] + (f" ({r['reason']})" if r["reason"] else ""),
+            )
+            for r in rows
+        ]
+        print_table(("NAME", "CATEGORY", "RUNS HERE", "SUMMARY"), table)
+    return 0
+
+
+def builtin_rows() -> list[dict[str, Any]]:
+    rows = []
     for prog in hub.builtin_programs():
         why = prog.unavailable()
         rows.append(
@@ -134,18 +183,34 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "reason": why or "",
             }
         )
-    if args.json:
-        for r in rows:
-            print(json.dumps(r, sort_keys=True))
-        return 0
-    width = max((len(r["name"]) for r in rows), default=4)
-    cat_w = max((len(r["category"]) for r in rows), default=8)
-    print(f"{'NAME':<{width}}  {'CATEGORY':<{cat_w}}  {'RUNS HERE':<9}  SUMMARY")
-    for r in rows:
-        status = "yes" if r["runnable"] else "no"
-        line = f"{r['name']:<{width}}  {r['category']:<{cat_w}}  {status:<9}  {r['summary']}"
-        print(line + (f" ({r['reason']})" if r["reason"] else ""))
-    return 0
+    return rows
+
+
+def remote_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Programs of the configured remote Hubs, from annotations only (nothing is downloaded)."""
+    listing = fetch.remote_programs(options=transport_options(args))
+    for problem in listing.problems:
+        err(problem)
+    return [
+        {
+            "name": p.name,
+            "tag": p.tag,
+            "kind": p.kind,
+            "category": p.category,
+            "description": p.description,
+            "fields": list(p.fields),
+            "reference": p.reference,
+            "hub": str(p.hub),
+        }
+        for p in listing.programs
+    ]
+
+
+def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max([len(h)] + [len(str(r[i])) for r in rows]) for i, h in enumerate(header)]
+    for line in [header, *rows]:
+        cells = [str(c).ljust(w) for c, w in zip(line[:-1], widths, strict=False)]
+        print("  ".join([*cells, str(line[-1])]))
 
 
 # -- build -----------------------------------------------------------------------------------------
@@ -195,11 +260,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--duration", type=float, default=None, metavar="S", help="stop by itself after S seconds"
     )
     run.add_argument("--verbose", action="store_true", help="include libbpf debug output")
+    run.add_argument("--no-cache", action="store_true", help="fetch again even if cached")
+    add_transport_args(run)
     add_record_options(run)
     run.set_defaults(func=cmd_run)
 
     ls = sub.add_parser("list", help="list the built-in Hub programs and whether they run here")
     ls.add_argument("--json", action="store_true", help="one JSON object per program")
+    ls.add_argument("--remote", action="store_true", help="list the configured remote Hubs")
+    add_transport_args(ls)
     ls.set_defaults(func=cmd_list)
 
     b = sub.add_parser("build", help="compile a .bpf.c into an eunomia package.json")

@@ -62,9 +62,13 @@ class _Log:
 log = _Log()
 
 
+# libbpf hands the whole verifier log over in one message; 1 MiB holds any log it keeps.
+_LOG_BUFFER_SIZE = 1 << 20
+
+
 @_PRINT_FN
 def _print(level: int, fmt: bytes, args: int) -> int:
-    buf = ctypes.create_string_buffer(4096)
+    buf = ctypes.create_string_buffer(_LOG_BUFFER_SIZE)
     _libc.vsnprintf(buf, len(buf), fmt, args)
     log.add(level, buf.value.decode("utf-8", "replace"))
     return 0

@@ -241,9 +241,10 @@ def parse_package(data: bytes, source: str = "<memory>", name: str = "") -> Pack
     if not isinstance(meta, dict) or not isinstance(meta.get("bpf_skel"), dict):
         raise PackageError(f"{source}: meta.bpf_skel is missing")
     elf, btf = _object(obj, source)
+    # The object's own name says what the program is; where it was found (a directory, a
+    # registry repository) may not.
     obj_name = str(meta["bpf_skel"].get("obj_name", ""))
-    if not name or name in ("package", "program"):
-        name = obj_name.removesuffix("_bpf") or "program"
+    name = obj_name.removesuffix("_bpf") or name or "program"
     pkg = Package(name, obj, meta, elf, btf, digest, source)
     try:
         pkg.export_layout()

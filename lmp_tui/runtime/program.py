@@ -218,10 +218,29 @@ class Program:
             self._links.append(link)
 
     def _failure(self, what: str, err: int) -> str:
-        lines = libbpf.log.take()
-        # The verifier log is long; its last meaningful line is what a user can act on.
-        detail = next(
-            (ln.strip() for ln in reversed(lines) if ln.strip() and not ln.startswith("-- END")), ""
-        )
+        detail = failure_reason(libbpf.log.take())
         msg = f"{what}: {libbpf.strerror(err) if err else 'unknown error'}"
-        return f"{msg} ({detail.removeprefix('libbpf: ')})" if detail else msg
+        return f"{msg} ({detail})" if detail else msg
+
+
+_VERIFIER_STATS = ("processed ", "verification time", "stack depth", "max_states_per_insn")
+
+
+def failure_reason(lines: list[str]) -> str:
+    """The one line of libbpf's log a user can act on.
+
+    When the verifier refused a program, that is the verifier's last words (before its
+    statistics), not libbpf's closing "failed to load object"; otherwise libbpf's last line.
+    """
+    if "-- END PROG LOAD LOG --" in lines:
+        end = lines.index("-- END PROG LOAD LOG --")
+        start = max(
+            (i for i, ln in enumerate(lines[:end]) if "BEGIN PROG LOAD LOG" in ln), default=-1
+        )
+        for line in reversed(lines[start + 1 : end]):
+            if line.strip() and not line.strip().startswith(_VERIFIER_STATS):
+                return line.strip()
+    for line in reversed(lines):
+        if line.strip() and not line.startswith("-- END"):
+            return line.strip().removeprefix("libbpf: ")
+    return ""
