@@ -57,6 +57,30 @@ static double cpu_seconds(const struct rusage *r)
 	       r->ru_stime.tv_usec * 1e-6;
 }
 
+/* Busy and steal seconds of one CPU so far, from /proc/stat (clock ticks). */
+static void cpu_stat(int cpu, double *busy, double *steal)
+{
+	unsigned long long v[8] = {0};
+	char name[16], want[16], line[512];
+	double hz = sysconf(_SC_CLK_TCK);
+	FILE *f = fopen("/proc/stat", "r");
+
+	*busy = *steal = 0;
+	if (!f)
+		return;
+	snprintf(want, sizeof(want), "cpu%d", cpu);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%15s %llu %llu %llu %llu %llu %llu %llu %llu", name, &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 9 && !strcmp(name, want)) {
+			/* user nice system idle iowait irq softirq steal */
+			*busy = (v[0] + v[1] + v[2] + v[5] + v[6]) / hz;
+			*steal = v[7] / hz;
+			break;
+		}
+	}
+	fclose(f);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct stats *st = ctx;
@@ -135,7 +159,8 @@ static unsigned long long sum_percpu(struct bpf_object *obj, const char *name)
 
 int main(int argc, char **argv)
 {
-	int to_child[2], from_child[2], err, wakeup_mode, timer_ms, status;
+	int to_child[2], from_child[2], err, wakeup_mode, timer_ms, status, cpus[2];
+	double busy0[2], busy1[2], steal0[2], steal1[2];
 	struct bpf_object *obj = NULL;
 	struct bpf_program *prog;
 	struct bpf_link *link = NULL;
@@ -228,6 +253,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	cpus[0] = atoi(argv[4]);
+	cpus[1] = atoi(argv[3]);
+	for (int i = 0; i < 2; i++)
+		cpu_stat(cpus[i], &busy0[i], &steal0[i]);
 	getrusage(RUSAGE_SELF, &r0);
 	t0 = now();
 	if (write(to_child[1], "g", 1) != 1) {
@@ -251,6 +280,8 @@ int main(int argc, char **argv)
 		;
 	t1 = now();
 	getrusage(RUSAGE_SELF, &r1);
+	for (int i = 0; i < 2; i++)
+		cpu_stat(cpus[i], &busy1[i], &steal1[i]);
 
 	waitpid(child, &status, 0);
 	child = 0;
@@ -264,13 +295,14 @@ int main(int argc, char **argv)
 	       "\"gaps\": %llu, \"order_errors\": %llu, \"cpu_s\": %.6f, \"user_s\": %.6f, "
 	       "\"sys_s\": %.6f, \"wall_s\": %.6f, \"nvcsw\": %ld, \"nivcsw\": %ld, "
 	       "\"polls\": %llu, \"timer_drains\": %llu, \"max_avail\": %llu, "
-	       "\"producer\": %s}\n",
+	       "\"busy_s\": [%.2f, %.2f], \"steal_s\": [%.2f, %.2f], \"producer\": %s}\n",
 	       st->events, sum_percpu(obj, "drops"), sum_percpu(obj, "seqs"), st->gaps,
 	       st->order_errors, cpu_seconds(&r1) - cpu_seconds(&r0),
 	       (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) + (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) * 1e-6,
 	       (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) * 1e-6,
 	       t1 - t0, r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw, polls, timer_drains,
-	       st->max_avail, out);
+	       st->max_avail, busy1[0] - busy0[0], busy1[1] - busy0[1], steal1[0] - steal0[0],
+	       steal1[1] - steal0[1], out);
 	err = 0;
 out:
 	if (child > 0) {

@@ -6,13 +6,14 @@
  * Pins itself to CPU, waits for one byte on stdin (the consumer's "go", sent once the
  * generator is attached), then calls getppid() for SECONDS, as fast as it can (RATE 0) or at
  * RATE calls per second (batches of calls paced on CLOCK_MONOTONIC). Prints one JSON line:
- * {"calls": N, "seconds": S}. Dies with its parent (PR_SET_PDEATHSIG). */
+ * {"calls": N, "seconds": S, "cpu_s": C} (C: its own CPU time, BPF program included). Dies with its parent (PR_SET_PDEATHSIG). */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
 	unsigned long long calls = 0, batch, k = 0;
 	double rate, seconds, t0, end, t;
 	pid_t parent = getppid();
+	struct rusage ru;
 	cpu_set_t set;
 	char go;
 
@@ -80,6 +82,9 @@ int main(int argc, char **argv)
 		}
 	}
 	t = now();
-	printf("{\"calls\": %llu, \"seconds\": %.6f}\n", calls, t - t0);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("{\"calls\": %llu, \"seconds\": %.6f, \"cpu_s\": %.6f}\n", calls, t - t0,
+	       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec * 1e-6);
 	return 0;
 }

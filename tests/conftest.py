@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -17,11 +18,28 @@ ROOT = Path(__file__).resolve().parent.parent
 LMP = [sys.executable, "-m", "lmp_tui.cli"]
 
 
+# Programs the tests load that are not in the Hub (tests/data, bench/ringgen).
+_TEST_PROGRAMS = {"handle_exec", "handle", "first", "second", "h", "on_getppid"}
+
+
+@functools.cache
+def our_program_names() -> frozenset[str]:
+    """BPF program names of ours, as the kernel stores them (at most 15 characters)."""
+    from lmp_tui.runtime.hub import builtin_programs
+
+    names = set(_TEST_PROGRAMS)
+    for prog in builtin_programs():
+        names |= {p.name for p in prog.package.progs}
+    return frozenset(n[:15] for n in names)
+
+
 def bpf_prog_ids() -> set[int]:
+    """Ids of loaded BPF programs that are ours (other tools on the machine are not counted)."""
     out = subprocess.run(
         ["bpftool", "prog", "show", "-j"], capture_output=True, text=True, check=True
     )
-    return {p["id"] for p in json.loads(out.stdout or "[]")}
+    ours = our_program_names()
+    return {p["id"] for p in json.loads(out.stdout or "[]") if p.get("name") in ours}
 
 
 def lmp(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:

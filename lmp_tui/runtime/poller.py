@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ctypes
 import mmap
+import select
 import struct
 import time
 from collections.abc import AsyncIterator, Callable
@@ -120,7 +121,7 @@ class RingBufferSource(EventSource):
         """Take up to ``max_records`` committed records; None when there are none."""
         cons = int(self._cons[0])
         prod = int(self._pos[0])
-        chunks: list[np.ndarray] = []
+        chunks: list[bytes] = []
         taken = 0
         data = self._data
         size = self.record_size
@@ -145,15 +146,17 @@ class RingBufferSource(EventSource):
                 if headers[-1] == hdr and (headers == hdr).all()
                 else int(np.argmin(headers == hdr))
             )
-            body = np.ndarray(
-                (run, min(length, size)), np.uint8, data, off + RINGBUF_HDR, (stride, 1)
-            )
             if length == size:
-                chunks.append(body.copy())
+                # One strided copy straight out of the ring: the only copy a record gets.
+                view = np.ndarray((run,), f"V{size}", data, off + RINGBUF_HDR, (stride,))
+                chunks.append(view.tobytes())
             else:
+                body = np.ndarray(
+                    (run, min(length, size)), np.uint8, data, off + RINGBUF_HDR, (stride, 1)
+                )
                 padded = np.zeros((run, size), np.uint8)
                 padded[:, : body.shape[1]] = body
-                chunks.append(padded)
+                chunks.append(padded.tobytes())
             taken += run
             cons += run * stride
         if cons != int(self._cons[0]):
@@ -162,13 +165,24 @@ class RingBufferSource(EventSource):
         if not taken and not drops:
             return None
         self.total += taken
-        records = chunks[0].tobytes() if len(chunks) == 1 else b"".join(c.tobytes() for c in chunks)
+        records = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return Batch(time.time(), records, taken, size, drops)
 
     async def batches(self) -> AsyncIterator[Batch]:
         loop = asyncio.get_running_loop()
         ready = asyncio.Event()
-        loop.add_reader(self.fd, ready.set)
+        # The map fd is readable whenever the ring holds data, so watching it directly (level
+        # triggered) wakes us on every turn of a busy loop and defeats the kernel's wakeup
+        # batching. An edge-triggered private epoll wakes us once per kernel wakeup; the timer
+        # drains whatever arrived without one (BPF_RB_NO_WAKEUP producers).
+        wakeups = select.epoll()
+        wakeups.register(self.fd, select.EPOLLIN | select.EPOLLET)
+
+        def on_wakeup() -> None:
+            wakeups.poll(0)  # consume the edge so the outer loop goes quiet until the next one
+            ready.set()
+
+        loop.add_reader(wakeups.fileno(), on_wakeup)
         try:
             while not self.closed:
                 await _wait(ready, self.timer_s)
@@ -180,7 +194,8 @@ class RingBufferSource(EventSource):
                         break
                     await asyncio.sleep(0)
         finally:
-            loop.remove_reader(self.fd)
+            loop.remove_reader(wakeups.fileno())
+            wakeups.close()
 
 
 class PerfBufferSource(EventSource):
