@@ -119,22 +119,38 @@ class RecordingHeader:
 
 
 class Recorder:
-    """Appends batches to a recording file; stops by itself at ``max_bytes``."""
+    """Appends batches to a recording file; stops by itself at ``max_bytes``.
 
-    def __init__(self, path: Path, header: RecordingHeader, max_bytes: int = 1 << 30) -> None:
+    Frames are packed as batches arrive and written out together: under an asyncio loop at
+    most ``flush_interval`` after the first unwritten one (a timer on the loop), elsewhere at
+    once. A batch is often a handful of events, and a write per batch would cost more than
+    the events do; a crash loses at most ``flush_interval`` of frames.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        header: RecordingHeader,
+        max_bytes: int = 1 << 30,
+        flush_interval: float = 0.1,
+    ) -> None:
         self.path = Path(path)
         self.header = header
         self.max_bytes = max_bytes
+        self.flush_interval = flush_interval
         self.frames = 0
         self.events = 0
+        self.bytes = 0
         self.stopped_reason = ""
         self._packer = msgpack.Packer(use_bin_type=True)
+        self._pending: list[bytes] = []
+        self._timer: asyncio.TimerHandle | None = None
         try:
             self._file: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115 - lives with us
         except OSError as exc:
             raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
-        self.bytes = 0
-        self._write(header.to_dict())
+        self._append(header.to_dict())
+        self.flush()
 
     @property
     def active(self) -> bool:
@@ -147,28 +163,48 @@ class Recorder:
         frame = {"t": batch.time, "n": batch.count, "r": batch.records, "d": batch.drops}
         if batch.snapshot:
             frame["s"] = True
-        self._write(frame)
+        self._append(frame)
         self.frames += 1
         self.events += batch.count
         if self.bytes >= self.max_bytes:
             self.close(f"size limit of {self.max_bytes} bytes reached")
+        elif self._timer is None:
+            self._schedule_flush()
 
-    def _write(self, obj: dict[str, Any]) -> None:
-        assert self._file is not None
+    def _append(self, obj: dict[str, Any]) -> None:
         data = self._packer.pack(obj)
+        self._pending.append(data)
+        self.bytes += len(data)
+
+    def _schedule_flush(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._timer = loop.call_later(self.flush_interval, self.flush)
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._file is None or not self._pending:
+            return
+        data, self._pending = b"".join(self._pending), []
         try:
             self._file.write(data)
-            # Flushed per frame: frames are batches (tens per second), so this is cheap and a
-            # crash loses at most the frame being written.
             self._file.flush()
         except OSError as exc:
-            self.close(f"write failed: {exc.strerror}")
+            self._file.close()
+            self._file = None
+            self.stopped_reason = f"write failed: {exc.strerror}"
             raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
-        self.bytes += len(data)
 
     def close(self, reason: str = "") -> None:
         if self._file is not None:
-            self._file.close()
+            self.flush()
+            if self._file is not None:
+                self._file.close()
             self._file = None
             self.stopped_reason = reason
 
