@@ -11,10 +11,10 @@ import contextlib
 import sys
 
 from ..runtime.errors import LmpError
-from . import distribution, recording, run
+from . import author, distribution, recording, run
 from .common import err
 
-COMMAND_MODULES = (run, recording, distribution)
+COMMAND_MODULES = (run, recording, distribution, author)
 
 
 def parser() -> argparse.ArgumentParser:

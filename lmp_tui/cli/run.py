@@ -139,7 +139,17 @@ async def _run(session: LiveSession, args: argparse.Namespace, quiet: bool = Fal
 
 
 def run_wasm_app(found: Resolved, args: argparse.Namespace) -> int:
-    raise PackageError(f"{found.source}: WebAssembly apps are not supported yet")
+    """A wasm-bpf or legacy ewasm app: the guest runs, its stdout is the output."""
+    from ..runtime.wasm_host import run_wasm
+
+    return run_wasm(
+        found.data,
+        args.program_args,
+        sys.stdout,
+        sys.stderr,
+        name=Path(found.source).name or "app.wasm",
+        duration=args.duration,
+    )
 
 
 # -- list ------------------------------------------------------------------------------------------
