@@ -1,8 +1,556 @@
-"""``lmp-tui``: the Textual app (placeholder until the TUI lands)."""
+"""``lmp-tui``: the Textual app that lists Hub programs, runs them and shows their events live.
 
+Data flows one way: each running program's source is drained by a pump task into a queue, the
+refresh timer decodes the queue into the program's store once per tick and posts one
+``BatchDecoded`` to its view, and the views redraw from the store. Runs are numbered 1, 2, ...;
+their views stay mounted in a ``ContentSwitcher`` so switching between them is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
 import sys
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Static
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
+
+from .runtime import hub, probe
+from .runtime.errors import LmpError
+from .runtime.hub import HubProgram
+from .runtime.params import parameters
+from .runtime.store import EventStore, StoreConfig
+from .tui.config import Config, config_path, load_config
+from .tui.demo import demo_session
+from .tui.messages import BatchDecoded, ProgramStarted, ProgramStopped
+from .tui.runner import ProgramRun, Session, SessionFactory, live_session, make_store
+from .tui.screens import KeyInfo, KeysScreen, ParameterForm
+from .tui.themes import ThemeFile, discover_themes
+from .widgets.details import ProgramDetails
+from .widgets.event_table import EventTable
+from .widgets.program_view import ProgramView
+from .widgets.sidebar import ProgramEntry, ProgramList, ProgramSidebar
+from .widgets.sparklines import SparklinePanel
+from .widgets.status import Status, StatusBar, Tab, ViewTabs
+from .widgets.top_keys import TopKeysTable
+
+Availability = Callable[[HubProgram], "str | None"]
+MAX_VIEWS = 9
+DETAILS = "details"
 
 
-def main() -> int:
-    print("lmp-tui: the terminal UI is not built yet; use `lmp run`", file=sys.stderr)
-    return 1
+def _availability(program: HubProgram) -> str | None:
+    try:
+        return program.unavailable()
+    except LmpError as exc:
+        return str(exc)
+
+
+class LmpApp(App[None]):
+    """Hub programs on the left; the highlighted program's details or a running view on the right."""
+
+    TITLE = "lmp-tui"
+    AUTO_FOCUS = "#programs"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
+
+    CSS = """
+    Screen { layout: vertical; }
+    #body { height: 1fr; }
+    #main { width: 1fr; height: 1fr; }
+    #notice { height: 1; background: $warning 30%; color: $text; padding: 0 1; display: none; }
+    #notice.-shown { display: block; }
+    #views { height: 1fr; }
+    Screen.-narrow ProgramSidebar { width: 20; }
+    #body.-sidebar-hidden ProgramSidebar { display: none; }
+    /* Narrow terminals: panels replace the table when shown (p), instead of sitting beside it. */
+    Screen.-narrow ProgramView {
+        & .panels { display: none; }
+        &.-show-panels .panels { display: block; width: 1fr; border-left: none; }
+        &.-show-panels EventTable, &.-show-panels HistogramPanel { display: none; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "keys", "Help", id="app.keys"),
+        Binding("x", "stop", "Stop", id="program.stop"),
+        Binding("ctrl+w", "close_view", "Close view", show=False, id="view.close"),
+        Binding("right_square_bracket", "next_view", "Next view", id="view.next"),
+        Binding("left_square_bracket", "previous_view", "Prev view", id="view.previous"),
+        Binding("0", "show_programs", "Programs", show=False, id="view.programs"),
+        Binding("ctrl+b", "toggle_sidebar", "Sidebar", show=False, id="app.sidebar"),
+        Binding("ctrl+t", "next_theme", "Next theme", show=False, id="app.theme"),
+        *(
+            Binding(str(n), f"show_view({n})", f"View {n}", show=False, id=f"view.{n}")
+            for n in range(1, MAX_VIEWS + 1)
+        ),
+    ]
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        programs: Iterable[HubProgram] | None = None,
+        session_factory: SessionFactory = live_session,
+        availability: Availability = _availability,
+        bpf_problem: str | None = None,
+        probe_bpf: bool = True,
+        themes: dict[str, ThemeFile] | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config or load_config()
+        self.session_factory = session_factory
+        if bpf_problem is None and probe_bpf:
+            bpf_problem = probe.can_use_bpf()
+        self.bpf_problem = bpf_problem
+        listed = list(programs) if programs is not None else hub.builtin_programs()
+        self.entries = [ProgramEntry(p, self.bpf_problem or availability(p)) for p in listed]
+        self.store_config = StoreConfig(
+            capacity=self.config.row_limit, series_length=self.config.series_seconds
+        )
+        self.runs: dict[int, ProgramRun] = {}
+        self.views: dict[int, ProgramView] = {}
+        self.current: int | None = None
+        self._pumps: dict[int, Worker[None]] = {}
+        self.lmp_themes = themes if themes is not None else discover_themes()
+        for theme_file in self.lmp_themes.values():
+            self.register_theme(theme_file.theme)
+            if theme_file.css:
+                where = str(theme_file.path) if theme_file.path else f"<theme {theme_file.name}>"
+                self.stylesheet.add_source(theme_file.css, read_from=(where, "theme"))
+        self.theme_problem: str | None = None
+        wanted = self.config.theme
+        if wanted not in self.available_themes:
+            fallback = "dark" if "dark" in self.lmp_themes else next(iter(self.lmp_themes))
+            self.theme_problem = f"no theme named {wanted!r}; using {fallback!r}"
+            wanted = fallback
+        self.theme = wanted
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return {"spark": "#7fd962"}
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        # The app keeps its own references: queries from the app search the active screen,
+        # which may be a modal one while messages about programs keep arriving.
+        self.body = Horizontal(id="body")
+        self.sidebar = ProgramSidebar(self.entries, id="sidebar")
+        self.notice = Static(id="notice", markup=False)
+        self.tabs = ViewTabs(id="tabs")
+        self.switcher = ContentSwitcher(initial=DETAILS, id="views")
+        self.details = ProgramDetails(id=DETAILS)
+        self.status_bar = StatusBar(id="status")
+        with self.body:
+            yield self.sidebar
+            with Vertical(id="main"):
+                yield self.notice
+                yield self.tabs
+                with self.switcher:
+                    yield self.details
+        yield self.status_bar
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.config.keymap)
+        if self.bpf_problem:
+            self.notice.update(f"⚠ BPF unavailable: {self.bpf_problem}")
+            self.notice.add_class("-shown")
+        for problem in (self.config.problem, self.theme_problem):
+            if problem:
+                self.notify(problem, severity="warning", timeout=8)
+        self.set_interval(1 / self.config.refresh_rate, self.tick, name="refresh")
+        self.sidebar.option_list.focus()
+        self.details.show(self.sidebar.entry(self._highlighted_name()))
+        self.update_chrome()
+        if not self.is_headless:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.add_signal_handler(sig, lambda: self.call_next(self.action_quit))
+
+    def _highlighted_name(self) -> str | None:
+        option = self.sidebar.option_list.highlighted_option
+        return option.id if option is not None else None
+
+    @property
+    def current_run(self) -> ProgramRun | None:
+        return self.runs.get(self.current) if self.current is not None else None
+
+    def view_of(self, run: ProgramRun) -> ProgramView | None:
+        return self.views.get(run.number)
+
+    # -- the refresh tick ----------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Decode what arrived since the last tick; one ``BatchDecoded`` per program."""
+        for run in list(self.runs.values()):
+            batches, records = run.flush()
+            if batches and (view := self.view_of(run)) is not None:
+                view.post_message(BatchDecoded(run, records))
+        self.update_status()
+
+    # -- starting and stopping -----------------------------------------------------------------
+
+    def on_program_sidebar_program_highlighted(
+        self, event: ProgramSidebar.ProgramHighlighted
+    ) -> None:
+        self.details.show(event.entry)
+        if self.sidebar.option_list.has_focus:
+            self.action_show_programs(focus=False)
+
+    def on_program_sidebar_program_chosen(self, event: ProgramSidebar.ProgramChosen) -> None:
+        self.choose_program(event.entry)
+
+    def choose_program(self, entry: ProgramEntry) -> None:
+        """Run ``entry``, after the parameter form when it has parameters."""
+        if entry.unavailable:
+            self.notify(
+                f"{entry.name} cannot run here: {entry.unavailable}", severity="error", timeout=8
+            )
+            return
+        if self._free_number() is None:
+            self.notify(f"at most {MAX_VIEWS} views: close one first (ctrl+w)", severity="warning")
+            return
+        try:
+            params = parameters(entry.program.package)
+        except LmpError as exc:
+            self.notify(f"{entry.name}: {exc}", severity="error", timeout=8)
+            return
+        if not params:
+            self.start_program(entry.program, {})
+            return
+
+        def submitted(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                self.start_program(entry.program, values)
+
+        self.push_screen(ParameterForm(entry.name, params), submitted)
+
+    def start_program(self, program: HubProgram, values: dict[str, Any]) -> None:
+        self.run_worker(self._start(program, values), group="start", exit_on_error=False)
+
+    async def _start(self, program: HubProgram, values: dict[str, Any]) -> None:
+        session: Session | None = None
+        try:
+            session = self.session_factory(program, values)
+            # Loading and attaching takes a while (BTF, verifier): keep the UI responsive.
+            await asyncio.to_thread(session.start)
+            store = make_store(session, self.store_config)
+        except Exception as exc:
+            if session is not None:
+                session.close()
+            # An LmpError is the user's one line; anything else is a bug, said the same way.
+            why = str(exc) if isinstance(exc, LmpError) else f"{type(exc).__name__}: {exc}"
+            self.notify(f"{program.name}: {why}", severity="error", timeout=10)
+            return
+        number = self._free_number()
+        if number is None:
+            session.close()
+            self.notify(f"at most {MAX_VIEWS} views: close one first (ctrl+w)", severity="warning")
+            return
+        run = ProgramRun(number, program, session, store, values)
+        self.runs[number] = run
+        self.post_message(ProgramStarted(run))
+
+    def _free_number(self) -> int | None:
+        return next((n for n in range(1, MAX_VIEWS + 1) if n not in self.runs), None)
+
+    async def on_program_started(self, message: ProgramStarted) -> None:
+        run = message.run
+        view = self.views[run.number] = ProgramView(run, id=f"view-{run.number}")
+        await self.switcher.add_content(view, set_current=False)
+        self._pumps[run.number] = self.run_worker(
+            self._pump(run), group="pump", exit_on_error=False
+        )
+        self.show_view(run.number)
+
+    async def _pump(self, run: ProgramRun) -> None:
+        error: str | None = None
+        try:
+            await run.pump()
+        except LmpError as exc:
+            error = str(exc)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        run.flush()
+        if run.stop(error):
+            self.post_message(ProgramStopped(run, error))
+
+    async def stop_run(self, run: ProgramRun) -> None:
+        """Stop the pump, take what it queued, detach the program."""
+        worker = self._pumps.pop(run.number, None)
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed, asyncio.CancelledError):
+                await worker.wait()
+        run.flush()
+        if run.stop():
+            self.post_message(ProgramStopped(run))
+
+    def _stop_later(self, run: ProgramRun) -> None:
+        self.run_worker(self.stop_run(run), exit_on_error=False)
+
+    async def stop_all(self) -> None:
+        for run in list(self.runs.values()):
+            await self.stop_run(run)
+
+    def on_program_stopped(self, message: ProgramStopped) -> None:
+        run = message.run
+        if message.error:
+            self.notify(f"{run.name} stopped: {message.error}", severity="error", timeout=10)
+        if (view := self.view_of(run)) is not None:
+            view.refresh_data()
+        self.update_chrome()
+
+    def on_unmount(self) -> None:
+        # The last word: whatever still runs is detached before the process goes.
+        for run in self.runs.values():
+            run.stop()
+
+    # -- switching views -----------------------------------------------------------------------
+
+    def show_view(self, number: int) -> None:
+        if number not in self.runs:
+            return
+        self.current = number
+        self.switcher.current = f"view-{number}"
+        self.views[number].focus_main()
+        self.update_chrome()
+
+    def action_show_view(self, number: int) -> None:
+        if number in self.runs:
+            self.show_view(number)
+        else:
+            self.bell()
+
+    def _cycle(self, step: int) -> None:
+        numbers = sorted(self.runs)
+        if not numbers:
+            return
+        if self.current not in numbers:
+            self.show_view(numbers[0 if step > 0 else -1])
+            return
+        i = numbers.index(self.current)
+        self.show_view(numbers[(i + step) % len(numbers)])
+
+    def action_next_view(self) -> None:
+        self._cycle(1)
+
+    def action_previous_view(self) -> None:
+        self._cycle(-1)
+
+    def action_show_programs(self, focus: bool = True) -> None:
+        self.current = None
+        self.switcher.current = DETAILS
+        if focus:
+            self.body.remove_class("-sidebar-hidden")
+            self.sidebar.option_list.focus()
+        self.update_chrome()
+
+    def action_toggle_sidebar(self) -> None:
+        self.body.toggle_class("-sidebar-hidden")
+
+    async def action_stop(self) -> None:
+        run = self.current_run
+        if run is None or run.state != "running":
+            self.bell()
+            return
+        await self.stop_run(run)
+
+    async def action_close_view(self) -> None:
+        run = self.current_run
+        if run is None:
+            return
+        await self.stop_run(run)
+        numbers = sorted(self.runs)
+        index = numbers.index(run.number)
+        del self.runs[run.number]
+        await self.views.pop(run.number).remove()
+        rest = sorted(self.runs)
+        if rest:
+            self.show_view(rest[min(index, len(rest) - 1)])
+        else:
+            self.action_show_programs()
+
+    async def action_quit(self) -> None:
+        await self.stop_all()
+        self.exit()
+
+    def action_next_theme(self) -> None:
+        names = list(self.lmp_themes)
+        index = names.index(self.theme) + 1 if self.theme in names else 0
+        self.theme = names[index % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def action_keys(self) -> None:
+        self.push_screen(KeysScreen(self.key_infos(), str(self.config.path or config_path())))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer view and stop keys only when there is something to act on."""
+        if action in ("stop", "close_view"):
+            return self.current_run is not None
+        if action in ("next_view", "previous_view"):
+            return bool(self.runs)
+        return True
+
+    # -- chrome --------------------------------------------------------------------------------
+
+    def update_chrome(self) -> None:
+        tabs = [Tab(n, r.name, r.state == "running") for n, r in sorted(self.runs.items())]
+        self.tabs.show(tabs, self.current)
+        self.refresh_bindings()
+        self.sidebar.set_running({r.name for r in self.runs.values() if r.state == "running"})
+        self.update_status()
+
+    def update_status(self) -> None:
+        run = self.current_run
+        bar = self.status_bar
+        if run is None or run.store is None:
+            running = sum(r.state == "running" for r in self.runs.values())
+            notice = (
+                f"BPF unavailable: {self.bpf_problem}"
+                if self.bpf_problem
+                else f"{running} program{'s' if running != 1 else ''} running — "
+                "press a number to show one"
+                if running
+                else ""
+            )
+            bar.show(
+                Status(
+                    program=run.name if run else "", notice=notice, state=run.state if run else ""
+                )
+            )
+            return
+        store = run.store
+        view = ""
+        if isinstance(store, EventStore) and (program_view := self.view_of(run)) is not None:
+            view = self._table_state(program_view.table)
+        bar.show(
+            Status(
+                program=run.name,
+                state="" if run.state == "running" else run.state,
+                events_per_second=store.events_per_second(),
+                total=store.total,
+                drops=store.drops,
+                shed=store.shed,
+                view=view,
+            )
+        )
+
+    @staticmethod
+    def _table_state(table: EventTable) -> str:
+        parts = ["paused" if table.paused else ("following" if table.following else "live")]
+        if table.sort.field:
+            parts.append(f"sort {table.sort.field} {'▼' if table.sort.reverse else '▲'}")
+        if table.where:
+            parts.append(f"filter {table.where.text}")
+        return " · ".join(parts)
+
+    def on_event_table_state_changed(self, event: EventTable.StateChanged) -> None:
+        self.update_status()
+
+    # -- command palette and keys --------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for number, run in sorted(self.runs.items()):
+            yield SystemCommand(
+                f"View {number}: {run.name}",
+                f"Show {run.name} ({run.state})",
+                partial(self.show_view, number),
+            )
+            if run.state == "running":
+                yield SystemCommand(
+                    f"Stop {run.name} ({number})",
+                    "Detach it from the kernel",
+                    partial(self._stop_later, run),
+                )
+        for entry in self.entries:
+            yield SystemCommand(
+                f"Run {entry.name}",
+                entry.program.summary or entry.category,
+                partial(self.choose_program, entry),
+            )
+        for name in self.lmp_themes:
+            yield SystemCommand(
+                f"Theme: {name}", f"Use the {name} theme", partial(setattr, self, "theme", name)
+            )
+        yield SystemCommand(
+            "Recording",
+            "Record the current program (not available yet)",
+            partial(self.notify, "recording is not available yet: not recording"),
+        )
+
+    def key_infos(self) -> list[KeyInfo]:
+        """Every binding with an id, with the keys in force after the keymap."""
+        owners: list[tuple[str, type]] = [
+            ("app", App),
+            ("app", LmpApp),
+            ("programs", ProgramSidebar),
+            ("programs", ProgramList),
+            ("view", ProgramView),
+            ("events", EventTable),
+            ("panels", SparklinePanel),
+            ("panels", TopKeysTable),
+            ("form", ParameterForm),
+            ("keys", KeysScreen),
+        ]
+        infos: list[KeyInfo] = []
+        seen: set[str] = set()
+        for where, owner in owners:
+            for binding in owner.__dict__.get("BINDINGS", []):
+                if not isinstance(binding, Binding):
+                    continue
+                ident = binding.id or binding.action
+                if ident in seen:
+                    continue
+                seen.add(ident)
+                keys = self._keymap.get(binding.id, binding.key) if binding.id else binding.key
+                infos.append(KeyInfo(where, keys, ident, binding.description or binding.action))
+        infos.append(
+            KeyInfo("app", self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
+        )
+        return infos
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="lmp-tui", description="Run eBPF programs from the Hub and watch their events live."
+    )
+    parser.add_argument("--config", type=Path, help=f"config file (default {config_path()})")
+    parser.add_argument("--theme", help="theme name (a themes/*.tcss file or a Textual theme)")
+    parser.add_argument("--rows", type=int, metavar="N", help="events kept per program")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="replay made-up events instead of loading BPF (no root needed)",
+    )
+    args = parser.parse_args(argv)
+    config = load_config(args.config).with_overrides(theme=args.theme, row_limit=args.rows)
+    if args.demo:
+        app = LmpApp(
+            config, session_factory=demo_session, availability=lambda _: None, probe_bpf=False
+        )
+    else:
+        app = LmpApp(config)
+    try:
+        app.run()
+    finally:
+        for run in app.runs.values():
+            run.stop()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

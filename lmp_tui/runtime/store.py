@@ -497,6 +497,8 @@ class SnapshotStore:
         self.counts = np.zeros(series_length, np.float64)
         self._previous_total: int | None = None
         self._previous_time: float | None = None
+        self.last_rate = 0.0
+        """Samples per second between the last two snapshots."""
 
     def update(
         self, keys: np.ndarray, values: np.ndarray, time: float, *, cleared: bool = False
@@ -513,7 +515,7 @@ class SnapshotStore:
                 if f is not self.hist and f is not self.label
             }
             entries.append(HistogramEntry(key, label, slots, rest))
-        entries.sort(key=lambda e: tuple(str(x) for x in e.key.values()))
+        entries.sort(key=_entry_order)
         self.entries = entries
         self.snapshots += 1
         grand = sum(e.total for e in entries)
@@ -524,6 +526,10 @@ class SnapshotStore:
         )
         self._previous_total = grand
         self.total += new
+        previous, self._previous_time = self._previous_time, time
+        self.last_rate = (
+            new / (time - previous) if previous is not None and time > previous else 0.0
+        )
         shift = self.axis.shift_for(self.axis.bucket_of(time))
         if shift:
             _roll(self.counts, shift, 0.0)
@@ -537,9 +543,12 @@ class SnapshotStore:
         return self.counts / self.axis.bucket_seconds
 
     def events_per_second(self) -> float:
-        if self.axis.newest is None:
-            return 0.0
-        return float(self.rate()[-2])
+        return self.last_rate
+
+
+def _entry_order(entry: HistogramEntry) -> tuple[tuple[int, Any], ...]:
+    """Numbers in numeric order, anything else by its text."""
+    return tuple((0, v) if isinstance(v, int | float) else (1, str(v)) for v in entry.key.values())
 
 
 def _scalar(value: Any, f: Field) -> Any:

@@ -48,14 +48,20 @@ def live_session(program: HubProgram, values: dict[str, Any]) -> Session:
 def make_store(session: Session, config: StoreConfig) -> EventStore | SnapshotStore | None:
     """The store that fits what the session exports (None when it exports nothing)."""
     if session.decoder is not None:
-        return EventStore(session.decoder.layout, config.capacity,
-                          bucket_seconds=config.bucket_seconds,
-                          series_length=config.series_length, max_keys=config.max_keys)
+        return EventStore(
+            session.decoder.layout,
+            config.capacity,
+            bucket_seconds=config.bucket_seconds,
+            series_length=config.series_length,
+            max_keys=config.max_keys,
+        )
     if session.snapshot_decoder is not None:
-        return SnapshotStore(session.snapshot_decoder.key.layout,
-                             session.snapshot_decoder.value.layout,
-                             bucket_seconds=config.bucket_seconds,
-                             series_length=config.series_length)
+        return SnapshotStore(
+            session.snapshot_decoder.key.layout,
+            session.snapshot_decoder.value.layout,
+            bucket_seconds=config.bucket_seconds,
+            series_length=config.series_length,
+        )
     return None
 
 
@@ -65,13 +71,13 @@ class ProgramRun:
 
     number: int
     program: HubProgram
-    session: Session
-    store: EventStore | SnapshotStore | None
+    session: Session = field(repr=False)
+    store: EventStore | SnapshotStore | None = field(repr=False)
     values: dict[str, Any] = field(default_factory=dict)
     state: RunState = "running"
     error: str | None = None
     shed_limit: int = SHED_LIMIT
-    _pending: list[Batch] = field(default_factory=list)
+    _pending: list[Batch] = field(default_factory=list, repr=False)
     _pending_records: int = 0
 
     @property
@@ -93,24 +99,26 @@ class ProgramRun:
                 self.store.add_shed(dropped.count)
                 self.store.drops += dropped.drops
 
-    def flush(self) -> int:
-        """Decode everything queued into the store; returns the number of records taken."""
+    def flush(self) -> tuple[int, int]:
+        """Decode everything queued into the store: (batches, records) taken."""
         if not self._pending:
-            return 0
+            return 0, 0
         batches, self._pending, self._pending_records = self._pending, [], 0
         store, session = self.store, self.session
         taken = 0
         for batch in batches:
             taken += batch.count
             if isinstance(store, EventStore) and session.decoder is not None:
-                store.append(session.decoder.array(batch.records, batch.count), batch.time,
-                             batch.drops)
+                store.append(
+                    session.decoder.array(batch.records, batch.count), batch.time, batch.drops
+                )
             elif isinstance(store, SnapshotStore) and session.snapshot_decoder is not None:
                 keys, values = session.snapshot_decoder.arrays(batch.records, batch.count)
                 sample = session.choice.sample
-                store.update(keys, values, batch.time,
-                             cleared=bool(sample is not None and sample.clear_map))
-        return taken
+                store.update(
+                    keys, values, batch.time, cleared=bool(sample is not None and sample.clear_map)
+                )
+        return len(batches), taken
 
     async def pump(self) -> None:
         """Queue batches until the source ends or is closed."""

@@ -15,8 +15,8 @@ plus ``$dark`` and ``$ansi``) becomes a Textual theme named after the file. Its 
 to that theme (``App.-theme-<name>``), so every theme is loaded once and switching themes is
 just ``App.theme = name``.
 
-Theme files are looked up, later ones winning: next to the package (``<repo>/themes``, for a
-source checkout or an editable install), inside the package (``lmp_tui/themes``),
+Theme files are looked up, later ones winning: the checkout's ``themes/`` (a source tree or an
+editable install, recognised by its ``pyproject.toml``), inside the package (``lmp_tui/themes``),
 ``<prefix>/share/lmp-tui/themes`` (a wheel's data files), and ``<config dir>/themes`` (the
 user's own). If none is found the built-in palette below keeps the app usable.
 """
@@ -32,15 +32,36 @@ from textual.theme import Theme
 
 from .config import config_dir
 
-PALETTE = ("primary", "secondary", "warning", "error", "success", "accent", "foreground",
-           "background", "surface", "panel", "boost")
+PALETTE = (
+    "primary",
+    "secondary",
+    "warning",
+    "error",
+    "success",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
+)
 _COMMENT = re.compile(r"/\*.*?\*/", re.S)
 _DECLARATION = re.compile(r"^\s*\$([\w-]+)\s*:\s*([^;]+?)\s*;[ \t]*$", re.M)
 
 FALLBACK_THEME = Theme(
-    name="dark", primary="#4ea1ff", secondary="#8a7cff", accent="#ffb454", warning="#ffb454",
-    error="#f07178", success="#7fd962", foreground="#d8dee9", background="#0f1419",
-    surface="#151b22", panel="#1c2530", dark=True, variables={"spark": "#7fd962"},
+    name="dark",
+    primary="#4ea1ff",
+    secondary="#8a7cff",
+    accent="#ffb454",
+    warning="#ffb454",
+    error="#f07178",
+    success="#7fd962",
+    foreground="#d8dee9",
+    background="#0f1419",
+    surface="#151b22",
+    panel="#1c2530",
+    dark=True,
+    variables={"spark": "#7fd962"},
 )
 
 
@@ -56,8 +77,10 @@ class ThemeFile:
 
 def theme_dirs() -> list[Path]:
     package = Path(__file__).resolve().parent.parent
+    checkout = package.parent
+    dirs = [checkout / "themes"] if (checkout / "pyproject.toml").is_file() else []
     return [
-        package.parent / "themes",
+        *dirs,
         package / "themes",
         Path(sys.prefix) / "share" / "lmp-tui" / "themes",
         config_dir() / "themes",
@@ -80,8 +103,14 @@ def parse_theme(name: str, text: str, path: Path | None = None) -> ThemeFile:
         else:
             variables[key] = value
     rules = _DECLARATION.sub("", body).strip()
-    theme = Theme(name=name, primary=palette.pop("primary", "#4ea1ff"), dark=dark, ansi=ansi,
-                  variables=variables, **palette)
+    theme = Theme(
+        name=name,
+        primary=palette.pop("primary", "#4ea1ff"),
+        dark=dark,
+        ansi=ansi,
+        variables=variables,
+        **palette,
+    )
     css = f"App.-theme-{name} {{\n{rules}\n}}\n" if rules else ""
     return ThemeFile(name, path, theme, css)
 

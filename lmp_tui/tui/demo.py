@@ -1,0 +1,167 @@
+"""Deterministic demo data for the Hub programs: ``lmp-tui --demo``, snapshots and benchmarks.
+
+Every run of a demo session yields the same batches with the same timestamps (a fixed start
+time, a seeded generator), so screenshots of the views are reproducible. Programs without a
+hand-written script get plausible numbers for every numeric field of their layout.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+from ..runtime.decode import Batch, Decoder
+from ..runtime.hub import HubProgram
+from ..runtime.layout import FieldKind
+from .scripted import ScriptedSession, event_batch, snapshot_batch, snapshot_decoder
+
+START = 1_700_000_000.0
+"""The demo's wall-clock start (2023-11-14 22:13:20 UTC): fixed, so output is reproducible."""
+SECONDS = 60
+
+COMMS = ["bash", "sshd", "systemd", "python3", "nginx", "postgres", "cron", "node"]
+SIGNALS = [17, 17, 17, 15, 9, 10, 2, 1, 12, 14]
+
+
+def _sigsnoop(rng: random.Random) -> Iterator[list[dict[str, Any]]]:
+    for second in range(SECONDS):
+        burst = 3 + (second % 7) * 2 + (12 if second % 15 == 0 else 0)
+        rows = []
+        for _ in range(burst):
+            pid = rng.choice([412, 733, 1024, 1337, 2048, 4242, 5150, 31337])
+            rows.append(
+                {
+                    "pid": pid,
+                    "tpid": rng.randint(300, 40000),
+                    "sig": rng.choice(SIGNALS),
+                    "ret": rng.choice([0, 0, 0, 0, 1, 2]),
+                    "comm": COMMS[pid % len(COMMS)],
+                }
+            )
+        yield rows
+
+
+PROCS = [
+    (101, "systemd"),
+    (412, "sshd"),
+    (733, "bash"),
+    (1024, "postgres"),
+    (1337, "python3"),
+    (2048, "nginx"),
+    (4242, "node"),
+    (5150, "cron"),
+]
+
+
+def _procstat(rng: random.Random) -> Iterator[list[dict[str, Any]]]:
+    for second in range(SECONDS):
+        rows = []
+        for i, (pid, comm) in enumerate(PROCS):
+            grow = 16384 * min(second, 40) // 40 if comm == "python3" else 0
+            wobble = rng.randint(0, 64)
+            anon = 200 * (i + 1) + grow + wobble
+            file = 900 + 50 * i + (second % 10) * 3
+            shmem = 10 * i
+            rows.append(
+                {
+                    "pid": pid,
+                    "comm": comm,
+                    "nvcsw": 40 * second + i,
+                    "nivcsw": 3 * second,
+                    "vsize": 60000 + 1000 * i + grow,
+                    "size": anon + file + shmem,
+                    "rssanon": anon,
+                    "rssfile": file,
+                    "rssshmem": shmem,
+                    "vswap": 0,
+                    "vdata": 2000 + grow + 30 * i,
+                    "vstk": 33,
+                    "vpte": 20 + i,
+                }
+            )
+        yield rows
+
+
+def _bootstrap(rng: random.Random) -> Iterator[list[dict[str, Any]]]:
+    pid = 20000
+    for _ in range(SECONDS):
+        rows = []
+        for _ in range(rng.randint(1, 6)):
+            pid += rng.randint(1, 9)
+            comm = rng.choice(COMMS)
+            rows.append(
+                {
+                    "pid": pid,
+                    "ppid": 733,
+                    "comm": comm,
+                    "filename": f"/usr/bin/{comm}",
+                    "exit_event": False,
+                }
+            )
+            rows.append(
+                {
+                    "pid": pid,
+                    "ppid": 733,
+                    "comm": comm,
+                    "exit_event": True,
+                    "exit_code": rng.choice([0, 0, 0, 1]),
+                    "duration_ns": rng.randint(1_000_000, 900_000_000),
+                }
+            )
+        yield rows
+
+
+def _generic(decoder: Decoder, rng: random.Random) -> Iterator[list[dict[str, Any]]]:
+    for second in range(SECONDS):
+        rows = []
+        for n in range(1 + second % 5):
+            row: dict[str, Any] = {}
+            for f in decoder.layout.fields:
+                if f.kind == FieldKind.INT:
+                    row[f.name] = rng.randint(0, 1000) + n
+                elif f.kind == FieldKind.STRING:
+                    row[f.name] = rng.choice(COMMS)[: max(f.size - 1, 0)]
+                elif f.kind == FieldKind.BOOL:
+                    row[f.name] = bool(rng.getrandbits(1))
+                elif f.kind == FieldKind.FLOAT:
+                    row[f.name] = rng.random() * 100
+            rows.append(row)
+        yield rows
+
+
+EVENT_SCRIPTS = {"sigsnoop": _sigsnoop, "procstat": _procstat, "bootstrap": _bootstrap}
+
+
+def _histograms(program: HubProgram, rng: random.Random) -> list[Batch]:
+    decoder = snapshot_decoder(program.package)
+    key_name = decoder.key.layout.fields[0].name
+    keys = [(0, "all")] if program.name != "runqlat" else [(0, "")]
+    keys += [(733, "bash"), (1337, "python3")]
+    slots = {k: [0] * 26 for k, _ in keys}
+    batches = []
+    for second in range(0, SECONDS, 5):
+        for k, _ in keys:
+            for _ in range(200 + 10 * second):
+                # Latencies around 2^3..2^6 us with a long tail.
+                slot = min(max(int(rng.gauss(4 + (k % 3), 1.6)), 0), 25)
+                slots[k][slot] += 1
+        entries = [({key_name: k}, {"slots": list(slots[k]), "comm": comm}) for k, comm in keys]
+        batches.append(snapshot_batch(decoder, entries, START + second))
+    return batches
+
+
+def demo_session(program: HubProgram, values: dict[str, Any] | None = None) -> ScriptedSession:
+    """A session for ``program`` whose source replays a fixed minute of made-up activity."""
+    rng = random.Random(f"lmp-demo-{program.name}")
+    package = program.package
+    if any(m.sample is not None for m in package.maps):
+        return ScriptedSession.snapshots(package, _histograms(program, rng))
+    layout = package.export_layout()
+    if layout is None:
+        return ScriptedSession(package, None)
+    decoder = Decoder(layout)
+    script = EVENT_SCRIPTS.get(program.name)
+    seconds = script(rng) if script else _generic(decoder, rng)
+    batches = [event_batch(decoder, rows, START + i + 0.5) for i, rows in enumerate(seconds)]
+    return ScriptedSession.events(package, batches)

@@ -1,0 +1,213 @@
+"""Modal screens: the parameter form shown before a run, and the list of every key binding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
+
+from ..runtime.errors import ParameterError
+from ..runtime.params import VALUE_TYPES, Parameter, coerce
+
+INTEGER_TYPES = {t for t, kind in VALUE_TYPES.items() if kind is int}
+FLOAT_TYPES = {t for t, kind in VALUE_TYPES.items() if kind is float}
+
+
+class _Coerces(Validator):
+    """Valid when ``params.coerce`` accepts the text for this variable."""
+
+    def __init__(self, parameter: Parameter) -> None:
+        super().__init__()
+        self.parameter = parameter
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            coerce(self.parameter.variable, value)
+        except ParameterError as exc:
+            return self.failure(str(exc))
+        return self.success()
+
+
+def input_type(parameter: Parameter) -> str:
+    if parameter.variable.type in INTEGER_TYPES:
+        return "integer"
+    if parameter.variable.type in FLOAT_TYPES:
+        return "number"
+    return "text"
+
+
+class FlagCheckbox(Checkbox, inherit_bindings=False):
+    """A checkbox that toggles with space only, so Enter can submit the form."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_button", "Toggle", show=False, id="form.toggle"),
+    ]
+
+
+class ParameterForm(ModalScreen[dict[str, Any] | None]):
+    """Typed inputs for a program's ``const volatile`` globals; dismisses with the values."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
+        Binding("enter,ctrl+s", "run", "Run", id="form.run"),
+    ]
+
+    DEFAULT_CSS = """
+    ParameterForm {
+        align: center middle;
+        & > Vertical {
+            width: 80;
+            max-width: 100%;
+            height: auto;
+            max-height: 90%;
+            background: $panel;
+            border: thick $primary;
+            padding: 0 1;
+        }
+        & #form-title { text-style: bold; padding: 0 0 1 0; }
+        & VerticalScroll { height: auto; max-height: 20; }
+        & .param { height: auto; margin: 0 0 1 0; }
+        & .param Label { text-style: bold; }
+        & .param .help { color: $text-muted; }
+        & .param Input { width: 1fr; }
+        & #form-error { color: $error; height: auto; }
+        & #buttons { height: auto; align-horizontal: right; }
+        & Button { margin: 0 0 0 1; }
+    }
+    """
+
+    def __init__(self, program: str, parameters: Iterable[Parameter]) -> None:
+        super().__init__()
+        self.program = program
+        self.parameters = list(parameters)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Run {self.program}", id="form-title")
+            with VerticalScroll():
+                for p in self.parameters:
+                    with Vertical(classes="param"):
+                        flag = f"--{p.long}" + (f", -{p.short}" if p.short else "")
+                        yield Label(f"{flag}  ({p.variable.type})")
+                        if p.is_bool:
+                            yield FlagCheckbox(p.help, bool(p.default), id=f"param-{p.name}")
+                        else:
+                            yield Input(
+                                "" if p.default is None else str(p.default),
+                                type=input_type(p),  # type: ignore[arg-type]
+                                validators=[_Coerces(p)],
+                                id=f"param-{p.name}",
+                            )
+                            yield Static(p.help, classes="help")
+            yield Static(id="form-error")
+            with Horizontal(id="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Run", variant="primary", id="run")
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).can_focus = False
+        fields = self.query(".param Input, .param Checkbox")
+        (fields.first() if fields else self.query_one("#run", Button)).focus()
+
+    def values(self) -> dict[str, Any]:
+        """The coerced value of every parameter (raises ``ParameterError``)."""
+        out: dict[str, Any] = {}
+        for p in self.parameters:
+            if p.is_bool:
+                out[p.name] = self.query_one(f"#param-{p.name}", Checkbox).value
+                continue
+            text = self.query_one(f"#param-{p.name}", Input).value.strip()
+            if text:
+                out[p.name] = coerce(p.variable, text)
+        return out
+
+    def action_run(self) -> None:
+        try:
+            values = self.values()
+        except ParameterError as exc:
+            self.query_one("#form-error", Static).update(str(exc))
+            return
+        self.dismiss(values)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_run()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "run":
+            self.action_run()
+        else:
+            self.action_cancel()
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """One binding as the keys screen lists it."""
+
+    where: str
+    keys: str
+    id: str
+    description: str
+
+
+class KeysScreen(ModalScreen[None]):
+    """Every binding with its id, so it can be remapped under ``[keymap]`` in config.toml."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss", "Close", id="keys.close"),
+    ]
+
+    DEFAULT_CSS = """
+    KeysScreen {
+        align: center middle;
+        & > Vertical {
+            width: 90;
+            max-width: 100%;
+            height: 90%;
+            background: $panel;
+            border: thick $primary;
+            padding: 0 1;
+        }
+        & #keys-title { text-style: bold; }
+        & #keys-hint { color: $text-muted; padding: 0 0 1 0; }
+        & DataTable { height: 1fr; }
+    }
+    """
+
+    def __init__(self, keys: list[KeyInfo], config_path: str) -> None:
+        super().__init__()
+        self.keys = keys
+        self.config_path = config_path
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Keys", id="keys-title")
+            yield Static(
+                f"Remap any of them by id in {self.config_path}, e.g. "
+                '[keymap] "program.stop" = "ctrl+x"',
+                id="keys-hint",
+                markup=False,
+            )
+            table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
+            yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("where", "keys", "id", "does")
+        for k in self.keys:
+            table.add_row(k.where, k.keys, k.id, k.description)
+        table.focus()
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

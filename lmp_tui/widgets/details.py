@@ -1,0 +1,148 @@
+"""``ProgramDetails``: what a Hub program is, reports and takes, before anything runs."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ..runtime.errors import LmpError
+from ..runtime.layout import StructLayout
+from ..runtime.package import Package
+from ..runtime.params import parameters
+from ..runtime.session import sample_layouts
+from ..tui.scripted import map_types, sample_choice
+from .sidebar import ProgramEntry
+
+WELCOME = """\
+[b]lmp-tui[/b] runs eBPF programs from the Hub and shows their events live.
+
+Pick a program on the left (↑/↓, [b]/[/b] to search) to see its fields and parameters,
+then press [b]Enter[/b] to run it. Several programs can run at once: switch views with
+[b]1[/b]–[b]9[/b], [b]][/b] / [b][[/b], or the command palette ([b]ctrl+p[/b]). [b]?[/b] lists every key.
+"""
+
+
+def _layout_table(title: str, layout: StructLayout) -> Table:
+    table = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        expand=False,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold",
+    )
+    table.add_column("field")
+    table.add_column("type")
+    table.add_column("kind")
+    for f in layout.fields:
+        table.add_row(f.name, f.type_name, str(f.kind))
+    return table
+
+
+class ProgramDetails(VerticalScroll):
+    """Summary, availability, output, fields and parameters of the highlighted program."""
+
+    DEFAULT_CSS = """
+    ProgramDetails {
+        height: 1fr;
+        padding: 0 1;
+        background: $surface;
+        & > Static { width: 1fr; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.entry: ProgramEntry | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text.from_markup(WELCOME), id="details-body")
+
+    def show(self, entry: ProgramEntry | None) -> None:
+        self.entry = entry
+        body = self.query_one("#details-body", Static)
+        body.update(self.describe(entry) if entry is not None else Text.from_markup(WELCOME))
+        self.scroll_home(animate=False)
+
+    @staticmethod
+    def describe(entry: ProgramEntry) -> RenderableType:
+        program = entry.program
+        parts: list[RenderableType] = []
+        title = Text.assemble((program.name, "bold"), "  ", (program.category, "italic"))
+        parts.append(title)
+        try:
+            package = program.package
+        except LmpError as exc:
+            parts.append(Text(f"✗ cannot load: {exc}", style="red"))
+            return Group(*parts)
+        summary = program.summary or package.description
+        parts.append(Text(summary))
+        if package.description and package.description != summary:
+            parts.append(Text(package.description, style="dim"))
+        if entry.unavailable:
+            parts.append(Text(f"✗ cannot run here: {entry.unavailable}", style="bold red"))
+        else:
+            parts.append(Text("✓ runs on this kernel", style="green"))
+        parts.append(Text(""))
+        parts.extend(ProgramDetails._output(program.name, package))
+        params = parameters(package)
+        parts.append(Text(""))
+        if params:
+            table = Table(
+                title="parameters (Enter opens the form)",
+                title_justify="left",
+                title_style="bold",
+                show_edge=False,
+                pad_edge=False,
+                header_style="bold",
+            )
+            table.add_column("option")
+            table.add_column("type")
+            table.add_column("default")
+            table.add_column("help", ratio=1)
+            for p in params:
+                flag = f"--{p.long}" + (f", -{p.short}" if p.short else "")
+                table.add_row(
+                    flag, p.variable.type, "" if p.default is None else str(p.default), p.help
+                )
+            parts.append(table)
+        else:
+            parts.append(Text("no parameters", style="dim"))
+        return Group(*parts)
+
+    @staticmethod
+    def _output(name: str, package: Package) -> list[RenderableType]:
+        out: list[RenderableType] = []
+        try:
+            sample = sample_choice(package)
+        except LmpError:
+            sample = None
+        if sample is not None and sample.sample is not None:
+            s = sample.sample
+            out.append(
+                Text(
+                    f"output: map {sample.map_name!r} sampled every {s.interval_ms} ms "
+                    f"({s.type}, unit {s.unit})"
+                )
+            )
+            try:
+                key, value = sample_layouts(package, *map_types(package, sample.map_name))
+                out.append(_layout_table("key", key))
+                out.append(_layout_table("value", value))
+            except LmpError as exc:
+                out.append(Text(f"(layout unknown until it runs: {exc})", style="dim"))
+            return out
+        try:
+            layout = package.export_layout()
+        except LmpError as exc:
+            return [Text(f"output: cannot resolve the exported struct: {exc}", style="red")]
+        if layout is None:
+            return [Text("output: none (the program exports no events)", style="dim")]
+        out.append(Text(f"output: events of struct {layout.name} ({layout.size} bytes)"))
+        out.append(_layout_table("fields", layout))
+        return out

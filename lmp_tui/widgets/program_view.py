@@ -1,0 +1,252 @@
+"""``ProgramView``: everything about one running program, built from what it exports.
+
+Event programs get a filter box, an ``EventTable`` and panels (events/s and a sparkline per
+numeric field; per key when the layout has one, with a ``TopKeysTable`` to pick the key).
+Sampled maps get a ``HistogramPanel``. Views stay mounted while hidden, so switching back is
+instant and finds the table as it was left; hidden views skip redraws until shown again.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Static
+
+from ..runtime.errors import LmpError
+from ..runtime.store import EventStore, Filter, SnapshotStore, parse_filter
+from ..tui.messages import BatchDecoded
+from ..tui.runner import ProgramRun
+from .event_table import EventTable
+from .histogram import HistogramPanel
+from .sparklines import Series, SparklinePanel
+from .top_keys import TopKeysTable
+
+FILTER_HINT = "filter: field op value, e.g. comm~bash pid>100 sig=SIGUSR1"
+
+
+class ProgramView(Vertical):
+    """One running program's table and panels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="events.filter"),
+        Binding("k", "pick_key", "Top keys", id="panel.keys"),
+        Binding("p", "toggle_panels", "Panels", id="view.panels"),
+        Binding("escape", "focus_main", "Back to table", show=False, id="view.focus_main"),
+    ]
+
+    DEFAULT_CSS = """
+    ProgramView {
+        height: 1fr;
+        & #filter, & #filter:focus { border: none; height: 1; padding: 0 1; background: $boost; }
+        & #filter.-invalid { color: $error; }
+        & #filter-error { height: auto; max-height: 2; color: $error; padding: 0 1; display: none; }
+        & #filter-error.-shown { display: block; }
+        & .body { height: 1fr; }
+        & .panels { width: 44; height: 1fr; background: $surface; border-left: vkey $panel; }
+        &.-hide-panels .panels { display: none; }
+        & .empty { padding: 1 2; color: $text-muted; }
+    }
+    """
+
+    def __init__(self, run: ProgramRun, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.run = run
+        self.key: int | None = None
+        self._stale = False
+        # The parts are made here, not in compose, so they exist from the first tick on.
+        store = run.store
+        sample = run.session.choice.sample
+        self.sparklines = SparklinePanel(id="sparklines")
+        self.events: EventTable | None = None
+        self.top_keys: TopKeysTable | None = None
+        self.histogram: HistogramPanel | None = None
+        self.filter_box = Input(placeholder=FILTER_HINT, id="filter")
+        self.filter_error = Static(id="filter-error")
+        if isinstance(store, EventStore):
+            self.events = EventTable(store, id="events")
+            if store.keyed is not None:
+                self.top_keys = TopKeysTable(store.keyed, id="top-keys")
+        elif isinstance(store, SnapshotStore):
+            self.histogram = HistogramPanel(
+                store,
+                unit=sample.unit if sample else "",
+                log2=sample is None or sample.type == "log2_hist",
+                id="histogram",
+            )
+
+    # -- composition ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        if self.events is not None:
+            yield self.filter_box
+            yield self.filter_error
+            with Horizontal(classes="body"):
+                yield self.events
+                with VerticalScroll(classes="panels"):
+                    yield self.sparklines
+                    if self.top_keys is not None:
+                        yield self.top_keys
+        elif self.histogram is not None:
+            with Vertical(classes="body"):
+                yield self.sparklines
+                yield self.histogram
+        else:
+            yield Static(
+                f"{self.run.name} exports no events or maps: it runs until stopped.",
+                classes="empty",
+            )
+
+    def on_mount(self) -> None:
+        self.refresh_data()
+
+    @property
+    def main_widget(self) -> EventTable | HistogramPanel | None:
+        return self.events or self.histogram
+
+    @property
+    def table(self) -> EventTable:
+        assert self.events is not None, f"{self.run.name} has no events table"
+        return self.events
+
+    def focus_main(self) -> None:
+        if (widget := self.main_widget) is not None:
+            widget.focus()
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def on_batch_decoded(self, message: BatchDecoded) -> None:
+        if self.display:
+            self.refresh_data()
+        else:
+            self._stale = True
+
+    def on_show(self) -> None:
+        if self._stale:
+            self.refresh_data()
+
+    def refresh_data(self) -> None:
+        self._stale = False
+        store = self.run.store
+        if isinstance(store, EventStore) and self.events is not None:
+            self.events.refresh_rows()
+            self._refresh_panels(store)
+        elif isinstance(store, SnapshotStore) and self.histogram is not None:
+            self.histogram.refresh_histograms()
+            self.sparklines.update(
+                f"{self.run.name}: samples/s", [Series("samples/s", store.rate())], 1
+            )
+
+    def _refresh_panels(self, store: EventStore) -> None:
+        panel = self.sparklines
+        series = [Series("events/s", store.series.rate())]
+        keyed = store.keyed
+        skip = {keyed.key.name} if keyed is not None else set()
+        if keyed is not None and self.key is not None and self.key in keyed:
+            label = keyed.label_of(self.key)
+            title = f"{keyed.key.name} {self.key}" + (f" ({label})" if label else "")
+            series += [Series(name, keyed.series(self.key, name)) for name in keyed.names]
+        else:
+            title = "all events (mean per second)"
+            series += [
+                Series(f.name, store.series.mean(f.name))
+                for f in store.series.fields
+                if f.name not in skip
+            ]
+        panel.update(title, series, 1)
+        if self.top_keys is not None:
+            self.top_keys.refresh_keys()
+
+    # -- key and ranking -----------------------------------------------------------------------
+
+    def choose_key(self, key: int | None) -> None:
+        """Show one key's series in the panels (None: all events)."""
+        self.key = key
+        self.refresh_data()
+
+    def on_top_keys_table_key_chosen(self, event: TopKeysTable.KeyChosen) -> None:
+        event.stop()
+        self.choose_key(event.key)
+
+    def on_event_table_row_chosen(self, event: EventTable.RowChosen) -> None:
+        event.stop()
+        store = self.run.store
+        if isinstance(store, EventStore) and store.keyed is not None:
+            value = event.values.get(store.keyed.key.name)
+            if value is not None:
+                if self.top_keys is not None:
+                    self.top_keys.chosen = int(value)
+                self.choose_key(int(value))
+
+    def on_sparkline_panel_series_highlighted(
+        self, event: SparklinePanel.SeriesHighlighted
+    ) -> None:
+        event.stop()
+        if self.top_keys is not None:
+            self.top_keys.rank_by(event.name)
+
+    # -- filter --------------------------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "filter":
+            return
+        event.stop()
+        self.apply_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "filter":
+            return
+        event.stop()
+        if self.apply_filter(event.value):
+            self.focus_main()
+
+    def apply_filter(self, text: str) -> bool:
+        error, box = self.filter_error, self.filter_box
+        try:
+            where = parse_filter(text, self.table.store.layout) if text.strip() else Filter()
+        except LmpError as exc:
+            box.add_class("-invalid")
+            error.update(str(exc))
+            error.add_class("-shown")
+            return False
+        box.remove_class("-invalid")
+        error.remove_class("-shown")
+        self.table.set_filter(where)
+        return True
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer only what this view has: no filter for histograms, no keys without a key."""
+        store = self.run.store
+        if action == "filter":
+            return isinstance(store, EventStore)
+        if action == "pick_key":
+            return isinstance(store, EventStore) and store.keyed is not None
+        return True
+
+    def action_filter(self) -> None:
+        if self.events is not None:
+            self.filter_box.focus()
+
+    def action_pick_key(self) -> None:
+        if self.top_keys is not None:
+            self.remove_class("-hide-panels")
+            self.add_class("-show-panels")
+            self.top_keys.focus()
+
+    def action_toggle_panels(self) -> None:
+        if self.screen.has_class("-narrow"):
+            self.toggle_class("-show-panels")
+            self.remove_class("-hide-panels")
+        else:
+            self.toggle_class("-hide-panels")
+            self.remove_class("-show-panels")
+        if not self.has_class("-show-panels") or not self.screen.has_class("-narrow"):
+            self.focus_main()
+
+    def action_focus_main(self) -> None:
+        self.remove_class("-show-panels")
+        self.focus_main()

@@ -1,0 +1,119 @@
+"""``StatusBar`` (the current program's numbers) and ``ViewTabs`` (one tab per running view)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.content import Content
+from textual.widgets import Static
+
+from ..tui.formatting import grouped, human
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Everything the status bar says about the shown program."""
+
+    program: str = ""
+    state: str = ""
+    events_per_second: float = 0.0
+    total: int = 0
+    drops: int = 0
+    shed: int = 0
+    view: str = ""
+    recording: str = "not recording"
+    notice: str = ""
+
+
+class StatusBar(Static):
+    """One line: program, events/s, total, kernel drops and UI shedding, recording state."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        background: $panel;
+        color: $text;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self.status = Status()
+
+    def show(self, status: Status) -> None:
+        if status != self.status:
+            self.status = status
+            self.update(self.render_status(status))
+
+    def on_mount(self) -> None:
+        self.update(self.render_status(self.status))
+
+    @staticmethod
+    def render_status(s: Status) -> Content:
+        sep = (" │ ", "$text-muted")
+        if not s.program:
+            notice = s.notice or "no program running — pick one and press Enter"
+            return Content.assemble((notice, "italic"), sep, (s.recording, "$text-muted"))
+        alarm = "bold $error"
+        parts: list[str | tuple[str, str]] = [(s.program, "bold")]
+        if s.state:
+            parts.append((f" {s.state}", "$warning"))
+        parts += [
+            sep,
+            (f"{human(s.events_per_second)} ev/s", "bold"),
+            f"  total {grouped(s.total)}",
+            sep,
+            "drops ",
+            (f"{grouped(s.drops)} kernel", alarm if s.drops else ""),
+            " · ",
+            (f"{grouped(s.shed)} shed", alarm if s.shed else ""),
+        ]
+        parts += [sep, (s.recording, "$text-muted")]
+        if s.view:  # last: the first thing to go on a narrow terminal
+            parts += [sep, s.view]
+        return Content.assemble(*parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Tab:
+    number: int
+    name: str
+    running: bool
+
+
+class ViewTabs(Static):
+    """``1 sigsnoop  2 procstat``: the running views; click one or press its number."""
+
+    DEFAULT_CSS = """
+    ViewTabs {
+        height: 1;
+        background: $panel;
+        color: $text-muted;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.tabs: list[Tab] = []
+        self.current: int | None = None
+
+    def show(self, tabs: list[Tab], current: int | None) -> None:
+        self.tabs, self.current = tabs, current
+        self.update(self.render_tabs())
+
+    def on_mount(self) -> None:
+        self.update(self.render_tabs())
+
+    def render_tabs(self) -> str:
+        if not self.tabs:
+            return "[i]no running programs[/i]"
+        parts = []
+        for tab in self.tabs:
+            mark = "▶" if tab.running else "■"
+            label = f" {tab.number} {tab.name} {mark} "
+            if tab.number == self.current:
+                label = f"[reverse b]{label}[/reverse b]"
+            parts.append(f"[@click=app.show_view({tab.number})]{label}[/]")
+        return " ".join(parts)

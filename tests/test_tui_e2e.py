@@ -1,0 +1,123 @@
+"""End to end: the installed ``lmp-tui`` in a real terminal (tmux), driven by keys, read off the
+screen; it starts sigsnoop, shows a signal we send, quits cleanly and leaves nothing loaded."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from lmp_tui.runtime import hub
+
+pytestmark = pytest.mark.kernel
+
+LMP_TUI = Path(sys.executable).parent / "lmp-tui"
+
+
+def bpf_programs() -> dict[int, str]:
+    out = subprocess.run(
+        ["bpftool", "prog", "show", "-j"], capture_output=True, text=True, check=True
+    )
+    return {p["id"]: p.get("name", "") for p in json.loads(out.stdout or "[]")}
+
+
+class Tmux:
+    """One private tmux server (its own socket) with one session."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, *args: str) -> str:
+        out = subprocess.run(
+            ["tmux", "-L", self.name, *args], capture_output=True, text=True, timeout=10
+        )
+        return out.stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", self.name)
+
+    def keys(self, *keys: str) -> None:
+        self("send-keys", "-t", self.name, *keys)
+
+    def pane(self, fmt: str) -> str:
+        return self("display-message", "-p", "-t", self.name, fmt).strip()
+
+    def wait(self, condition: Callable[[str], bool], what: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if condition(screen):
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}; the screen was:\n{self.screen()}")
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    assert shutil.which("tmux"), "tmux is needed for the end-to-end test (apt-get install tmux)"
+    session = Tmux(f"lmp-e2e-{os.getpid()}")
+    session("new-session", "-d", "-s", session.name, "-x", "120", "-y", "40")
+    session("set-option", "-t", session.name, "remain-on-exit", "on")
+    config = tmp_path / "config.toml"
+    config.write_text('theme = "dark"\n')
+    # COLUMNS/LINES (set by some runners) would override the real terminal size.
+    command = f"env -u COLUMNS -u LINES LMP_CONFIG={config} TERM=xterm-256color {LMP_TUI}"
+    session("respawn-pane", "-k", "-t", session.name, command)
+    try:
+        yield session
+    finally:
+        session("kill-server")
+
+
+def test_lmp_tui_runs_sigsnoop_in_a_terminal_and_quits_clean(tmux: Tmux) -> None:
+    ours = {p.name[:15] for p in hub.find_builtin("sigsnoop").package.progs}
+    before = bpf_programs()
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        tmux.wait(lambda s: "sigsnoop" in s and "runs on this kernel" in s, "the program list")
+        time.sleep(0.5)
+        # Focus moves between key presses, as it does for a person typing: pace the keys.
+        for keys in (["/"], ["sigsnoop"], ["Enter"]):
+            tmux.keys(*keys)
+            time.sleep(0.3)
+        tmux.wait(lambda s: "parameters" in s and "--pid" in s, "sigsnoop's details")
+        tmux.keys("Enter")
+        tmux.wait(lambda s: "Run sigsnoop" in s, "the parameter form")
+        tmux.keys("Enter")
+        tmux.wait(
+            lambda s: "1 sigsnoop" in s and "tpid" in s and "not recording" in s,
+            "the sigsnoop view and its status bar",
+        )
+        loaded = {i: n for i, n in bpf_programs().items() if i not in before}
+        assert ours & set(loaded.values()), loaded
+        time.sleep(0.5)
+        os.kill(sleeper.pid, signal.SIGUSR1)
+        screen = tmux.wait(
+            lambda s: "SIGUSR1" in s and str(sleeper.pid) in s, "our SIGUSR1 on screen"
+        )
+        line = next(x for x in screen.splitlines() if "SIGUSR1" in x and str(sleeper.pid) in x)
+        assert str(os.getpid()) in line
+        tmux.keys("q")
+        deadline = time.monotonic() + 15
+        while tmux.pane("#{pane_dead_status}") == "" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert tmux.pane("#{pane_dead}") == "1", tmux.screen()
+        assert tmux.pane("#{pane_dead_status}") == "0", tmux.screen()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    deadline = time.monotonic() + 3  # freed after an RCU grace period
+    while time.monotonic() < deadline:
+        left = {i: n for i, n in bpf_programs().items() if i not in before and n in ours}
+        if not left:
+            break
+        time.sleep(0.1)
+    assert not left, f"still loaded after quitting: {left}"

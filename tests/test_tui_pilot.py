@@ -1,0 +1,471 @@
+"""Driving the TUI with keys (Pilot), on scripted sessions: start, switch, sort, filter, pause,
+stop; config, keymap, themes; and what happens without BPF."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from textual.pilot import Pilot
+
+from lmp_tui.app import LmpApp
+from lmp_tui.runtime import hub
+from lmp_tui.runtime.decode import Decoder
+from lmp_tui.runtime.hub import HubProgram
+from lmp_tui.runtime.store import Sort
+from lmp_tui.tui.config import Config, load_config, parse_config
+from lmp_tui.tui.demo import START, demo_session
+from lmp_tui.tui.runner import ProgramRun
+from lmp_tui.tui.screens import KeysScreen, ParameterForm
+from lmp_tui.tui.scripted import ScriptedSession, ScriptedSource, event_batch
+from lmp_tui.tui.themes import discover_themes, parse_theme
+from lmp_tui.widgets import EventTable, ProgramView, StatusBar
+
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAMS = ("bootstrap", "procstat", "runqlat", "sigsnoop")
+SIZE = (120, 40)
+
+
+def make_app(
+    factory: Callable[[HubProgram, dict[str, Any]], Any] = demo_session, **kw: Any
+) -> LmpApp:
+    kw.setdefault("availability", lambda _: None)
+    kw.setdefault("probe_bpf", False)
+    return LmpApp(
+        kw.pop("config", Config(theme="dark")),
+        programs=[hub.find_builtin(n) for n in PROGRAMS],
+        session_factory=factory,
+        themes=discover_themes([ROOT / "themes"]),
+        **kw,
+    )
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("timed out waiting for the app")
+        await asyncio.sleep(0.02)
+
+
+def loaded(run: ProgramRun | None) -> bool:
+    source = run.session.source if run is not None else None
+    return isinstance(source, ScriptedSource) and source.done and not run._pending
+
+
+async def start(pilot: Pilot, name: str, form: bool = True) -> ProgramRun:
+    app = pilot.app
+    assert isinstance(app, LmpApp)
+    before = set(app.runs)
+    await pilot.press("0", "slash", *name, "enter", "enter")
+    await pilot.pause()
+    if form:
+        assert isinstance(app.screen, ParameterForm)
+        await pilot.press("enter")
+    await wait_for(lambda: set(app.runs) - before != set())
+    run = app.runs[(set(app.runs) - before).pop()]
+    await wait_for(lambda: loaded(run))
+    await pilot.pause(0.25)
+    return run
+
+
+def text_of(renderable: Any) -> str:
+    console = Console(record=True, width=120, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+def view(app: LmpApp, run: ProgramRun) -> ProgramView:
+    return app.query_one(f"#view-{run.number}", ProgramView)
+
+
+async def test_enter_starts_the_selected_program_after_its_form() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        run = await start(pilot, "sigsnoop")
+        assert run.state == "running" and run.session.started
+        assert app.current == run.number and run.values == {
+            "filtered_pid": 0,
+            "target_signal": 0,
+            "failed_only": False,
+            "kill_only": False,
+        }
+        table = view(app, run).table
+        assert table.row_count == run.store.total > 0
+        assert app.focused is table
+        rows = table.visible_values()
+        assert rows and set(rows[0]) == {"pid", "tpid", "sig", "ret", "comm"}
+        assert all(r["sig"].startswith("SIG") for r in rows)
+
+
+async def test_parameter_form_coerces_and_refuses_bad_values() -> None:
+    seen: list[dict[str, Any]] = []
+
+    def factory(program: HubProgram, values: dict[str, Any]) -> ScriptedSession:
+        seen.append(values)
+        return demo_session(program, values)
+
+    app = make_app(factory)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"sigsnoop", "enter", "enter")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ParameterForm)
+        await pilot.press("ctrl+a", "ctrl+k", *"12x")  # an integer input refuses the x
+        await pilot.press("tab", "ctrl+a", "ctrl+k", *"10", "tab", "space")
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: bool(app.runs))
+    assert seen == [
+        {"filtered_pid": 12, "target_signal": 10, "failed_only": True, "kill_only": False}
+    ]
+
+
+async def test_escape_cancels_the_form() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"sigsnoop", "enter", "enter")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert not app.runs and not isinstance(app.screen, ParameterForm)
+
+
+async def test_sort_filter_pause_and_stop_keys() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        run = await start(pilot, "sigsnoop")
+        table = view(app, run).table
+        await pilot.press("right", "right", "s")
+        assert table.sort == Sort("sig", False)
+        sigs = [table.source.rows["sig"][i] for i in table._view]
+        assert sigs == sorted(sigs)
+        await pilot.press("s")
+        assert table.sort == Sort("sig", True)
+        assert table._header_strip().text.split().count("sig") == 1
+        assert "sig ▼" in table._header_strip().text
+        status = app.query_one(StatusBar).status
+        assert "sort sig ▼" in status.view and status.program == "sigsnoop"
+
+        await pilot.press("slash", *"comm~bash pid>1000", "enter")
+        assert app.focused is table
+        values = [table.row_values(i) for i in range(table.row_count)]
+        assert values and all("bash" in v["comm"] and int(v["pid"]) > 1000 for v in values)
+        assert table.row_count < run.store.total
+
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"sig=SIGUSR1")
+        await pilot.pause()
+        assert {table.row_values(i)["sig"] for i in range(table.row_count)} == {"SIGUSR1"}
+        await pilot.press("ctrl+a", "ctrl+k", *"pid~12")
+        await pilot.pause()
+        error = view(app, run).query_one("#filter-error")
+        assert error.has_class("-shown") and "is a number" in str(error.render())
+        await pilot.press("ctrl+a", "ctrl+k", "escape")
+        await pilot.pause()
+        assert table.row_count == run.store.total and app.focused is table
+
+        await pilot.press("space")
+        assert table.paused and "paused" in app.query_one(StatusBar).status.view
+        await pilot.press("space")
+        assert not table.paused
+
+        await pilot.press("x")
+        await wait_for(lambda: run.state == "stopped")
+        assert run.session.closed
+        await pilot.pause()
+        assert "stopped" in app.query_one(StatusBar).status.state
+
+
+async def test_clicking_a_header_sorts_and_clicking_again_reverses() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        run = await start(pilot, "sigsnoop")
+        table = view(app, run).table
+        x = 1 + table.widths[0] + 2 + 1  # inside the second column's header
+        await pilot.click(EventTable, offset=(x, 0))
+        assert table.sort == Sort("tpid", False)
+        tpids = [table.source.rows["tpid"][i] for i in table._view]
+        assert tpids == sorted(tpids) and table.cursor_row == 0
+        await pilot.click(EventTable, offset=(x, 0))
+        assert table.sort == Sort("tpid", True)
+        await pilot.click(EventTable, offset=(x, 3))  # a row: moves the cursor, no sort change
+        assert table.cursor_row == 2 and table.sort == Sort("tpid", True)
+
+
+async def test_pause_freezes_the_table_while_events_keep_arriving() -> None:
+    package = hub.find_builtin("sigsnoop").package
+    decoder = Decoder(package.export_layout())
+    batches = [
+        event_batch(decoder, [{"pid": i, "sig": 10, "comm": "slow"}], START + i / 10)
+        for i in range(40)
+    ]
+
+    def slow(program: HubProgram, values: dict[str, Any]) -> ScriptedSession:
+        return ScriptedSession.events(program.package, batches, interval=0.05)
+
+    app = make_app(slow)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"sigsnoop", "enter", "enter")
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(lambda: bool(app.runs) and app.runs[1].store.total >= 5)
+        run = app.runs[1]
+        table = view(app, run).table
+        await pilot.press("space")
+        frozen = table.row_count
+        await wait_for(lambda: run.store.total >= frozen + 10)
+        await pilot.pause(0.2)
+        assert table.row_count == frozen and table.paused
+        await pilot.press("f")  # follow: unpause and stick to the newest row
+        await pilot.pause(0.2)
+        assert not table.paused and table.following
+        assert table.row_count == run.store.total > frozen
+        assert table.cursor_row == table.row_count - 1
+
+
+async def test_switching_views_keeps_each_tables_sort_and_scroll() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        sig = await start(pilot, "sigsnoop")
+        await pilot.press("right", "right", "s")
+        for _ in range(5):
+            await pilot.press("pagedown")
+        sig_table = view(app, sig).table
+        sig_state = (sig_table.sort, sig_table.scroll_offset.y, sig_table.cursor_row)
+        assert sig_state[1] > 0
+
+        proc = await start(pilot, "procstat")
+        assert app.current == proc.number == 2
+        proc_table = view(app, proc).table
+        await pilot.press(*["right"] * 6, "s", "s")  # rssanon, largest first
+        await pilot.press("pagedown", "down", "down")
+        proc_state = (proc_table.sort, proc_table.scroll_offset.y, proc_table.cursor_row)
+        assert proc_state[0] == Sort("rssanon", True)
+
+        for key, number, table, state in [
+            ("1", 1, sig_table, sig_state),
+            ("2", 2, proc_table, proc_state),
+            ("left_square_bracket", 1, sig_table, sig_state),
+            ("right_square_bracket", 2, proc_table, proc_state),
+        ]:
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.current == number and app.focused is table
+            assert (table.sort, table.scroll_offset.y, table.cursor_row) == state
+            assert view(app, app.runs[number]).display
+
+        # The command palette switches too.
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"View 1: sigsnoop")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(lambda: app.current == 1)
+        assert (sig_table.sort, sig_table.scroll_offset.y) == sig_state[:2]
+
+
+async def test_several_programs_run_at_once_and_stop_on_quit() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        runs = [await start(pilot, name) for name in ("sigsnoop", "procstat", "runqlat")]
+        assert [r.number for r in runs] == [1, 2, 3]
+        assert all(r.state == "running" for r in runs)
+        assert "1 sigsnoop" in str(app.query_one("#tabs").render())
+        await pilot.press("q")
+        await pilot.pause()
+    assert all(r.state == "stopped" and r.session.closed for r in runs)
+
+
+async def test_ctrl_w_closes_a_view() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        first = await start(pilot, "sigsnoop")
+        second = await start(pilot, "bootstrap")
+        await pilot.press("ctrl+w")
+        await wait_for(lambda: app.current == first.number)
+        assert second.session.closed and app.current == first.number
+        assert not app.query(f"#view-{second.number}")
+
+
+async def test_procstat_key_picks_per_pid_sparklines() -> None:
+    app = make_app()
+    async with app.run_test(size=(130, 40)) as pilot:
+        run = await start(pilot, "procstat")
+        program_view = view(app, run)
+        await pilot.press("k", "down", "enter")
+        assert program_view.key is not None
+        from lmp_tui.widgets import SparklinePanel
+
+        panel = program_view.query_one(SparklinePanel)
+        assert panel.title.startswith(f"pid {program_view.key}")
+        names = [s.name for s in panel.series]
+        assert names[:1] == ["events/s"] and {"rssanon", "rssfile", "rssshmem", "vsize"} <= set(
+            names
+        )
+        # Enter on an events row picks that row's pid.
+        program_view.table.focus()
+        await pilot.press("home", "enter")
+        first_pid = int(program_view.table.row_values(0)["pid"])
+        assert program_view.key == first_pid
+
+
+async def test_no_bpf_opens_and_says_so_in_one_line() -> None:
+    reason = "loading BPF programs needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): run it with sudo"
+    app = make_app(bpf_problem=reason)
+    async with app.run_test(size=SIZE) as pilot:
+        notice = app.query_one("#notice")
+        assert notice.display and str(notice.render()) == f"⚠ BPF unavailable: {reason}"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not app.runs and not isinstance(app.screen, ParameterForm)
+        assert reason in app.query_one(StatusBar).status.notice
+
+
+async def test_a_failing_start_is_one_notification() -> None:
+    from lmp_tui.runtime.errors import KernelError
+
+    class Refuses(ScriptedSession):
+        def start(self) -> ScriptedSession:
+            raise KernelError("tracepoint signal/signal_generate does not exist on this kernel")
+
+    def factory(program: HubProgram, values: dict[str, Any]) -> ScriptedSession:
+        return Refuses(program.package, None)
+
+    app = make_app(factory)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"sigsnoop", "enter", "enter")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert not app.runs
+        messages = [n.message for n in app._notifications]
+        assert any("does not exist on this kernel" in m for m in messages)
+
+
+async def test_keymap_from_config_remaps_bindings_and_question_mark_lists_them() -> None:
+    app = make_app(config=Config(keymap={"program.stop": "ctrl+x", "view.next": "tab"}))
+    async with app.run_test(size=SIZE) as pilot:
+        run = await start(pilot, "sigsnoop")
+        await pilot.press("x")
+        await pilot.pause()
+        assert run.state == "running"
+        await pilot.press("ctrl+x")
+        await wait_for(lambda: run.state == "stopped")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, KeysScreen)
+        keys = {k.id: k.keys for k in screen.keys}
+        assert keys["program.stop"] == "ctrl+x" and keys["events.sort"] == "s"
+        assert {
+            "view.1",
+            "view.next",
+            "events.filter",
+            "events.pause",
+            "app.keys",
+            "program.run",
+        } <= set(keys)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, KeysScreen)
+
+
+async def test_sidebar_search_groups_and_marks_programs() -> None:
+    app = make_app(availability=lambda p: "no BTF here" if p.name == "runqlat" else None)
+    async with app.run_test(size=SIZE) as pilot:
+        from lmp_tui.widgets import ProgramList
+
+        options = app.query_one(ProgramList).options
+        ids = [o.id for o in options]
+        assert ids == [
+            "category-memory",
+            "procstat",
+            "category-process",
+            "bootstrap",
+            "category-scheduler",
+            "runqlat",
+            "category-signals",
+            "sigsnoop",
+        ]
+        assert "can't run" in str(options[ids.index("runqlat")].prompt)
+        await pilot.press("slash", *"sched", "enter")
+        assert [o.id for o in app.query_one(ProgramList).options] == [
+            "category-scheduler",
+            "runqlat",
+        ]
+        assert "cannot run here: no BTF here" in text_of(app.details.describe(app.details.entry))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not app.runs
+
+
+async def test_themes_switch_without_css_errors() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, "procstat")
+        for name in ("light", "mono", "dark"):
+            app.theme = name
+            await pilot.pause()
+            assert app.has_class(f"-theme-{name}")
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert app.theme in {"dark", "light", "mono"}
+
+
+def test_theme_files_parse_to_palettes_and_scoped_rules() -> None:
+    themes = discover_themes([ROOT / "themes"])
+    assert {"dark", "light", "mono"} <= set(themes)
+    assert themes["light"].theme.dark is False and themes["mono"].theme.ansi is True
+    assert themes["dark"].theme.variables["spark"]
+    parsed = parse_theme("x", "$primary: #123456;\n$spark: red;\nEventTable { color: red; }\n")
+    assert parsed.theme.primary == "#123456" and parsed.theme.variables == {"spark": "red"}
+    assert parsed.css.startswith("App.-theme-x {") and "EventTable" in parsed.css
+    assert discover_themes([ROOT / "nowhere"]).keys() == {"dark"}  # the built-in fallback
+
+
+def test_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    path = tmp_path / "config.toml"
+    assert load_config(path) == Config(path=path)
+    path.write_text(
+        'theme = "light"\nrow_limit = 500\nrefresh_rate = 4\n[keymap]\n"program.stop" = "ctrl+x"\n'
+    )
+    config = load_config(path)
+    assert (config.theme, config.row_limit, config.refresh_rate, config.keymap) == (
+        "light",
+        500,
+        4.0,
+        {"program.stop": "ctrl+x"},
+    )
+    assert config.problem is None
+    path.write_text("theme = [\n")
+    assert load_config(path).problem and load_config(path).theme == "dark"
+    bad = parse_config({"row_limit": -1, "colour": "red"})
+    assert bad.row_limit == 10_000 and "row_limit" in bad.problem and "colour" in bad.problem
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert load_config(tmp_path / "missing.toml").theme == "mono"
+
+
+async def test_row_limit_bounds_the_table() -> None:
+    app = make_app(config=Config(row_limit=50))
+    async with app.run_test(size=SIZE) as pilot:
+        run = await start(pilot, "sigsnoop")
+        assert run.store.total > 50 and len(run.store) == 50
+        assert view(app, run).table.row_count == 50
+
+
+def test_no_color_is_respected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = LmpApp(
+        load_config(Path(os.devnull) / "none.toml"),
+        programs=[],
+        themes=discover_themes([ROOT / "themes"]),
+        probe_bpf=False,
+    )
+    assert app.no_color and app.theme == "mono"

@@ -1,0 +1,139 @@
+"""SVG snapshots of the TUI, fed by the deterministic demo sessions (never the live kernel).
+
+Update them with ``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at the
+report before committing. They are stored under tests/snapshots/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import pytest_textual_snapshot
+from textual.pilot import Pilot
+
+from lmp_tui.app import LmpApp
+from lmp_tui.runtime import hub
+from lmp_tui.runtime.store import EventStore
+from lmp_tui.tui.config import Config
+from lmp_tui.tui.demo import demo_session
+from lmp_tui.tui.runner import ProgramRun
+from lmp_tui.tui.scripted import ScriptedSource
+from lmp_tui.tui.themes import discover_themes
+from lmp_tui.widgets import SparklinePanel
+
+THEMES = Path(__file__).resolve().parent.parent / "themes"
+# A fixed list: snapshots must not change when the Hub grows.
+PROGRAMS = ("bootstrap", "procstat", "runqlat", "sigsnoop")
+
+
+class SnapshotsDir(pytest_textual_snapshot.SVGImageExtension):
+    """Keep SVGs in tests/snapshots/<test module>/ as the project layout asks."""
+
+    @classmethod
+    def dirname(cls, *, test_location) -> str:  # noqa: ANN001
+        return str(Path(test_location.filepath).parent / "snapshots" / test_location.basename)
+
+
+@pytest.fixture(autouse=True)
+def _snapshots_in_tests_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Autouse, so it is in place before ``snap_compare`` picks the extension.
+    monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", SnapshotsDir)
+
+
+def make_app() -> LmpApp:
+    return LmpApp(
+        Config(theme="dark"),
+        programs=[hub.find_builtin(name) for name in PROGRAMS],
+        session_factory=demo_session,
+        availability=lambda _: None,
+        probe_bpf=False,
+        themes=discover_themes([THEMES]),
+    )
+
+
+async def start(pilot: Pilot, name: str) -> None:
+    """Search for ``name``, Enter to run it, Enter to accept the parameter form; wait for data."""
+    app = pilot.app
+    assert isinstance(app, LmpApp)
+    await pilot.press("0", "slash", *name, "enter", "enter")
+    await pilot.pause()
+    await pilot.press("enter")
+    for _ in range(200):
+        run = app.current_run
+        source = run.session.source if run is not None else None
+        if (
+            run is not None
+            and run.name == name
+            and isinstance(source, ScriptedSource)
+            and source.done
+            and not run._pending
+        ):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError(f"{name} did not start")
+    for _ in range(200):  # ...and until its view has drawn all of it (even on a busy machine)
+        if settled(app, run):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError(f"{name}'s view did not settle")
+    await pilot.pause(0.2)
+
+
+def settled(app: LmpApp, run: ProgramRun) -> bool:
+    view = app.views[run.number]
+    store = run.store
+    if isinstance(store, EventStore):
+        table = view.table
+        return (
+            table._seen_generation == store.generation
+            and table.row_count > 0
+            and (not table.following or table.scroll_y == table.max_scroll_y)
+        )
+    return view.histogram is not None and view.histogram._seen_generation == store.generation
+
+
+def test_start_screen(snap_compare) -> None:  # noqa: ANN001
+    assert snap_compare(make_app(), terminal_size=(120, 40))
+
+
+def test_program_selected_shows_fields_and_parameters(snap_compare) -> None:  # noqa: ANN001
+    async def select_sigsnoop(pilot: Pilot) -> None:
+        await pilot.press("slash", *"sigsnoop", "enter")
+
+    assert snap_compare(make_app(), terminal_size=(120, 40), run_before=select_sigsnoop)
+
+
+def test_sigsnoop_sorted_by_signal(snap_compare) -> None:  # noqa: ANN001
+    async def run_and_sort(pilot: Pilot) -> None:
+        await start(pilot, "sigsnoop")
+        await pilot.press("right", "right", "s", "s")  # sig column, then reversed
+
+    assert snap_compare(make_app(), terminal_size=(120, 40), run_before=run_and_sort)
+
+
+def test_procstat_panels_with_sparklines(snap_compare) -> None:  # noqa: ANN001
+    async def pick_python(pilot: Pilot) -> None:
+        await start(pilot, "procstat")
+        pilot.app.query_one(SparklinePanel).highlight("rssanon")
+        await pilot.pause()
+        await pilot.press("k", "down", "enter")  # the top key by rssanon: python3
+
+    assert snap_compare(make_app(), terminal_size=(130, 40), run_before=pick_python)
+
+
+def test_runqlat_histogram(snap_compare) -> None:  # noqa: ANN001
+    async def run_runqlat(pilot: Pilot) -> None:
+        await start(pilot, "runqlat")
+
+    assert snap_compare(make_app(), terminal_size=(120, 40), run_before=run_runqlat)
+
+
+def test_narrow_terminal(snap_compare) -> None:  # noqa: ANN001
+    async def run_sigsnoop(pilot: Pilot) -> None:
+        await start(pilot, "sigsnoop")
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_sigsnoop)
