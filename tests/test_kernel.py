@@ -84,12 +84,14 @@ def test_bootstrap_exec_and_exit():
 
 
 def test_procstat_sees_rss_grow():
+    # procstat reports a task when it is switched out, so the child wakes every 50 ms, before
+    # and after it touches 64 MiB, to be seen in both states.
     code = (
-        "import time, sys\n"
-        "time.sleep(0.5)\n"
+        "import time\n"
+        "for _ in range(10): time.sleep(0.05)\n"
         "b = bytearray(64 << 20)\n"
         "for i in range(0, len(b), 4096): b[i] = 1\n"
-        "time.sleep(1.5)\n"
+        "for _ in range(40): time.sleep(0.05)\n"
     )
     child = subprocess.Popen([sys.executable, "-c", code])
     try:
