@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_kernel import collect
 
 from lmp_tui.runtime.hub import find_builtin
 from lmp_tui.runtime.session import LiveSession
@@ -31,23 +32,6 @@ SYS_OPENAT2 = 437  # x86_64
 SYS_GETPPID = 110  # x86_64
 SYS_CLOSE = 3  # x86_64
 AT_FDCWD = -100
-
-
-def collect(
-    session: LiveSession, until: Callable[[list[dict[str, Any]]], bool], timeout: float = 4.0
-) -> list[dict[str, Any]]:
-    """Drain decoded events until ``until(rows)`` holds or the timeout passes."""
-    rows: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        batch = session.source.drain()
-        if batch is not None and batch.count:
-            rows += session.decoder.rows(session.decoder.array(batch.records, batch.count))
-            if until(rows):
-                break
-        else:
-            time.sleep(0.02)
-    return rows
 
 
 def enum_name(value: str, prefix: str = "") -> str:

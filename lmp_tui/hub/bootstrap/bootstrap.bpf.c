@@ -7,6 +7,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "bootstrap.h"
+#include "../include/lmp_events.bpf.h"
 
 /* Keeps struct event in the object's BTF (the ring buffer carries it), the
  * same declaration eunomia-bpf's ecc appends when it builds a package. */
@@ -16,18 +17,6 @@ const volatile struct event * __eunomia_dummy_event_ptr __attribute__((unused));
 /// @cmdarg {"default": 0, "short": "d", "long": "duration"}
 const volatile unsigned long long min_duration_ns = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
 /* pid -> exec timestamp (ns) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -35,24 +24,6 @@ struct {
 	__type(key, pid_t);
 	__type(value, __u64);
 } exec_start SEC(".maps");
-
-static __always_inline struct event *reserve_event(void)
-{
-	struct event *e;
-	__u32 zero = 0;
-	__u64 *cnt;
-
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		cnt = bpf_map_lookup_elem(&drops, &zero);
-		if (cnt)
-			*cnt += 1;
-		return NULL;
-	}
-	/* ring buffer memory is not zeroed: clear padding and string tails */
-	__builtin_memset(e, 0, sizeof(*e));
-	return e;
-}
 
 /* sched_process_exec format (6.18): __data_loc filename @8, pid @12,
  * old_pid @16 == struct trace_event_raw_sched_process_exec. */
@@ -73,8 +44,7 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (min_duration_ns)
 		return 0;
 
-	e = reserve_event();
-	if (!e)
+	if (!lmp_reserve(e))
 		return 0;
 
 	task = (struct task_struct *)bpf_get_current_task();
@@ -118,8 +88,7 @@ int handle_exit(void *ctx)
 	if (min_duration_ns && duration_ns < min_duration_ns)
 		return 0;
 
-	e = reserve_event();
-	if (!e)
+	if (!lmp_reserve(e))
 		return 0;
 
 	task = (struct task_struct *)bpf_get_current_task();

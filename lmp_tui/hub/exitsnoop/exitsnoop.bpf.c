@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "exitsnoop.h"
+#include "../include/lmp_events.bpf.h"
 
 /* Keeps struct event in the object's BTF (the ring buffer carries it), the
  * same declaration eunomia-bpf's ecc appends when it builds a package. */
@@ -21,18 +22,6 @@ const volatile bool trace_failed_only = false;
 /// @cmdarg {"default": false, "short": "t", "long": "threads"}
 const volatile bool trace_threads = false;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
 /* sched_process_exit format (6.18): comm[16] @8, pid @24, prio @28,
  * group_dead (bool) @32 == struct trace_event_raw_sched_process_exit.
  * The context is not read here: everything comes from the current task,
@@ -44,8 +33,6 @@ int handle_exit(void *ctx)
 	struct event *e;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
-	__u32 zero = 0;
-	__u64 *cnt;
 	int code;
 
 	if (targ_pid && targ_pid != pid)
@@ -59,15 +46,8 @@ int handle_exit(void *ctx)
 	if (trace_failed_only && code == 0)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		cnt = bpf_map_lookup_elem(&drops, &zero);
-		if (cnt)
-			*cnt += 1;
+	if (!lmp_reserve(e))
 		return 0;
-	}
-	/* ring buffer memory is not zeroed: clear padding and string tails */
-	__builtin_memset(e, 0, sizeof(*e));
 	e->pid = pid;
 	e->tid = tid;
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);

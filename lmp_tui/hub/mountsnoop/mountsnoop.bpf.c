@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "mountsnoop.h"
+#include "../include/lmp_events.bpf.h"
 
 /* Keeps struct event in the object's BTF (the ring buffer carries it), the
  * same declaration eunomia-bpf's ecc appends when it builds a package. */
@@ -27,18 +28,6 @@ struct arg {
 	const char *data;
 	enum mnt_op op;
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
 
 /* tid -> syscall arguments, between enter and exit */
 struct {
@@ -77,22 +66,13 @@ static __always_inline int probe_exit(long ret)
 	struct task_struct *task;
 	struct arg *argp;
 	struct event *e;
-	__u32 zero = 0;
-	__u64 *cnt;
 
 	argp = bpf_map_lookup_elem(&args, &tid);
 	if (!argp)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		cnt = bpf_map_lookup_elem(&drops, &zero);
-		if (cnt)
-			*cnt += 1;
+	if (!lmp_reserve(e))
 		goto cleanup;
-	}
-	/* ring buffer memory is not zeroed: clear padding and string tails */
-	__builtin_memset(e, 0, sizeof(*e));
 
 	task = (struct task_struct *)bpf_get_current_task();
 	e->pid = id >> 32;

@@ -7,6 +7,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "opensnoop.h"
+#include "../include/lmp_events.bpf.h"
 
 /* Keeps struct event in the object's BTF (the ring buffer carries it), the
  * same declaration eunomia-bpf's ecc appends when it builds a package. */
@@ -32,18 +33,6 @@ struct args_t {
 	const char *fname;
 	int flags;
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
 
 /* tid -> filename pointer and flags, between enter and exit */
 struct {
@@ -85,8 +74,6 @@ static __always_inline int trace_exit(long ret)
 	__u32 tid = (__u32)id;
 	struct args_t *ap;
 	struct event *e;
-	__u32 zero = 0;
-	__u64 *cnt;
 
 	ap = bpf_map_lookup_elem(&start, &tid);
 	if (!ap)
@@ -94,15 +81,8 @@ static __always_inline int trace_exit(long ret)
 	if (failed_only && ret >= 0)
 		goto cleanup;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		cnt = bpf_map_lookup_elem(&drops, &zero);
-		if (cnt)
-			*cnt += 1;
+	if (!lmp_reserve(e))
 		goto cleanup;
-	}
-	/* ring buffer memory is not zeroed: clear padding and string tails */
-	__builtin_memset(e, 0, sizeof(*e));
 	e->pid = id >> 32;
 	e->tid = tid;
 	e->uid = (__u32)bpf_get_current_uid_gid();

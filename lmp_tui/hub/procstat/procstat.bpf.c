@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "procstat.h"
+#include "../include/lmp_events.bpf.h"
 
 /* Keeps struct event in the object's BTF (the ring buffer carries it), the
  * same declaration eunomia-bpf's ecc appends when it builds a package. */
@@ -26,18 +27,6 @@ const volatile pid_t filtered_pid = 0;
 /// Minimum interval between two reports for the same pid, in milliseconds
 /// @cmdarg {"default": 100, "short": "i", "long": "interval"}
 const volatile unsigned long long min_interval_ms = 100;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
 
 /* pid -> ktime (ns) of the last emitted event for that pid */
 struct {
@@ -77,21 +66,6 @@ struct mm_struct___new {
 		__v < 0 ? 0 : __v;						\
 	})
 
-static __always_inline struct event *reserve_event(void)
-{
-	struct event *e;
-	__u32 zero = 0;
-	__u64 *cnt;
-
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		cnt = bpf_map_lookup_elem(&drops, &zero);
-		if (cnt)
-			*cnt += 1;
-	}
-	return e;
-}
-
 /* 6.18: btf_trace_sched_switch(void *, bool preempt, struct task_struct *prev,
  *                              struct task_struct *next, unsigned int prev_state) */
 SEC("tp_btf/sched_switch")
@@ -119,8 +93,7 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev,
 		return 0;
 	bpf_map_update_elem(&last_emit, &pid, &now, BPF_ANY);
 
-	e = reserve_event();
-	if (!e)
+	if (!lmp_reserve(e))
 		return 0;
 
 	file = READ_MM_COUNTER(mm, IDX_FILEPAGES);

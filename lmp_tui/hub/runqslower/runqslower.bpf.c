@@ -7,6 +7,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "runqslower.h"
+#include "../include/lmp_events.bpf.h"
 
 /* Keeps struct event in the object's BTF (the ring buffer carries it), the
  * same declaration eunomia-bpf's ecc appends when it builds a package. */
@@ -24,18 +25,6 @@ const volatile pid_t targ_tgid = 0;
 /// Only trace this thread id (0 = all)
 /// @cmdarg {"default": 0, "short": "t", "long": "tid"}
 const volatile pid_t targ_pid = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
 
 /* tid -> enqueue timestamp (ns) */
 struct {
@@ -84,8 +73,7 @@ static __always_inline int handle_switch(struct task_struct *prev,
 {
 	struct event *e;
 	__u64 *tsp, delta_us;
-	__u32 pid, zero = 0;
-	__u64 *cnt;
+	__u32 pid;
 
 	/* a preempted task goes straight back on the run queue */
 	if (get_task_state(prev) == TASK_RUNNING)
@@ -99,15 +87,8 @@ static __always_inline int handle_switch(struct task_struct *prev,
 	if ((__s64)delta_us < 0 || (min_us && delta_us <= min_us))
 		goto cleanup;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		cnt = bpf_map_lookup_elem(&drops, &zero);
-		if (cnt)
-			*cnt += 1;
+	if (!lmp_reserve(e))
 		goto cleanup;
-	}
-	/* ring buffer memory is not zeroed: clear string tails */
-	__builtin_memset(e, 0, sizeof(*e));
 	e->pid = pid;
 	e->prev_pid = BPF_CORE_READ(prev, pid);
 	e->delta_us = delta_us;

@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "sigsnoop.h"
+#include "../include/lmp_events.bpf.h"
 
 /* Keeps struct event in the object's BTF (the ring buffer carries it), the
  * same declaration eunomia-bpf's ecc appends when it builds a package. */
@@ -26,18 +27,6 @@ const volatile bool failed_only = false;
 /// @cmdarg {"default": false, "short": "k", "long": "kill"}
 const volatile bool kill_only = false;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
 /* kill mode: tid -> event pending between sys_enter_* and sys_exit_* */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -45,21 +34,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct event);
 } values SEC(".maps");
-
-static __always_inline struct event *reserve_event(void)
-{
-	struct event *e;
-	__u32 zero = 0;
-	__u64 *cnt;
-
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		cnt = bpf_map_lookup_elem(&drops, &zero);
-		if (cnt)
-			*cnt += 1;
-	}
-	return e;
-}
 
 static __always_inline int probe_entry(pid_t tpid, int sig)
 {
@@ -101,8 +75,7 @@ static __always_inline int probe_exit(int ret)
 	if (failed_only && ret >= 0)
 		goto cleanup;
 
-	e = reserve_event();
-	if (!e)
+	if (!lmp_reserve(e))
 		goto cleanup;
 	e->pid = eventp->pid;
 	e->tpid = eventp->tpid;
@@ -195,8 +168,7 @@ int sig_trace(struct trace_event_raw_signal_generate *ctx)
 	if (filtered_pid && pid != filtered_pid)
 		return 0;
 
-	e = reserve_event();
-	if (!e)
+	if (!lmp_reserve(e))
 		return 0;
 	e->pid = pid;
 	e->tpid = tpid;

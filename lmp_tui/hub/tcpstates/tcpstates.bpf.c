@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "tcpstates.h"
+#include "../include/lmp_events.bpf.h"
 
 /* Keeps struct event in the object's BTF (the ring buffer carries it), the
  * same declaration eunomia-bpf's ecc appends when it builds a package. */
@@ -25,18 +26,6 @@ const volatile int targ_sport = 0;
 /// Only sockets with this remote port (0 = all)
 /// @cmdarg {"default": 0, "short": "d", "long": "dport"}
 const volatile int targ_dport = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
 
 /* socket address -> time (ns) of its last state change */
 struct {
@@ -59,8 +48,6 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	__u16 dport = ctx->dport;
 	__u64 *tsp, ts, delta_us = 0;
 	struct event *e;
-	__u32 zero = 0;
-	__u64 *cnt;
 
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
@@ -78,15 +65,8 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (tsp && ts > *tsp)
 		delta_us = (ts - *tsp) / 1000;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		cnt = bpf_map_lookup_elem(&drops, &zero);
-		if (cnt)
-			*cnt += 1;
+	if (!lmp_reserve(e))
 		goto update;
-	}
-	/* ring buffer memory is not zeroed: clear padding and string tails */
-	__builtin_memset(e, 0, sizeof(*e));
 	e->skaddr = sk;
 	e->ts_us = ts / 1000;
 	e->delta_us = delta_us;

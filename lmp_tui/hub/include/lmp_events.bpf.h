@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The output side every built-in ring-buffer program shares:
+ *  - `events`, the ring buffer `lmp run` and the TUI read;
+ *  - `drops`, a per-CPU count of records `events` had no room for, so losses are known exactly
+ *    (the runtime reads it and reports drops with every batch).
+ * Include after vmlinux.h and bpf/bpf_helpers.h; define LMP_EVENTS_BYTES first for another size.
+ */
+#ifndef __LMP_EVENTS_BPF_H
+#define __LMP_EVENTS_BPF_H
+
+#ifndef LMP_EVENTS_BYTES
+#define LMP_EVENTS_BYTES (256 * 1024)
+#endif
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, LMP_EVENTS_BYTES);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline void lmp_count_drop(void)
+{
+	__u32 zero = 0;
+	__u64 *cnt = bpf_map_lookup_elem(&drops, &zero);
+
+	/* per-CPU slot: a plain increment cannot race */
+	if (cnt)
+		*cnt += 1;
+}
+
+/*
+ * Reserve a zeroed `*e` in `events` (ring buffer memory is not zeroed, and padding or string
+ * tails would leak old bytes), or count a drop. Evaluates to `e`, NULL on a drop.
+ */
+#define lmp_reserve(e)                                                   \
+	({                                                                   \
+		(e) = bpf_ringbuf_reserve(&events, sizeof(*(e)), 0);             \
+		if (e)                                                           \
+			__builtin_memset((e), 0, sizeof(*(e)));                      \
+		else                                                             \
+			lmp_count_drop();                                            \
+		(e);                                                             \
+	})
+
+#endif /* __LMP_EVENTS_BPF_H */
