@@ -4,6 +4,10 @@ Data flows one way: each running program's source is drained by a pump task into
 refresh timer decodes the queue into the program's store once per tick and posts one
 ``BatchDecoded`` to its view, and the views redraw from the store. Runs are numbered 1, 2, ...;
 their views stay mounted in a ``ContentSwitcher`` so switching between them is instant.
+
+A run is a Hub program (live), a recording (replay: the same views fed by a ``ReplaySource``,
+no root or BPF needed) or a wasm app (its JSON lines as a table). ``r`` records the shown
+program to a ``.lmprec`` file; ``o`` opens a recording, or a wasm app in the current directory.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -29,22 +34,30 @@ from .runtime import hub, probe
 from .runtime.errors import LmpError
 from .runtime.hub import HubProgram
 from .runtime.params import parameters
+from .runtime.recording import Recorder
 from .runtime.store import EventStore, StoreConfig
 from .tui.config import Config, config_path, load_config
 from .tui.demo import demo_session
+from .tui.formatting import duration, human_bytes
 from .tui.messages import BatchDecoded, ProgramStarted, ProgramStopped
-from .tui.runner import ProgramRun, Session, SessionFactory, live_session, make_store
-from .tui.screens import KeyInfo, KeysScreen, ParameterForm
+from .tui.replay import WASM_SUFFIX, ReplaySession, openable_files, speed_label
+from .tui.runner import SPEEDS, ProgramRun, Session, SessionFactory, live_session, make_store
+from .tui.screens import KeyInfo, KeysScreen, OpenScreen, ParameterForm
 from .tui.themes import ThemeFile, discover_themes
+from .tui.wasm import RowStore, WasmRun
 from .widgets.details import ProgramDetails
 from .widgets.event_table import EventTable
 from .widgets.program_view import ProgramView
+from .widgets.row_table import RowTable
 from .widgets.sidebar import ProgramEntry, ProgramList, ProgramSidebar
 from .widgets.sparklines import SparklinePanel
 from .widgets.status import Status, StatusBar, Tab, ViewTabs
 from .widgets.top_keys import TopKeysTable
+from .widgets.wasm_view import WasmView
 
 Availability = Callable[[HubProgram], "str | None"]
+AnyRun = ProgramRun | WasmRun
+AnyView = ProgramView | WasmView
 MAX_VIEWS = 9
 DETAILS = "details"
 
@@ -84,6 +97,8 @@ class LmpApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "keys", "Help", id="app.keys"),
         Binding("x", "stop", "Stop", id="program.stop"),
+        Binding("r", "record", "Record", id="program.record"),
+        Binding("o", "open", "Open", id="app.open"),
         Binding("ctrl+w", "close_view", "Close view", show=False, id="view.close"),
         Binding("right_square_bracket", "next_view", "Next view", id="view.next"),
         Binding("left_square_bracket", "previous_view", "Prev view", id="view.previous"),
@@ -106,8 +121,12 @@ class LmpApp(App[None]):
         bpf_problem: str | None = None,
         probe_bpf: bool = True,
         themes: dict[str, ThemeFile] | None = None,
+        replays: Iterable[Path] = (),
+        wasm: tuple[Path, list[str]] | None = None,
     ) -> None:
         super().__init__()
+        self.initial_replays = [Path(p) for p in replays]
+        self.initial_wasm = wasm
         self.config = config or load_config()
         self.session_factory = session_factory
         if bpf_problem is None and probe_bpf:
@@ -118,8 +137,9 @@ class LmpApp(App[None]):
         self.store_config = StoreConfig(
             capacity=self.config.row_limit, series_length=self.config.series_seconds
         )
-        self.runs: dict[int, ProgramRun] = {}
-        self.views: dict[int, ProgramView] = {}
+        self.runs: dict[int, AnyRun] = {}
+        self.views: dict[int, AnyView] = {}
+        self._announced: set[int] = set()  # recordings whose "saved" was said
         self.current: int | None = None
         self._pumps: dict[int, Worker[None]] = {}
         self.lmp_themes = themes if themes is not None else discover_themes()
@@ -173,6 +193,13 @@ class LmpApp(App[None]):
         self.sidebar.option_list.focus()
         self.details.show(self.sidebar.entry(self._highlighted_name()))
         self.update_chrome()
+        for path in self.initial_replays:
+            self.open_recording(path)
+        if self.initial_wasm is not None:
+            self.open_wasm(*self.initial_wasm)
+        if self.bpf_problem and not self.initial_replays and self.initial_wasm is None:
+            # Nothing can run here: offer the recordings (the built-in demos first) instead.
+            self.action_open()
         if not self.is_headless:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -184,10 +211,10 @@ class LmpApp(App[None]):
         return option.id if option is not None else None
 
     @property
-    def current_run(self) -> ProgramRun | None:
+    def current_run(self) -> AnyRun | None:
         return self.runs.get(self.current) if self.current is not None else None
 
-    def view_of(self, run: ProgramRun) -> ProgramView | None:
+    def view_of(self, run: AnyRun) -> AnyView | None:
         return self.views.get(run.number)
 
     # -- the refresh tick ----------------------------------------------------------------------
@@ -197,7 +224,14 @@ class LmpApp(App[None]):
         for run in list(self.runs.values()):
             batches, records = run.flush()
             if batches and (view := self.view_of(run)) is not None:
-                view.post_message(BatchDecoded(run, records))
+                view.post_message(BatchDecoded(run, records))  # type: ignore[arg-type]
+            recorder = run.recorder
+            if isinstance(run, ProgramRun) and recorder is not None and not recorder.active:
+                run.stop_recording()  # it stopped by itself: size limit or a failed write
+                self._announce_saved(recorder)
+        view = self.views.get(self.current) if self.current is not None else None
+        if isinstance(view, ProgramView) and view.timeline is not None:
+            view.timeline.refresh_state()
         self.update_status()
 
     # -- starting and stopping -----------------------------------------------------------------
@@ -205,6 +239,8 @@ class LmpApp(App[None]):
     def on_program_sidebar_program_highlighted(
         self, event: ProgramSidebar.ProgramHighlighted
     ) -> None:
+        if event.entry == self.details.entry and self.current is not None:
+            return  # the list's first highlight, after a replay or app opened at start was shown
         self.details.show(event.entry)
         if self.sidebar.option_list.has_focus:
             self.action_show_programs(focus=False)
@@ -266,16 +302,148 @@ class LmpApp(App[None]):
     def _free_number(self) -> int | None:
         return next((n for n in range(1, MAX_VIEWS + 1) if n not in self.runs), None)
 
+    # -- replays and wasm apps ------------------------------------------------------------------
+
+    def open_path(self, path: Path | None) -> None:
+        """Open a recording (replay) or a ``.wasm`` app."""
+        if path is None:
+            return
+        if path.suffix == WASM_SUFFIX:
+            self.open_wasm(path, [])
+        else:
+            self.open_recording(path)
+
+    def open_recording(self, path: Path, *, paused: bool = False) -> None:
+        """Replay ``path`` in a view of its own, as the program looked live."""
+        self.run_worker(
+            self._open_recording(Path(path), paused), group="start", exit_on_error=False
+        )
+
+    async def _open_recording(self, path: Path, paused: bool) -> None:
+        if self._free_number() is None:
+            self.notify(f"at most {MAX_VIEWS} views: close one first (ctrl+w)", severity="warning")
+            return
+        session: ReplaySession | None = None
+        try:
+            session = await asyncio.to_thread(ReplaySession, path)  # reads every frame
+            if paused:
+                session.source.pause(True)
+            store = make_store(session, self.store_config)
+        except (LmpError, OSError) as exc:
+            if session is not None:
+                session.close()
+            why = f"{path}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+            self.notify(why, severity="error", timeout=10)
+            return
+        if session.problem:
+            self.notify(session.problem, severity="warning", timeout=10)
+        number = self._free_number()
+        if number is None:
+            session.close()
+            self.notify(f"at most {MAX_VIEWS} views: close one first (ctrl+w)", severity="warning")
+            return
+        run = ProgramRun(number, None, session, store, session.values, label=session.program)
+        self.runs[number] = run
+        self.post_message(ProgramStarted(run))
+
+    def open_wasm(self, path: Path, argv: list[str]) -> None:
+        """Run a wasm app; each JSON line it prints becomes a row of its table."""
+        busy = next((r for r in self.runs.values() if isinstance(r, WasmRun) and r.alive), None)
+        if busy is not None:
+            self.notify(
+                f"{busy.name} is still running: one wasm app at a time (stop it with x)",
+                severity="warning",
+            )
+            return
+        number = self._free_number()
+        if number is None:
+            self.notify(f"at most {MAX_VIEWS} views: close one first (ctrl+w)", severity="warning")
+            return
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            self.notify(f"{path}: {exc.strerror or exc}", severity="error", timeout=10)
+            return
+        run = WasmRun(number, Path(path), data, list(argv), RowStore(self.config.row_limit))
+        self.runs[number] = run
+        self.post_message(ProgramStarted(run))  # type: ignore[arg-type]
+
+    def action_open(self, problem: str | None = None) -> None:
+        """List the recordings (demos first) and wasm apps here; Enter opens one."""
+        if isinstance(self.screen, OpenScreen):
+            return
+        folder = self.recordings_dir() if self.config.recordings_dir else None
+        choices = openable_files(recordings_dir=folder)
+        self.push_screen(OpenScreen(choices, problem or self.bpf_problem), self.open_path)
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def recordings_dir(self) -> Path:
+        if self.config.recordings_dir:
+            return Path(self.config.recordings_dir).expanduser()
+        return Path.cwd()
+
+    def recording_path(self, program: str) -> Path:
+        """``<program>-YYYYmmdd-HHMMSS.lmprec`` in the recordings directory (made if missing)."""
+        folder = self.recordings_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path, n = folder / f"{program}-{stamp}.lmprec", 2
+        while path.exists():
+            path, n = folder / f"{program}-{stamp}-{n}.lmprec", n + 1
+        return path
+
+    def action_record(self) -> None:
+        """Start recording the shown program, or stop and say where it went."""
+        run = self.current_run
+        if not isinstance(run, ProgramRun) or run.kind != "live" or run.state != "running":
+            self.bell()
+            return
+        if run.recorder is not None:
+            recorder = run.stop_recording()
+            if recorder is not None:
+                self._announce_saved(recorder)
+        else:
+            try:
+                path = self.recording_path(run.name)
+                run.start_recording(path)
+            except LmpError as exc:
+                self.notify(str(exc), severity="error", timeout=10)
+            except OSError as exc:
+                where = exc.filename or self.recordings_dir()
+                self.notify(f"cannot record to {where}: {exc.strerror}", severity="error")
+            else:
+                self.notify(f"recording {run.name} to {path}", timeout=4)
+        self.refresh_bindings()
+        self.update_status()
+
+    def _announce_saved(self, recorder: Recorder) -> None:
+        if id(recorder) in self._announced:
+            return
+        self._announced.add(id(recorder))
+        why = f" ({recorder.stopped_reason})" if recorder.stopped_reason else ""
+        self.notify(
+            f"saved {recorder.path}: {recorder.events:,} events, "
+            f"{human_bytes(recorder.bytes)}{why}",
+            severity="warning" if why else "information",
+            timeout=8,
+        )
+
     async def on_program_started(self, message: ProgramStarted) -> None:
-        run = message.run
-        view = self.views[run.number] = ProgramView(run, id=f"view-{run.number}")
+        run: AnyRun = message.run
+        view: AnyView = (
+            WasmView(run, id=f"view-{run.number}")
+            if isinstance(run, WasmRun)
+            else ProgramView(run, id=f"view-{run.number}")
+        )
+        self.views[run.number] = view
         await self.switcher.add_content(view, set_current=False)
         self._pumps[run.number] = self.run_worker(
             self._pump(run), group="pump", exit_on_error=False
         )
         self.show_view(run.number)
 
-    async def _pump(self, run: ProgramRun) -> None:
+    async def _pump(self, run: AnyRun) -> None:
         error: str | None = None
         try:
             await run.pump()
@@ -287,7 +455,7 @@ class LmpApp(App[None]):
         if run.stop(error):
             self.post_message(ProgramStopped(run, error))
 
-    async def stop_run(self, run: ProgramRun) -> None:
+    async def stop_run(self, run: AnyRun) -> None:
         """Stop the pump, take what it queued, detach the program."""
         worker = self._pumps.pop(run.number, None)
         if worker is not None:
@@ -298,7 +466,7 @@ class LmpApp(App[None]):
         if run.stop():
             self.post_message(ProgramStopped(run))
 
-    def _stop_later(self, run: ProgramRun) -> None:
+    def _stop_later(self, run: AnyRun) -> None:
         self.run_worker(self.stop_run(run), exit_on_error=False)
 
     async def stop_all(self) -> None:
@@ -309,6 +477,8 @@ class LmpApp(App[None]):
         run = message.run
         if message.error:
             self.notify(f"{run.name} stopped: {message.error}", severity="error", timeout=10)
+        if isinstance(run, ProgramRun) and run.last_recording is not None:
+            self._announce_saved(run.last_recording)
         if (view := self.view_of(run)) is not None:
             view.refresh_data()
         self.update_chrome()
@@ -400,6 +570,9 @@ class LmpApp(App[None]):
         """Offer view and stop keys only when there is something to act on."""
         if action in ("stop", "close_view"):
             return self.current_run is not None
+        if action == "record":
+            run = self.current_run
+            return isinstance(run, ProgramRun) and run.kind == "live" and run.state == "running"
         if action in ("next_view", "previous_view"):
             return bool(self.runs)
         return True
@@ -407,10 +580,12 @@ class LmpApp(App[None]):
     # -- chrome --------------------------------------------------------------------------------
 
     def update_chrome(self) -> None:
-        tabs = [Tab(n, r.name, r.state == "running") for n, r in sorted(self.runs.items())]
+        tabs = [Tab(n, r.name, r.state == "running", r.kind) for n, r in sorted(self.runs.items())]
         self.tabs.show(tabs, self.current)
         self.refresh_bindings()
-        self.sidebar.set_running({r.name for r in self.runs.values() if r.state == "running"})
+        self.sidebar.set_running(
+            {r.name for r in self.runs.values() if r.state == "running" and r.kind == "live"}
+        )
         self.update_status()
 
     def update_status(self) -> None:
@@ -434,8 +609,12 @@ class LmpApp(App[None]):
             return
         store = run.store
         view = ""
-        if isinstance(store, EventStore) and (program_view := self.view_of(run)) is not None:
-            view = self._table_state(program_view.table)
+        shown = self.view_of(run)
+        if isinstance(shown, WasmView) or (
+            isinstance(store, EventStore) and isinstance(shown, ProgramView)
+        ):
+            view = self._table_state(shown.table)
+        recording, active = self._recording_state(run)
         bar.show(
             Status(
                 program=run.name,
@@ -445,11 +624,33 @@ class LmpApp(App[None]):
                 drops=store.drops,
                 shed=store.shed,
                 view=view,
+                recording=recording,
+                recording_active=active,
             )
         )
 
     @staticmethod
-    def _table_state(table: EventTable) -> str:
+    def _recording_state(run: AnyRun) -> tuple[str, bool]:
+        """What the status bar says about recording: file, size and duration while it records."""
+        if isinstance(run, ProgramRun) and (replay := run.replay) is not None:
+            path = getattr(run.session, "path", None)
+            name = path.name if isinstance(path, Path) else "recording"
+            state = "paused" if replay.paused else speed_label(replay.speed)
+            return f"replay {name} ({state})", False
+        recorder = run.recorder
+        if recorder is not None and recorder.active:
+            since = duration(time.monotonic() - run.recording_since)
+            return f"● REC {recorder.path.name} {human_bytes(recorder.bytes)} {since}", True
+        return "not recording", False
+
+    def on_program_view_replay_changed(self, event: ProgramView.ReplayChanged) -> None:
+        self.update_status()
+
+    def on_row_table_state_changed(self, event: RowTable.StateChanged) -> None:
+        self.update_status()
+
+    @staticmethod
+    def _table_state(table: EventTable | RowTable) -> str:
         parts = ["paused" if table.paused else ("following" if table.following else "live")]
         if table.sort.field:
             parts.append(f"sort {table.sort.field} {'▼' if table.sort.reverse else '▲'}")
@@ -486,11 +687,50 @@ class LmpApp(App[None]):
             yield SystemCommand(
                 f"Theme: {name}", f"Use the {name} theme", partial(setattr, self, "theme", name)
             )
+        run = self.current_run
+        if isinstance(run, ProgramRun) and run.kind == "live" and run.state == "running":
+            if run.recorder is not None:
+                yield SystemCommand(
+                    f"Stop recording {run.name}",
+                    f"Close {run.recorder.path.name}",
+                    self.action_record,
+                )
+            else:
+                yield SystemCommand(
+                    f"Record {run.name}",
+                    f"Record its events to a .lmprec file in {self.recordings_dir()} (r)",
+                    self.action_record,
+                )
+        if isinstance(run, ProgramRun) and run.replay is not None and run.state == "running":
+            view = self.views[run.number]
+            assert isinstance(view, ProgramView)
+            yield SystemCommand(
+                "Replay: pause or resume",
+                "Hold the replay where it is (P)",
+                view.action_replay_pause,
+            )
+            yield SystemCommand(
+                "Replay: back to the start", "Seek to 0:00 (b)", view.action_replay_start
+            )
+            for speed in SPEEDS:
+                yield SystemCommand(
+                    f"Replay speed {speed_label(speed)}",
+                    "Replay paced by the recorded times" if speed else "As fast as possible",
+                    partial(setattr, run.replay, "speed", speed),
+                )
         yield SystemCommand(
-            "Recording",
-            "Record the current program (not available yet)",
-            partial(self.notify, "recording is not available yet: not recording"),
+            "Open recording…",
+            "Replay a .lmprec file or a built-in demo, or run a .wasm app from here (o)",
+            self.action_open,
         )
+        folder = self.recordings_dir() if self.config.recordings_dir else None
+        for choice in openable_files(recordings_dir=folder):
+            verb = "Run" if choice.kind == "wasm app" else "Replay"
+            yield SystemCommand(
+                f"{verb} {choice.path.name}",
+                f"{choice.kind} ({choice.origin}): {choice.path}",
+                partial(self.open_path, choice.path),
+            )
 
     def key_infos(self) -> list[KeyInfo]:
         """Every binding with an id, with the keys in force after the keymap."""
@@ -505,6 +745,8 @@ class LmpApp(App[None]):
             ("panels", TopKeysTable),
             ("form", ParameterForm),
             ("keys", KeysScreen),
+            ("open", OpenScreen),
+            ("wasm", RowTable),
         ]
         infos: list[KeyInfo] = []
         seen: set[str] = set()
@@ -536,14 +778,43 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="replay made-up events instead of loading BPF (no root needed)",
     )
+    parser.add_argument(
+        "--replay",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE.lmprec",
+        help="open a recording in its own view (no root or BPF needed; may be repeated)",
+    )
+    parser.add_argument(
+        "--run",
+        type=Path,
+        metavar="APP.wasm",
+        help="run a wasm app; each JSON line it prints is a table row (its arguments after --)",
+    )
+    argv = list(sys.argv[1:] if argv is None else argv)
+    app_args: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, app_args = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
+    if app_args and args.run is None:
+        parser.error("arguments after -- are for a wasm app: give it with --run APP.wasm")
     config = load_config(args.config).with_overrides(theme=args.theme, row_limit=args.rows)
+    opens: dict[str, Any] = {
+        "replays": args.replay,
+        "wasm": (args.run, app_args) if args.run is not None else None,
+    }
     if args.demo:
         app = LmpApp(
-            config, session_factory=demo_session, availability=lambda _: None, probe_bpf=False
+            config,
+            session_factory=demo_session,
+            availability=lambda _: None,
+            probe_bpf=False,
+            **opens,
         )
     else:
-        app = LmpApp(config)
+        app = LmpApp(config, **opens)
     try:
         app.run()
     finally:

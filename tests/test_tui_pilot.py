@@ -15,14 +15,14 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from lmp_tui.app import LmpApp
-from lmp_tui.runtime import hub
+from lmp_tui.runtime import hub, probe
 from lmp_tui.runtime.decode import Decoder
 from lmp_tui.runtime.hub import HubProgram
 from lmp_tui.runtime.store import Sort
 from lmp_tui.tui.config import Config, load_config, parse_config
 from lmp_tui.tui.demo import START, demo_session
 from lmp_tui.tui.runner import ProgramRun
-from lmp_tui.tui.screens import KeysScreen, ParameterForm
+from lmp_tui.tui.screens import KeysScreen, OpenScreen, ParameterForm
 from lmp_tui.tui.scripted import ScriptedSession, ScriptedSource, event_batch
 from lmp_tui.tui.themes import discover_themes, parse_theme
 from lmp_tui.widgets import EventTable, ProgramView, StatusBar
@@ -315,16 +315,41 @@ async def test_procstat_key_picks_per_pid_sparklines() -> None:
         assert program_view.key == first_pid
 
 
-async def test_no_bpf_opens_and_says_so_in_one_line() -> None:
+async def test_no_bpf_opens_says_so_in_one_line_and_offers_the_demo_recordings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     reason = "loading BPF programs needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): run it with sudo"
-    app = make_app(bpf_problem=reason)
+    monkeypatch.setattr(probe, "can_use_bpf", lambda: reason)
+    app = make_app(probe_bpf=True)
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
         notice = app.query_one("#notice")
         assert notice.display and str(notice.render()) == f"⚠ BPF unavailable: {reason}"
+        assert len(notice.render().plain.splitlines()) == 1
+        # The demos are offered at once, first in the list.
+        picker = app.screen
+        assert isinstance(picker, OpenScreen)
+        demos = [c.path.name for c in picker.choices if c.origin == "demo"]
+        assert demos == ["procstat.lmprec", "runqlat.lmprec", "sigsnoop.lmprec"]
+        assert picker.choices[: len(demos)] == [c for c in picker.choices if c.origin == "demo"]
+        assert reason in str(picker.query_one("#open-problem").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        # The programs themselves refuse to run, and say why.
         await pilot.press("enter")
         await pilot.pause()
         assert not app.runs and not isinstance(app.screen, ParameterForm)
         assert reason in app.query_one(StatusBar).status.notice
+        # o offers them again; Enter replays the highlighted one (no root, no BPF).
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, OpenScreen)
+        await pilot.press("down", "down", "enter")  # sigsnoop
+        await wait_for(lambda: 1 in app.runs and app.runs[1].store.total > 0)
+        run = app.runs[1]
+        assert run.kind == "replay" and run.name == "sigsnoop" and app.current == 1
+        await wait_for(lambda: view(app, run).table.row_count > 0)
+        assert app.query_one(StatusBar).status.recording.startswith("replay sigsnoop.lmprec")
 
 
 async def test_a_failing_start_is_one_notification() -> None:
@@ -370,7 +395,16 @@ async def test_keymap_from_config_remaps_bindings_and_question_mark_lists_them()
             "events.pause",
             "app.keys",
             "program.run",
+            "program.record",
+            "app.open",
+            "replay.pause",
+            "replay.forward",
+            "replay.back",
+            "replay.start",
+            "replay.faster",
+            "replay.slower",
         } <= set(keys)
+        assert keys["program.record"] == "r" and keys["replay.pause"] == "P"
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, KeysScreen)

@@ -17,7 +17,7 @@ from lmp_tui.app import LmpApp
 from lmp_tui.runtime import hub
 from lmp_tui.runtime.store import EventStore
 from lmp_tui.tui.config import Config
-from lmp_tui.tui.demo import demo_session
+from lmp_tui.tui.demo import demo_recording, demo_session
 from lmp_tui.tui.runner import ProgramRun
 from lmp_tui.tui.scripted import ScriptedSource
 from lmp_tui.tui.themes import discover_themes
@@ -137,3 +137,29 @@ def test_narrow_terminal(snap_compare) -> None:  # noqa: ANN001
         await start(pilot, "sigsnoop")
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_sigsnoop)
+
+
+def test_replay_timeline_paused_half_way(snap_compare, tmp_path: Path) -> None:  # noqa: ANN001
+    # The demo minute of sigsnoop as a recording (fixed bytes), opened paused and sought to 0:30.
+    path = demo_recording(hub.find_builtin("sigsnoop"), tmp_path / "sigsnoop.lmprec")
+
+    async def replay_to_half_way(pilot: Pilot) -> None:
+        app = pilot.app
+        assert isinstance(app, LmpApp)
+        app.open_recording(path, paused=True)
+        for _ in range(200):
+            if app.current == 1 and app.focused is app.views[1].main_widget:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the replay did not open")
+        await pilot.press(*["full_stop"] * 6)
+        run = app.runs[1]
+        assert run.replay is not None and run.replay.position == 30.0
+        for _ in range(200):
+            if settled(app, run):
+                break
+            await asyncio.sleep(0.02)
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(), terminal_size=(120, 40), run_before=replay_to_half_way)

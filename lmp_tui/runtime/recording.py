@@ -333,6 +333,7 @@ class ReplaySource(EventSource):
         self.total = 0
         self._frames: list[Frame] = list(reader.frames())
         self._next = 0
+        self._seeks = 0
         self._resume = asyncio.Event()
         self._resume.set()
 
@@ -359,11 +360,24 @@ class ReplaySource(EventSource):
             (i for i, f in enumerate(self._frames) if f.batch.time >= target), len(self._frames)
         )
         self.position = max(0.0, seconds)
+        self._seeks += 1
+
+    def history(self) -> list[Batch]:
+        """The batches before the current position, oldest first (what a viewer has seen)."""
+        return [f.batch for f in self._frames[: self._next]]
+
+    def close(self) -> None:
+        super().close()
+        self._resume.set()  # a paused replay wakes up to see it is closed
 
     async def batches(self) -> AsyncIterator[Batch]:
         start = self.reader.header.start
         prev_time: float | None = None
+        seeks = self._seeks
         while not self.closed and not self.finished:
+            if seeks != self._seeks:  # pace from the new position, not across the jump
+                prev_time, seeks = None, self._seeks
+                continue
             if self.paused:
                 await self._resume.wait()
                 prev_time = None

@@ -118,6 +118,9 @@ class BucketAxis:
     def bucket_of(self, time: float) -> int:
         return math.floor(time / self.bucket_seconds)
 
+    def clear(self) -> None:
+        self.newest = None
+
     def shift_for(self, bucket: int) -> int:
         """How many columns to roll so that ``bucket`` is the newest (0 if it already is)."""
         if self.newest is None:
@@ -159,6 +162,10 @@ class FieldSeries:
         if shift:
             _roll(self.counts, shift, 0.0)
             _roll(self.sums, shift, 0.0)
+
+    def clear(self) -> None:
+        self.counts[:] = 0.0
+        self.sums[:] = 0.0
 
     def add(self, arr: np.ndarray, column: int) -> None:
         self.counts[column] += len(arr)
@@ -227,6 +234,17 @@ class KeyedSeries:
     def roll(self, shift: int) -> None:
         if shift:
             _roll(self.values, shift, self.latest)
+
+    def clear(self) -> None:
+        """Forget every key (in place: views keep their reference to this object)."""
+        self.values[:] = np.nan
+        self.latest[:] = np.nan
+        self.keys[:] = 0
+        self.labels = [""] * self.max_keys
+        self.events[:] = 0
+        self.seen[:] = -np.inf
+        self._rows.clear()
+        self.evicted = 0
 
     def _row_for(self, key: int, time: float) -> int:
         row = self._rows.get(key)
@@ -382,6 +400,16 @@ class EventStore:
             self._write(arr, time)
             self.total += n
         self._add_series(arr, time)
+        self.generation += 1
+
+    def clear(self) -> None:
+        """Empty the store and its series in place (a replay seeking back starts over)."""
+        self.head = self.size = self.total = self.drops = self.shed = 0
+        self.last_time = None
+        self.axis.clear()
+        self.series.clear()
+        if self.keyed is not None:
+            self.keyed.clear()
         self.generation += 1
 
     def add_shed(self, count: int) -> None:
@@ -544,6 +572,18 @@ class SnapshotStore:
 
     def events_per_second(self) -> float:
         return self.last_rate
+
+    def clear(self) -> None:
+        """Forget every snapshot, in place."""
+        self.entries = []
+        self.snapshots = self.total = self.drops = self.shed = 0
+        self.last_time = None
+        self.axis.clear()
+        self.counts[:] = 0.0
+        self._previous_total = None
+        self._previous_time = None
+        self.last_rate = 0.0
+        self.generation += 1
 
 
 def _entry_order(entry: HistogramEntry) -> tuple[tuple[int, Any], ...]:

@@ -5,6 +5,7 @@ theme = "dark"            # a theme file's name (themes/*.tcss) or any Textual t
 row_limit = 10000         # events kept per program
 refresh_rate = 10         # redraws per second
 series_seconds = 120      # sparkline history, in one-second buckets
+recordings_dir = "~/lmp"  # where `r` records to (default: the current directory)
 
 [keymap]                  # binding id = keys (see `?` in the app)
 "program.stop" = "ctrl+x"
@@ -50,6 +51,8 @@ class Config:
     refresh_rate: float = 10.0
     series_seconds: int = DEFAULT_SERIES_LENGTH
     keymap: dict[str, str] = field(default_factory=dict)
+    recordings_dir: str | None = None
+    """Where recordings made in the app go (None: the current directory)."""
     path: Path | None = None
     problem: str | None = None
     """Why the file could not be used as written (shown once when the app starts)."""
@@ -98,6 +101,7 @@ def parse_config(data: dict[str, Any], base: Config | None = None) -> Config:
     take("row_limit", int, lambda v: 1 <= v <= 10_000_000)
     take("refresh_rate", float, lambda v: 0.5 <= v <= 60)
     take("series_seconds", int, lambda v: 10 <= v <= 3600)
+    take("recordings_dir", str, lambda v: bool(v.strip()))
     keymap = data.get("keymap", {})
     if isinstance(keymap, dict) and all(
         isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()
@@ -105,7 +109,7 @@ def parse_config(data: dict[str, Any], base: Config | None = None) -> Config:
         values["keymap"] = dict(keymap)
     else:
         problems.append("[keymap] must map binding ids to key strings")
-    known = {"theme", "row_limit", "refresh_rate", "series_seconds", "keymap"}
+    known = {"theme", "row_limit", "refresh_rate", "series_seconds", "keymap", "recordings_dir"}
     problems += [f"unknown setting {k!r}" for k in data if k not in known]
     problem = None
     if problems:

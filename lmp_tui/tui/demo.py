@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from ..runtime.decode import Batch, Decoder
 from ..runtime.hub import HubProgram
 from ..runtime.layout import FieldKind
-from .scripted import ScriptedSession, event_batch, snapshot_batch, snapshot_decoder
+from ..runtime.recording import header_for
+from .scripted import (
+    ScriptedSession,
+    ScriptedSource,
+    event_batch,
+    snapshot_batch,
+    snapshot_decoder,
+    write_recording,
+)
 
 START = 1_700_000_000.0
 """The demo's wall-clock start (2023-11-14 22:13:20 UTC): fixed, so output is reproducible."""
@@ -153,6 +162,12 @@ def _histograms(program: HubProgram, rng: random.Random) -> list[Batch]:
 
 def demo_session(program: HubProgram, values: dict[str, Any] | None = None) -> ScriptedSession:
     """A session for ``program`` whose source replays a fixed minute of made-up activity."""
+    session = _demo_session(program)
+    session.values = dict(values or {})
+    return session
+
+
+def _demo_session(program: HubProgram) -> ScriptedSession:
     rng = random.Random(f"lmp-demo-{program.name}")
     package = program.package
     if any(m.sample is not None for m in package.maps):
@@ -165,3 +180,14 @@ def demo_session(program: HubProgram, values: dict[str, Any] | None = None) -> S
     seconds = script(rng) if script else _generic(decoder, rng)
     batches = [event_batch(decoder, rows, START + i + 0.5) for i, rows in enumerate(seconds)]
     return ScriptedSession.events(package, batches)
+
+
+def demo_recording(program: HubProgram, path: Path) -> Path:
+    """The demo minute of ``program`` as a recording: the same bytes every time (the header's
+    host, kernel and start are fixed too), for replay snapshots and tests."""
+    session = _demo_session(program)
+    header = header_for(session)
+    header.start, header.host, header.kernel = START, "demo", "demo"
+    source = session.source
+    batches = source.script if isinstance(source, ScriptedSource) else []
+    return write_recording(path, header, batches)

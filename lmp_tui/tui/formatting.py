@@ -126,3 +126,21 @@ def human(value: float) -> str:
 def grouped(value: int) -> str:
     """``1,234,567``."""
     return f"{value:,}"
+
+
+def human_bytes(size: int) -> str:
+    """``512 B``, ``12.3 KB``, ``4.56 MB`` (powers of 1024)."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.3g} {unit}"
+        value /= 1024
+    return f"{value:.3g} TB"  # pragma: no cover
+
+
+def duration(seconds: float) -> str:
+    """``0:07``, ``12:34``, ``1:02:03``."""
+    total = int(max(seconds, 0))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"

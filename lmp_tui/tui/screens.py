@@ -1,9 +1,11 @@
-"""Modal screens: the parameter form shown before a run, and the list of every key binding."""
+"""Modal screens: the parameter form shown before a run, the list of every key binding, and the
+list of recordings (and wasm apps) to open."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -11,10 +13,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from ..runtime.errors import ParameterError
 from ..runtime.params import VALUE_TYPES, Parameter, coerce
+from .replay import Openable
 
 INTEGER_TYPES = {t for t, kind in VALUE_TYPES.items() if kind is int}
 FLOAT_TYPES = {t for t, kind in VALUE_TYPES.items() if kind is float}
@@ -211,3 +215,65 @@ class KeysScreen(ModalScreen[None]):
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
+
+
+class OpenScreen(ModalScreen[Path | None]):
+    """Recordings to replay (the built-in demos first) and wasm apps to run; Enter opens one.
+
+    Where BPF is unavailable the app shows it at start, saying why in one line.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Close", id="open.cancel"),
+    ]
+
+    DEFAULT_CSS = """
+    OpenScreen {
+        align: center middle;
+        & > Vertical {
+            width: 90;
+            max-width: 100%;
+            height: auto;
+            max-height: 90%;
+            background: $panel;
+            border: thick $primary;
+            padding: 0 1;
+        }
+        & #open-title { text-style: bold; }
+        & #open-problem { color: $warning; }
+        & #open-hint { color: $text-muted; padding: 0 0 1 0; }
+        & OptionList, & OptionList:focus {
+            height: auto; max-height: 20; border: none; background: $panel;
+        }
+    }
+    """
+
+    def __init__(self, choices: list[Openable], problem: str | None = None) -> None:
+        super().__init__()
+        self.choices = choices
+        self.problem = problem
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Open a recording", id="open-title")
+            if self.problem:
+                yield Static(f"⚠ BPF unavailable: {self.problem}", id="open-problem", markup=False)
+                hint = "Programs cannot run here, but recordings replay anywhere: pick one."
+            else:
+                hint = "Replays need neither root nor BPF. Enter opens, Esc closes."
+            yield Static(hint, id="open-hint", markup=False)
+            options = [Option(c.label, id=str(i)) for i, c in enumerate(self.choices)]
+            if not options:
+                options = [Option("no recordings found", disabled=True)]
+            yield OptionList(*options, id="open-list")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id is not None:
+            self.dismiss(self.choices[int(event.option.id)].path)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -8,8 +8,11 @@ real views without BPF. The batches carry real layouts: build them with ``pack``
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,8 +20,10 @@ import numpy as np
 from ..runtime.btf import Kind
 from ..runtime.decode import Batch, Decoder, SnapshotDecoder
 from ..runtime.errors import PackageError
+from ..runtime.layout import StructLayout
 from ..runtime.package import Package
 from ..runtime.poller import EventSource
+from ..runtime.recording import Recorder, RecordingHeader
 from ..runtime.session import ExportChoice, sample_layouts
 
 
@@ -31,16 +36,55 @@ class ScriptedSource(EventSource):
         self.hold = hold
         self.done = False
         """True once every batch has been yielded."""
+        self.last_time: float | None = None
+        """The time of the newest batch yielded: a scripted session's clock."""
+
+    @property
+    def script(self) -> list[Batch]:
+        """Every batch it yields, in order."""
+        return list(self._batches)
 
     async def batches(self) -> AsyncIterator[Batch]:
         for batch in self._batches:
             if self.closed:
                 return
+            self.last_time = batch.time
             yield batch
             await asyncio.sleep(self.interval)
         self.done = True
         while self.hold and not self.closed:
             await asyncio.sleep(0.05)
+
+
+class FeedSource(ScriptedSource):
+    """Yields whatever is handed to ``feed`` (by a test, while the app runs) until closed."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self._queue: deque[Batch] = deque()
+        self.fed = 0
+
+    def feed(self, *batches: Batch) -> None:
+        self._queue.extend(batches)
+        self.fed += len(batches)
+
+    async def batches(self) -> AsyncIterator[Batch]:
+        while not self.closed:
+            if not self._queue:
+                await asyncio.sleep(0.01)
+                continue
+            batch = self._queue.popleft()
+            self.last_time = batch.time
+            yield batch
+
+
+def write_recording(path: Path, header: RecordingHeader, batches: Iterable[Batch]) -> Path:
+    """A recording of ``batches`` made at once (tests and demos: fixed header, fixed times)."""
+    recorder = Recorder(path, header)
+    for batch in batches:
+        recorder.write(batch)
+    recorder.close()
+    return Path(path)
 
 
 def map_types(package: Package, map_name: str) -> tuple[int, int]:
@@ -116,6 +160,16 @@ class ScriptedSession:
     choice: ExportChoice = field(default_factory=lambda: ExportChoice("ringbuf", "events"))
     started: bool = False
     closed: bool = False
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def layout(self) -> StructLayout | None:
+        return self.decoder.layout if self.decoder is not None else None
+
+    def now(self) -> float:
+        """The session's clock: scripted batches carry made-up times, so the newest of them."""
+        last = getattr(self.source, "last_time", None)
+        return last if last is not None else time.time()
 
     def start(self) -> ScriptedSession:
         self.started = True

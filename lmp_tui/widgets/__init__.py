@@ -4,10 +4,13 @@ from .details import ProgramDetails
 from .event_table import EventTable
 from .histogram import HistogramPanel
 from .program_view import ProgramView
+from .row_table import RowTable
 from .sidebar import ProgramList, ProgramSidebar
 from .sparklines import SparklinePanel
 from .status import StatusBar, ViewTabs
+from .timeline import ReplayTimeline
 from .top_keys import TopKeysTable
+from .wasm_view import WasmView
 
 __all__ = [
     "EventTable",
@@ -16,8 +19,11 @@ __all__ = [
     "ProgramList",
     "ProgramSidebar",
     "ProgramView",
+    "ReplayTimeline",
+    "RowTable",
     "SparklinePanel",
     "StatusBar",
     "TopKeysTable",
     "ViewTabs",
+    "WasmView",
 ]

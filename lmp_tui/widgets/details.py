@@ -23,6 +23,9 @@ WELCOME = """\
 Pick a program on the left (↑/↓, [b]/[/b] to search) to see its fields and parameters,
 then press [b]Enter[/b] to run it. Several programs can run at once: switch views with
 [b]1[/b]–[b]9[/b], [b]][/b] / [b][[/b], or the command palette ([b]ctrl+p[/b]). [b]?[/b] lists every key.
+
+[b]r[/b] records the shown program to a .lmprec file; [b]o[/b] replays a recording (the built-in
+demos too: no root or BPF needed) or runs a .wasm app from the current directory.
 """
 
 

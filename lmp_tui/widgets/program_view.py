@@ -4,6 +4,7 @@ Event programs get a filter box, an ``EventTable`` and panels (events/s and a sp
 numeric field; per key when the layout has one, with a ``TopKeysTable`` to pick the key).
 Sampled maps get a ``HistogramPanel``. Views stay mounted while hidden, so switching back is
 instant and finds the table as it was left; hidden views skip redraws until shown again.
+A replay's view is the same, with a ``ReplayTimeline`` and keys to pause, seek and change speed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Input, Static
 
 from ..runtime.errors import LmpError
@@ -22,6 +24,7 @@ from ..tui.runner import ProgramRun
 from .event_table import EventTable
 from .histogram import HistogramPanel
 from .sparklines import Series, SparklinePanel
+from .timeline import ReplayTimeline
 from .top_keys import TopKeysTable
 
 FILTER_HINT = "filter: field op value, e.g. comm~bash pid>100 sig=SIGUSR1"
@@ -30,11 +33,25 @@ FILTER_HINT = "filter: field op value, e.g. comm~bash pid>100 sig=SIGUSR1"
 class ProgramView(Vertical):
     """One running program's table and panels."""
 
+    class ReplayChanged(Message):
+        """The replay was paused, resumed, sought or sped up (the status bar shows it)."""
+
+        def __init__(self, view: ProgramView) -> None:
+            super().__init__()
+            self.view = view
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="events.filter"),
         Binding("k", "pick_key", "Top keys", id="panel.keys"),
         Binding("p", "toggle_panels", "Panels", id="view.panels"),
         Binding("escape", "focus_main", "Back to table", show=False, id="view.focus_main"),
+        # Replays only (space pauses the table, arrows move its cursor: these keys are free).
+        Binding("P", "replay_pause", "Pause replay", id="replay.pause"),
+        Binding("full_stop,shift+right", "replay_seek(5)", "+5 s", show=False, id="replay.forward"),
+        Binding("comma,shift+left", "replay_seek(-5)", "-5 s", show=False, id="replay.back"),
+        Binding("b,shift+home", "replay_start", "To start", show=False, id="replay.start"),
+        Binding("greater_than_sign", "replay_speed(1)", "Faster", show=False, id="replay.faster"),
+        Binding("less_than_sign", "replay_speed(-1)", "Slower", show=False, id="replay.slower"),
     ]
 
     DEFAULT_CSS = """
@@ -65,6 +82,8 @@ class ProgramView(Vertical):
         self.histogram: HistogramPanel | None = None
         self.filter_box = Input(placeholder=FILTER_HINT, id="filter")
         self.filter_error = Static(id="filter-error")
+        replay = run.replay
+        self.timeline = ReplayTimeline(replay, id="timeline") if replay is not None else None
         if isinstance(store, EventStore):
             self.events = EventTable(store, id="events")
             if store.keyed is not None:
@@ -98,6 +117,8 @@ class ProgramView(Vertical):
                 f"{self.run.name} exports no events or maps: it runs until stopped.",
                 classes="empty",
             )
+        if self.timeline is not None:
+            yield self.timeline
 
     def on_mount(self) -> None:
         self.refresh_data()
@@ -129,6 +150,8 @@ class ProgramView(Vertical):
 
     def refresh_data(self) -> None:
         self._stale = False
+        if self.timeline is not None:
+            self.timeline.refresh_state()
         store = self.run.store
         if isinstance(store, EventStore) and self.events is not None:
             self.events.refresh_rows()
@@ -225,6 +248,8 @@ class ProgramView(Vertical):
             return isinstance(store, EventStore)
         if action == "pick_key":
             return isinstance(store, EventStore) and store.keyed is not None
+        if action.startswith("replay_"):
+            return self.run.replay is not None and self.run.state == "running"
         return True
 
     def action_filter(self) -> None:
@@ -250,3 +275,41 @@ class ProgramView(Vertical):
     def action_focus_main(self) -> None:
         self.remove_class("-show-panels")
         self.focus_main()
+
+    # -- replay --------------------------------------------------------------------------------
+
+    def action_replay_pause(self) -> None:
+        replay = self.run.replay
+        if replay is not None:
+            replay.pause(not replay.paused)
+            self._replay_moved()
+
+    def action_replay_speed(self, step: int) -> None:
+        if self.run.replay is not None:
+            self.run.set_speed(step)
+            self._replay_moved()
+
+    def action_replay_seek(self, delta: float) -> None:
+        replay = self.run.replay
+        if replay is not None:
+            self.seek(replay.position + delta)
+
+    def action_replay_start(self) -> None:
+        self.seek(0.0)
+
+    def seek(self, seconds: float) -> None:
+        """Go to ``seconds`` into the replay: the views show what the recording had by then."""
+        if self.run.replay is None or self.run.state != "running":
+            return
+        self.run.seek(seconds)
+        self.refresh_data()
+        self._replay_moved()
+
+    def on_replay_timeline_seek(self, event: ReplayTimeline.Seek) -> None:
+        event.stop()
+        self.seek(event.seconds)
+
+    def _replay_moved(self) -> None:
+        if self.timeline is not None:
+            self.timeline.refresh_state()
+        self.post_message(self.ReplayChanged(self))

@@ -22,6 +22,8 @@ class Status:
     shed: int = 0
     view: str = ""
     recording: str = "not recording"
+    """The recording's file, size and duration while recording; the file a replay plays."""
+    recording_active: bool = False
     notice: str = ""
 
 
@@ -52,9 +54,10 @@ class StatusBar(Static):
     @staticmethod
     def render_status(s: Status) -> Content:
         sep = (" │ ", "$text-muted")
+        recording = (s.recording, "bold $error" if s.recording_active else "$text-muted")
         if not s.program:
             notice = s.notice or "no program running — pick one and press Enter"
-            return Content.assemble((notice, "italic"), sep, (s.recording, "$text-muted"))
+            return Content.assemble((notice, "italic"), sep, recording)
         alarm = "bold $error"
         parts: list[str | tuple[str, str]] = [(s.program, "bold")]
         if s.state:
@@ -69,7 +72,7 @@ class StatusBar(Static):
             " · ",
             (f"{grouped(s.shed)} shed", alarm if s.shed else ""),
         ]
-        parts += [sep, (s.recording, "$text-muted")]
+        parts += [sep, recording]
         if s.view:  # last: the first thing to go on a narrow terminal
             parts += [sep, s.view]
         return Content.assemble(*parts)
@@ -80,6 +83,7 @@ class Tab:
     number: int
     name: str
     running: bool
+    kind: str = "live"  # "live" | "replay" | "wasm"
 
 
 class ViewTabs(Static):
@@ -112,7 +116,8 @@ class ViewTabs(Static):
         parts = []
         for tab in self.tabs:
             mark = "▶" if tab.running else "■"
-            label = f" {tab.number} {tab.name} {mark} "
+            kind = {"replay": "↺ ", "wasm": "wasm "}.get(tab.kind, "")
+            label = f" {tab.number} {kind}{tab.name} {mark} "
             if tab.number == self.current:
                 label = f"[reverse b]{label}[/reverse b]"
             parts.append(f"[@click=app.show_view({tab.number})]{label}[/]")

@@ -1,0 +1,94 @@
+"""``ReplayTimeline``: one line under a replay's view: state, speed, position / duration.
+
+``▶ 1×  ━━━━━━━●──────────  0:12.0 / 0:59.5  P pause · ,/. ±5 s · </> speed · b start``.
+Clicking the bar seeks there. It reads the ``ReplaySource``; the view's keys change it.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.content import Content
+from textual.message import Message
+from textual.widget import Widget
+
+from ..runtime.recording import ReplaySource
+from ..tui.replay import clock, speed_label
+
+HINT = "P pause · ,/. ±5 s · </> speed · b start"
+MIN_BAR = 10
+
+
+class ReplayTimeline(Widget):
+    """Where a replay is, drawn as a bar; redrawn only when something it shows changed."""
+
+    DEFAULT_CSS = """
+    ReplayTimeline {
+        height: 1;
+        background: $panel;
+        color: $text;
+        padding: 0 1;
+    }
+    """
+
+    class Seek(Message):
+        """The user clicked the bar: go to ``seconds`` from the start."""
+
+        def __init__(self, timeline: ReplayTimeline, seconds: float) -> None:
+            super().__init__()
+            self.timeline = timeline
+            self.seconds = seconds
+
+        @property
+        def control(self) -> ReplayTimeline:
+            return self.timeline
+
+    def __init__(self, source: ReplaySource, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.source = source
+        self.shown: tuple[object, ...] = ()
+        self._bar = (0, 0)  # x and width of the bar, for clicks
+
+    @property
+    def state(self) -> tuple[str, str, float, float]:
+        s = self.source
+        if s.closed:
+            mark = "■"
+        elif s.paused:
+            mark = "❚❚"
+        elif s.finished:
+            mark = "■"
+        else:
+            mark = "▶"
+        return mark, speed_label(s.speed), round(s.position, 1), round(s.duration, 1)
+
+    def refresh_state(self) -> None:
+        """Redraw if the replay moved or changed state."""
+        if self.state != self.shown:
+            self.refresh()
+
+    def render(self) -> Content:
+        mark, speed, position, duration = self.shown = self.state
+        left = f"{mark:<2} {speed:>4}  "
+        times = f"  {clock(position)} / {clock(duration)}"
+        width = self.content_region.width or self.size.width
+        hint = f"  {HINT}" if width - len(left) - len(times) - len(HINT) - 2 >= MIN_BAR else ""
+        bar_width = max(width - len(left) - len(times) - len(hint), 1)
+        fraction = position / duration if duration > 0 else (1.0 if self.source.finished else 0)
+        knob = min(int(round(fraction * (bar_width - 1))), bar_width - 1)
+        self._bar = (len(left), bar_width)
+        return Content.assemble(
+            (left, "bold"),
+            ("━" * knob, "$accent"),
+            ("●", "bold $accent"),
+            ("─" * (bar_width - knob - 1), "$text-muted"),
+            (times, "bold"),
+            (hint, "$text-muted"),
+        )
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        start, width = self._bar
+        if offset is None or width <= 1 or not start <= offset.x < start + width:
+            return
+        fraction = (offset.x - start) / (width - 1)
+        self.post_message(self.Seek(self, fraction * self.source.duration))

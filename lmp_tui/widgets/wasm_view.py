@@ -1,0 +1,66 @@
+"""``WasmView``: a wasm app's output as a table (a ``RowTable``), and how the app ended."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from ..tui.messages import BatchDecoded
+from ..tui.wasm import WasmRun
+from .row_table import RowTable
+
+
+class WasmView(Vertical):
+    """One wasm app: a line about it, then its JSON lines as rows."""
+
+    DEFAULT_CSS = """
+    WasmView {
+        height: 1fr;
+        & #wasm-info { height: 1; padding: 0 1; background: $boost; color: $text-muted; }
+    }
+    """
+
+    def __init__(self, run: WasmRun, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.run = run
+        self.table = RowTable(run.store, id="rows")
+        self.info = Static("", id="wasm-info", markup=False)
+        self._stale = False
+
+    def compose(self) -> ComposeResult:
+        yield self.info
+        yield self.table
+
+    def on_mount(self) -> None:
+        self.refresh_data()
+
+    def focus_main(self) -> None:
+        self.table.focus()
+
+    def on_batch_decoded(self, message: BatchDecoded) -> None:
+        if self.display:
+            self.refresh_data()
+        else:
+            self._stale = True
+
+    def on_show(self) -> None:
+        if self._stale:
+            self.refresh_data()
+
+    def refresh_data(self) -> None:
+        self._stale = False
+        self.table.refresh_rows()
+        self.info.update(self.describe())
+
+    def describe(self) -> str:
+        run = self.run
+        args = " ".join([str(run.path), *run.argv])
+        if run.state == "running":
+            state = "running: each JSON line it prints is a row"
+        elif run.error:
+            state = f"failed: {run.error}"
+        else:
+            code = f" (exit status {run.exit_code})" if run.exit_code is not None else ""
+            state = f"ended{code}"
+        return f"wasm {args} — {state}"
