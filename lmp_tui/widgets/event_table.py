@@ -27,24 +27,29 @@ GAP = 2
 MAX_TEXT_WIDTH = 40
 SORT_MARKS = {False: " ▲", True: " ▼"}
 
+# The keys of every virtual table (events, wasm rows): one set of ids, so a keymap remaps both.
+TABLE_BINDINGS: list[BindingType] = [
+    Binding("s", "sort", "Sort", id="events.sort"),
+    Binding("S", "unsort", "Arrival order", show=False, id="events.unsort"),
+    Binding("space", "toggle_pause", "Pause", id="events.pause"),
+    Binding("f", "follow", "Follow", id="events.follow"),
+    Binding("up", "cursor(-1)", "Up", show=False, id="events.up"),
+    Binding("down", "cursor(1)", "Down", show=False, id="events.down"),
+    Binding("pageup", "page(-1)", "Page up", show=False, id="events.page_up"),
+    Binding("pagedown", "page(1)", "Page down", show=False, id="events.page_down"),
+    Binding("home", "first", "First", show=False, id="events.first"),
+    Binding("end", "follow", "Last", show=False, id="events.last"),
+    Binding("left", "column(-1)", "Column left", show=False, id="events.left"),
+    Binding("right", "column(1)", "Column right", show=False, id="events.right"),
+]
+
 
 class EventTable(ScrollView, can_focus=True):
     """Rows of one program's store: columns from its layout, newest at the bottom."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "sort", "Sort", id="events.sort"),
-        Binding("S", "unsort", "Arrival order", show=False, id="events.unsort"),
-        Binding("space", "toggle_pause", "Pause", id="events.pause"),
-        Binding("f", "follow", "Follow", id="events.follow"),
+        *TABLE_BINDINGS,
         Binding("enter", "choose", "Pick key", show=False, id="events.pick"),
-        Binding("up", "cursor(-1)", "Up", show=False, id="events.up"),
-        Binding("down", "cursor(1)", "Down", show=False, id="events.down"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="events.page_up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="events.page_down"),
-        Binding("home", "first", "First", show=False, id="events.first"),
-        Binding("end", "follow", "Last", show=False, id="events.last"),
-        Binding("left", "column(-1)", "Column left", show=False, id="events.left"),
-        Binding("right", "column(1)", "Column right", show=False, id="events.right"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from rich.segment import Segment
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -20,29 +20,15 @@ from textual.strip import Strip
 
 from ..runtime.store import Sort
 from ..tui.wasm import RowStore, cell_text, sort_key
+from .event_table import GAP, SORT_MARKS, TABLE_BINDINGS
 
-GAP = 2
 MAX_WIDTH = 40
-SORT_MARKS = {False: " ▲", True: " ▼"}
 
 
 class RowTable(ScrollView, can_focus=True):
     """Rows of a ``RowStore``, newest at the bottom; ``s`` sorts by the column under the cursor."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "sort", "Sort", id="events.sort"),
-        Binding("S", "unsort", "Arrival order", show=False, id="events.unsort"),
-        Binding("space", "toggle_pause", "Pause", id="events.pause"),
-        Binding("f", "follow", "Follow", id="events.follow"),
-        Binding("up", "cursor(-1)", "Up", show=False, id="events.up"),
-        Binding("down", "cursor(1)", "Down", show=False, id="events.down"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="events.page_up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="events.page_down"),
-        Binding("home", "first", "First", show=False, id="events.first"),
-        Binding("end", "follow", "Last", show=False, id="events.last"),
-        Binding("left", "column(-1)", "Column left", show=False, id="events.left"),
-        Binding("right", "column(1)", "Column right", show=False, id="events.right"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = TABLE_BINDINGS
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "row-table--header",
