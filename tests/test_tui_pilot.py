@@ -33,13 +33,15 @@ SIZE = (120, 40)
 
 
 def make_app(
-    factory: Callable[[HubProgram, dict[str, Any]], Any] = demo_session, **kw: Any
+    factory: Callable[[HubProgram, dict[str, Any]], Any] = demo_session,
+    programs: tuple[str, ...] = PROGRAMS,
+    **kw: Any,
 ) -> LmpApp:
     kw.setdefault("availability", lambda _: None)
     kw.setdefault("probe_bpf", False)
     return LmpApp(
         kw.pop("config", Config(theme="dark")),
-        programs=[hub.find_builtin(n) for n in PROGRAMS],
+        programs=[hub.find_builtin(n) for n in programs],
         session_factory=factory,
         themes=discover_themes([ROOT / "themes"]),
         **kw,

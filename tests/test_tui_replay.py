@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+import test_tui_pilot as pilot
 import wasmtime
+from test_tui_pilot import wait_for
 
 from lmp_tui import app as app_module
 from lmp_tui.app import LmpApp
@@ -24,7 +26,6 @@ from lmp_tui.tui.config import Config
 from lmp_tui.tui.demo import START, demo_recording, demo_session
 from lmp_tui.tui.runner import ProgramRun
 from lmp_tui.tui.scripted import FeedSource, ScriptedSession, event_batch
-from lmp_tui.tui.themes import discover_themes
 from lmp_tui.tui.wasm import WasmRun
 from lmp_tui.widgets import ProgramView, StatusBar
 from lmp_tui.widgets.wasm_view import WasmView
@@ -37,24 +38,7 @@ SIZE = (120, 40)
 def make_app(
     factory: Callable[[HubProgram, dict[str, Any]], Any] = demo_session, **kw: Any
 ) -> LmpApp:
-    return LmpApp(
-        kw.pop("config", Config(theme="dark")),
-        programs=[hub.find_builtin(n) for n in PROGRAMS],
-        session_factory=factory,
-        availability=lambda _: None,
-        probe_bpf=False,
-        themes=discover_themes([ROOT / "themes"]),
-        **kw,
-    )
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("timed out waiting for the app")
-        await asyncio.sleep(0.02)
+    return pilot.make_app(factory, PROGRAMS, **kw)
 
 
 async def opened(app: LmpApp, number: int = 1) -> ProgramRun:

@@ -30,7 +30,29 @@ from .top_keys import TopKeysTable
 FILTER_HINT = "filter: field op value, e.g. comm~bash pid>100 sig=SIGUSR1"
 
 
-class ProgramView(Vertical):
+class RefreshWhenShown:
+    """For views: redraw on each ``BatchDecoded`` only while shown; a hidden view is marked
+    stale and catches up when shown again, so hidden views cost nothing per tick and a switch
+    is instant. Subclasses define ``refresh_data``, which clears ``_stale``."""
+
+    _stale = False
+    display: bool
+
+    def on_batch_decoded(self, message: BatchDecoded) -> None:
+        if self.display:
+            self.refresh_data()
+        else:
+            self._stale = True
+
+    def on_show(self) -> None:
+        if self._stale:
+            self.refresh_data()
+
+    def refresh_data(self) -> None:  # pragma: no cover - defined by each view
+        raise NotImplementedError
+
+
+class ProgramView(RefreshWhenShown, Vertical):
     """One running program's table and panels."""
 
     class ReplayChanged(Message):
@@ -137,16 +159,6 @@ class ProgramView(Vertical):
             widget.focus()
 
     # -- data ----------------------------------------------------------------------------------
-
-    def on_batch_decoded(self, message: BatchDecoded) -> None:
-        if self.display:
-            self.refresh_data()
-        else:
-            self._stale = True
-
-    def on_show(self) -> None:
-        if self._stale:
-            self.refresh_data()
 
     def refresh_data(self) -> None:
         self._stale = False

@@ -6,12 +6,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from ..tui.messages import BatchDecoded
 from ..tui.wasm import WasmRun
+from .program_view import RefreshWhenShown
 from .row_table import RowTable
 
 
-class WasmView(Vertical):
+class WasmView(RefreshWhenShown, Vertical):
     """One wasm app: a line about it, then its JSON lines as rows."""
 
     DEFAULT_CSS = """
@@ -37,16 +37,6 @@ class WasmView(Vertical):
 
     def focus_main(self) -> None:
         self.table.focus()
-
-    def on_batch_decoded(self, message: BatchDecoded) -> None:
-        if self.display:
-            self.refresh_data()
-        else:
-            self._stale = True
-
-    def on_show(self) -> None:
-        if self._stale:
-            self.refresh_data()
 
     def refresh_data(self) -> None:
         self._stale = False
