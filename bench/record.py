@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/record.py [--rate 100000] [--duration 3] [--repeat 3]
 
-The generator of bench/ingest.py (a getppid tracepoint, 64-byte events) runs at ``--rate`` from a
-producer pinned to CPU 0; this process, pinned to CPU 1, runs the program through the runtime
+The synthetic generator of bench/ingest.py (a getppid tracepoint, 64-byte events, the Hub's ring
+size) runs at ``--rate`` from bench/loadgen.c pinned to CPU 0; this process, pinned to CPU 1, runs the program through the runtime
 (``LiveSession``: ring buffer source, batch decode into numpy arrays, as the TUI does) with and
 without a ``Recorder`` attached, alternating. It prints the consumer's CPU for each, the extra
 CPU recording costs (target <= 10 %), bytes per event on disk, and the replay rate at max speed
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import resource
 import statistics
@@ -72,20 +71,19 @@ async def _consume(
         producer.stdin.write(b"g")
         producer.stdin.close()
         await exited.wait()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        while (batch := source.drain()) is not None:
-            take(batch)
+        session.stop()  # the source hands over what is left, then its iteration ends
+        await task
     finally:
         loop.remove_reader(pidfd)
         os.close(pidfd)
     return events
 
 
-def live_run(pkg: Any, rate: int, duration: float, record_to: Path | None) -> dict[str, float]:
+def live_run(
+    pkg: Any, loadgen: Path, rate: int, duration: float, record_to: Path | None
+) -> dict[str, float]:
     producer = subprocess.Popen(
-        [str(ingest.BUILD / "producer"), str(PRODUCER_CPU), str(rate), str(duration)],
+        [str(loadgen), "getppid", str(PRODUCER_CPU), str(rate), str(duration)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
@@ -148,14 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.sched_setaffinity(0, {CONSUMER_CPU})
     paths = ingest.build_all()
-    del paths
-    pkg = load_package(ingest.BUILD / "package.json")
+    pkg = load_package(paths["ringgen"])
     plain, recorded = [], []
     with tempfile.TemporaryDirectory(prefix="lmp-bench-") as tmp:
         rec_path = Path(tmp) / "bench.lmprec"
         for _ in range(args.repeat):
-            plain.append(live_run(pkg, args.rate, args.duration, None))
-            recorded.append(live_run(pkg, args.rate, args.duration, rec_path))
+            plain.append(live_run(pkg, paths["loadgen"], args.rate, args.duration, None))
+            recorded.append(live_run(pkg, paths["loadgen"], args.rate, args.duration, rec_path))
         arrays_eps, values_eps, replayed = replay_rate(rec_path)
     base = statistics.median(r["cpu_pct"] for r in plain)
     with_rec = statistics.median(r["cpu_pct"] for r in recorded)

@@ -18,7 +18,7 @@ const volatile unsigned int wakeup_every = 1024;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 * 1024 * 1024);
+	__uint(max_entries, 1024 * 1024); /* the Hub default (lmp_events.bpf.h) */
 } events SEC(".maps");
 
 /* reserve failures, the only way an event is lost */

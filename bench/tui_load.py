@@ -35,6 +35,7 @@ from lmp_tui.runtime.decode import Batch, Decoder  # noqa: E402
 from lmp_tui.runtime.hub import HubProgram  # noqa: E402
 from lmp_tui.runtime.poller import EventSource  # noqa: E402
 from lmp_tui.tui.config import Config  # noqa: E402
+from lmp_tui.tui.runner import RunSettings  # noqa: E402
 from lmp_tui.tui.scripted import ScriptedSession  # noqa: E402
 from lmp_tui.widgets import EventTable  # noqa: E402
 
@@ -112,7 +113,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     decoder = Decoder(layout)
     source = SyntheticSource(decoder, args.rate, args.duration)
 
-    def factory(p: HubProgram, values: dict[str, Any]) -> ScriptedSession:
+    def factory(p: HubProgram, settings: RunSettings) -> ScriptedSession:
         return ScriptedSession(p.package, source, Decoder(layout))
 
     app = LmpApp(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import contextlib
 import signal
 import sys
@@ -41,7 +42,15 @@ from .tui.demo import demo_session
 from .tui.formatting import duration, human_bytes
 from .tui.messages import BatchDecoded, ProgramStarted, ProgramStopped
 from .tui.replay import WASM_SUFFIX, ReplaySession, openable_files, speed_label
-from .tui.runner import SPEEDS, ProgramRun, Session, SessionFactory, live_session, make_store
+from .tui.runner import (
+    SPEEDS,
+    ProgramRun,
+    RunSettings,
+    Session,
+    SessionFactory,
+    live_session,
+    make_store,
+)
 from .tui.screens import KeyInfo, KeysScreen, OpenScreen, ParameterForm
 from .tui.themes import ThemeFile, discover_themes
 from .tui.wasm import RowStore, WasmRun
@@ -67,6 +76,10 @@ def _availability(program: HubProgram) -> str | None:
         return program.unavailable()
     except LmpError as exc:
         return str(exc)
+
+
+PUMP_END_TIMEOUT = 1.0
+"""How long a stopped program's pump may take to hand over what the kernel still held."""
 
 
 class LmpApp(App[None]):
@@ -200,6 +213,9 @@ class LmpApp(App[None]):
         if self.bpf_problem and not self.initial_replays and self.initial_wasm is None:
             # Nothing can run here: offer the recordings (the built-in demos first) instead.
             self.action_open()
+        # What exists now (the DOM, styles, the Hub's packages) lives as long as the app: keep
+        # it out of the collector's full passes, which otherwise stall a busy app for 100 ms.
+        self.call_after_refresh(gc.freeze)
         if not self.is_headless:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -264,22 +280,25 @@ class LmpApp(App[None]):
             self.notify(f"{entry.name}: {exc}", severity="error", timeout=8)
             return
         if not params:
-            self.start_program(entry.program, {})
+            self.start_program(entry.program)
             return
 
-        def submitted(values: dict[str, Any] | None) -> None:
-            if values is not None:
-                self.start_program(entry.program, values)
+        def submitted(settings: RunSettings | None) -> None:
+            if settings is not None:
+                self.start_program(entry.program, settings)
 
-        self.push_screen(ParameterForm(entry.name, params), submitted)
+        choice = entry.program.package.export()
+        buffer = entry.program.package.buffer_bytes(choice) if choice.kind != "sample" else 0
+        self.push_screen(ParameterForm(entry.name, params, buffer), submitted)
 
-    def start_program(self, program: HubProgram, values: dict[str, Any]) -> None:
-        self.run_worker(self._start(program, values), group="start", exit_on_error=False)
+    def start_program(self, program: HubProgram, settings: RunSettings | None = None) -> None:
+        settings = settings or RunSettings()
+        self.run_worker(self._start(program, settings), group="start", exit_on_error=False)
 
-    async def _start(self, program: HubProgram, values: dict[str, Any]) -> None:
+    async def _start(self, program: HubProgram, settings: RunSettings) -> None:
         session: Session | None = None
         try:
-            session = self.session_factory(program, values)
+            session = self.session_factory(program, settings)
             # Loading and attaching takes a while (BTF, verifier): keep the UI responsive.
             await asyncio.to_thread(session.start)
             store = make_store(session, self.store_config)
@@ -295,7 +314,7 @@ class LmpApp(App[None]):
             session.close()
             self.notify(f"at most {MAX_VIEWS} views: close one first (ctrl+w)", severity="warning")
             return
-        run = ProgramRun(number, program, session, store, values)
+        run = ProgramRun(number, program, session, store, settings.values)
         self.runs[number] = run
         self.post_message(ProgramStarted(run))
 
@@ -438,6 +457,7 @@ class LmpApp(App[None]):
         )
         self.views[run.number] = view
         await self.switcher.add_content(view, set_current=False)
+        self.call_after_refresh(gc.freeze)  # the view lives as long as the run: as at start
         self._pumps[run.number] = self.run_worker(
             self._pump(run), group="pump", exit_on_error=False
         )
@@ -456,12 +476,17 @@ class LmpApp(App[None]):
             self.post_message(ProgramStopped(run, error))
 
     async def stop_run(self, run: AnyRun) -> None:
-        """Stop the pump, take what it queued, detach the program."""
+        """Detach the program, let the pump take what the kernel still held, then stop."""
         worker = self._pumps.pop(run.number, None)
+        if isinstance(run, ProgramRun):
+            run.end()
         if worker is not None:
-            worker.cancel()
-            with contextlib.suppress(WorkerCancelled, WorkerFailed, asyncio.CancelledError):
-                await worker.wait()
+            try:
+                await asyncio.wait_for(worker.wait(), PUMP_END_TIMEOUT)
+            except (TimeoutError, WorkerCancelled, WorkerFailed, asyncio.CancelledError):
+                worker.cancel()
+                with contextlib.suppress(WorkerCancelled, WorkerFailed, asyncio.CancelledError):
+                    await worker.wait()
         run.flush()
         if run.stop():
             self.post_message(ProgramStopped(run))
@@ -547,6 +572,11 @@ class LmpApp(App[None]):
         index = numbers.index(run.number)
         del self.runs[run.number]
         await self.views.pop(run.number).remove()
+        # The closed view was frozen out of the collector (on_program_started): let a full
+        # pass free it, then freeze what remains.
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
         rest = sorted(self.runs)
         if rest:
             self.show_view(rest[min(index, len(rest) - 1)])

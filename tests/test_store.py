@@ -11,16 +11,8 @@ from hypothesis import strategies as st
 
 from lmp_tui.runtime import hub
 from lmp_tui.runtime.decode import Decoder
-from lmp_tui.runtime.store import (
-    EventStore,
-    FilterError,
-    SnapshotStore,
-    Sort,
-    parse_filter,
-    parse_signal,
-    select,
-    signal_name,
-)
+from lmp_tui.runtime.query import FilterError, RowView, Sort, parse_filter, select
+from lmp_tui.runtime.store import EventStore, SnapshotStore, parse_signal, signal_name
 from lmp_tui.tui.scripted import pack, snapshot_batch, snapshot_decoder
 
 
@@ -207,3 +199,53 @@ def test_store_module_does_not_import_textual() -> None:
 
     source = Path(module.__file__).read_text(encoding="utf-8")
     assert "textual" not in source and "import rich" not in source
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    capacity=st.integers(1, 40),
+    batches=st.lists(
+        st.lists(st.tuples(st.integers(1, 6), st.integers(0, 3), st.sampled_from(["a", "bb", ""])),
+                 max_size=50),
+        max_size=12,
+    ),
+    field=st.sampled_from([None, "pid", "sig", "comm"]),
+    reverse=st.booleans(),
+    filtered=st.booleans(),
+    clear_at=st.integers(-1, 12),
+)  # fmt: skip
+def test_a_kept_view_always_equals_the_query_from_scratch(
+    sig_decoder, capacity, batches, field, reverse, filtered, clear_at
+):
+    """RowView merges arrivals into its kept order; whatever arrives, evicts or resets, it shows
+    exactly what select() computes over the whole store (ties in arrival order)."""
+    store = EventStore(sig_decoder.layout, capacity)
+    sort = Sort(field, reverse)
+    where = (
+        parse_filter("sig>0", sig_decoder.layout)
+        if filtered
+        else parse_filter("", sig_decoder.layout)
+    )
+    view = RowView(store, sort, where)
+    for i, batch in enumerate(batches):
+        if i == clear_at:
+            store.clear()
+        rows = [{"pid": p, "tpid": 1, "sig": g, "ret": 0, "comm": c} for p, g, c in batch]
+        store.append(_arr(sig_decoder, rows), float(i))
+        assert view.update().tolist() == select(store, sort, where).tolist()
+
+
+def test_a_sort_by_a_long_text_field_keeps_only_its_window(sig_decoder, monkeypatch):
+    """A merge copies the kept keys: a sort keeps SORT_WINDOW_BYTES of them, the newest rows."""
+    from lmp_tui.runtime import query
+
+    monkeypatch.setattr(query, "SORT_WINDOW_BYTES", 24 * 10)  # comm is 16 bytes + 8: 10 rows
+    store = EventStore(sig_decoder.layout, 100)
+    view = RowView(store, Sort("comm"))
+    rows = [{"pid": i, "tpid": 1, "sig": 1, "ret": 0, "comm": f"c{99 - i:02}"} for i in range(50)]
+    store.append(_arr(sig_decoder, rows), 1.0)
+    shown = store.rows[view.update()]
+    assert view.window == 10
+    assert shown["pid"].tolist() == list(range(49, 39, -1))  # the newest ten, sorted by comm
+    monkeypatch.undo()
+    assert RowView(store, Sort("comm")).window is None  # the real budget holds this store

@@ -20,8 +20,9 @@ from textual.pilot import Pilot
 from lmp_tui.app import LmpApp
 from lmp_tui.runtime import hub
 from lmp_tui.runtime.decode import Decoder
+from lmp_tui.runtime.query import Filter, Sort, parse_filter, select
 from lmp_tui.runtime.recording import RecordingReader
-from lmp_tui.runtime.store import EventStore, Filter, Sort, parse_filter, select
+from lmp_tui.runtime.store import EventStore
 from lmp_tui.tui.config import Config
 from lmp_tui.tui.runner import ProgramRun
 from lmp_tui.tui.screens import ParameterForm

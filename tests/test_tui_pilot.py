@@ -18,10 +18,10 @@ from lmp_tui.app import LmpApp
 from lmp_tui.runtime import hub, probe
 from lmp_tui.runtime.decode import Decoder
 from lmp_tui.runtime.hub import HubProgram
-from lmp_tui.runtime.store import Sort
+from lmp_tui.runtime.query import Sort
 from lmp_tui.tui.config import Config, load_config, parse_config
 from lmp_tui.tui.demo import START, demo_session
-from lmp_tui.tui.runner import ProgramRun
+from lmp_tui.tui.runner import ProgramRun, RunSettings
 from lmp_tui.tui.screens import KeysScreen, OpenScreen, ParameterForm
 from lmp_tui.tui.scripted import ScriptedSession, ScriptedSource, event_batch
 from lmp_tui.tui.themes import discover_themes, parse_theme
@@ -33,7 +33,7 @@ SIZE = (120, 40)
 
 
 def make_app(
-    factory: Callable[[HubProgram, dict[str, Any]], Any] = demo_session,
+    factory: Callable[[HubProgram, RunSettings], Any] = demo_session,
     programs: tuple[str, ...] = PROGRAMS,
     **kw: Any,
 ) -> LmpApp:
@@ -108,11 +108,11 @@ async def test_enter_starts_the_selected_program_after_its_form() -> None:
 
 
 async def test_parameter_form_coerces_and_refuses_bad_values() -> None:
-    seen: list[dict[str, Any]] = []
+    seen: list[RunSettings] = []
 
-    def factory(program: HubProgram, values: dict[str, Any]) -> ScriptedSession:
-        seen.append(values)
-        return demo_session(program, values)
+    def factory(program: HubProgram, settings: RunSettings) -> ScriptedSession:
+        seen.append(settings)
+        return demo_session(program, settings)
 
     app = make_app(factory)
     async with app.run_test(size=SIZE) as pilot:
@@ -122,10 +122,16 @@ async def test_parameter_form_coerces_and_refuses_bad_values() -> None:
         assert isinstance(form, ParameterForm)
         await pilot.press("ctrl+a", "ctrl+k", *"12x")  # an integer input refuses the x
         await pilot.press("tab", "ctrl+a", "ctrl+k", *"10", "tab", "space")
-        await pilot.press("ctrl+s")
+        await pilot.press("tab", "tab", *"3Q", "ctrl+s")  # the ring size: not a size
+        await pilot.pause()
+        assert "not a size" in str(form.query_one("#form-error").render())
+        await pilot.press("backspace", "backspace", *"3M", "ctrl+s")
         await wait_for(lambda: bool(app.runs))
     assert seen == [
-        {"filtered_pid": 12, "target_signal": 10, "failed_only": True, "kill_only": False}
+        RunSettings(
+            {"filtered_pid": 12, "target_signal": 10, "failed_only": True, "kill_only": False},
+            ring_size=4 << 20,  # rounded up to a power of 2
+        )
     ]
 
 
@@ -208,7 +214,7 @@ async def test_pause_freezes_the_table_while_events_keep_arriving() -> None:
         for i in range(40)
     ]
 
-    def slow(program: HubProgram, values: dict[str, Any]) -> ScriptedSession:
+    def slow(program: HubProgram, settings: RunSettings) -> ScriptedSession:
         return ScriptedSession.events(program.package, batches, interval=0.05)
 
     app = make_app(slow)
@@ -365,7 +371,7 @@ async def test_a_failing_start_is_one_notification() -> None:
         def start(self) -> ScriptedSession:
             raise KernelError("tracepoint signal/signal_generate does not exist on this kernel")
 
-    def factory(program: HubProgram, values: dict[str, Any]) -> ScriptedSession:
+    def factory(program: HubProgram, settings: RunSettings) -> ScriptedSession:
         return Refuses(program.package, None)
 
     app = make_app(factory)

@@ -24,7 +24,7 @@ from lmp_tui.runtime.recording import RecordingReader
 from lmp_tui.runtime.store import EventStore, SnapshotStore
 from lmp_tui.tui.config import Config
 from lmp_tui.tui.demo import START, demo_recording, demo_session
-from lmp_tui.tui.runner import ProgramRun
+from lmp_tui.tui.runner import ProgramRun, RunSettings
 from lmp_tui.tui.scripted import FeedSource, ScriptedSession, event_batch
 from lmp_tui.tui.wasm import WasmRun
 from lmp_tui.widgets import ProgramView, StatusBar
@@ -179,9 +179,9 @@ async def test_r_records_the_batches_the_view_gets_and_the_file_replays_them(
     decoder = Decoder(program.package.export_layout())
     source = FeedSource()
 
-    def factory(p: HubProgram, values: dict[str, Any]) -> ScriptedSession:
+    def factory(p: HubProgram, settings: RunSettings) -> ScriptedSession:
         session = ScriptedSession(p.package, source, decoder)
-        session.values = dict(values)
+        session.values = dict(settings.values)
         return session
 
     def batch(i: int, n: int = 3) -> Batch:

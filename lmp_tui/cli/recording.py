@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
 from ..runtime.output import BatchPrinter
 from ..runtime.recording import RecordingReader, ReplaySource
 from . import run
+from .distribution import add_transport_args
 from .common import err, write_lines
 
 
@@ -36,7 +38,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
         async def pump() -> None:
             async for batch in source:
-                write_lines(printer.lines(batch))
+                sys.stdout.write(printer.text(batch))
+                sys.stdout.flush()
 
         asyncio.run(pump())
         problem = reader.report.problem(str(args.file))
@@ -55,6 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     rec.add_argument("program", help="built-in name, or path to package.json / .bpf.o")
     rec.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S s")
     rec.add_argument("--verbose", action="store_true", help="include libbpf debug output")
+    rec.add_argument("--no-cache", action="store_true", help="fetch again even if cached")
+    run.add_ring_size_option(rec)
+    add_transport_args(rec)
     rec.set_defaults(func=cmd_record, json=False)
     run.add_record_options(rec, required=True)
 

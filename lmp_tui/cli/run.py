@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import signal
 import sys
@@ -15,15 +14,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..runtime import fetch, hub, params
+from ..runtime import fetch, hub, params, units
 from ..runtime.build import build
 from ..runtime.errors import NotFoundError, PackageError
 from ..runtime.fetch import Resolved
 from ..runtime.output import BatchPrinter
-from ..runtime.package import Package, parse_package
+from ..runtime.package import ExportChoice, Package, parse_package
 from ..runtime.recording import Recorder, header_for
 from ..runtime.session import LiveSession
-from .common import err, write_lines
+from ..runtime.writer import ChunkWriter
+from .common import err
 from .distribution import add_transport_args, progress_printer, transport_options
 
 
@@ -61,8 +61,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         return run_wasm_app(found, args)
     package = parse_package(found.data, found.source, found.name)
     values, verbose = params.parse_args(package, args.program_args)
-    session = LiveSession(package, values, verbose=verbose or args.verbose)
+    session = LiveSession(
+        package, values, verbose=verbose or args.verbose, ring_size=ring_size_option(args)
+    )
     return asyncio.run(_run(session, args, quiet=getattr(args, "quiet", False)))
+
+
+def ring_size_option(args: argparse.Namespace) -> int | None:
+    """``--ring-size``, rounded up to a power of 2 of pages (saying so when it was)."""
+    text = getattr(args, "ring_size", None)
+    if not text:
+        return None
+    size, note = units.ring_size(text)
+    if note:
+        err(note)
+    return size
 
 
 async def _run(session: LiveSession, args: argparse.Namespace, quiet: bool = False) -> int:
@@ -71,8 +84,11 @@ async def _run(session: LiveSession, args: argparse.Namespace, quiet: bool = Fal
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     started = time.monotonic()
-    events = drops = 0
+    events = drops = shed = 0
     recorder: Recorder | None = None
+    # stdout is written by a thread of its own: a slow or stuck reader sheds lines, counted,
+    # instead of stalling the drain (and Ctrl-C).
+    out = None if quiet else ChunkWriter(sys.stdout.fileno())
     try:
         session.start()
         if args.record:
@@ -93,45 +109,52 @@ async def _run(session: LiveSession, args: argparse.Namespace, quiet: bool = Fal
             "none": "nothing (no export map)",
         }[session.choice.kind]
         err(f"running {session.package.name}: waiting for events from {kind}... (Ctrl-C to stop)")
-        if not quiet and (header := printer.header()) is not None:
-            write_lines([header])
+        if out is not None and (header := printer.header()) is not None:
+            out.write(header + "\n", 0)
 
         async def pump() -> None:
-            nonlocal events, drops
+            nonlocal events, drops, shed
             if source is None:
                 await stop.wait()
                 return
             async for batch in source:
                 events += batch.count
                 drops += batch.drops
+                shed += batch.shed
                 if recorder is not None:
                     recorder.write(batch)
-                if not quiet:
-                    write_lines(printer.lines(batch))
+                if out is not None:
+                    out.write(printer.text(batch), batch.count)
+                    if out.failed:  # the reader went away (| head) or the disk is full
+                        stop.set()
 
         task = asyncio.ensure_future(pump())
         waiter = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait(
+        await asyncio.wait(
             {task, waiter}, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED
         )
-        if source is not None:
-            source.close()
-        for t in (task, waiter):
-            t.cancel()
-        if task in done and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        waiter.cancel()
+        # Detach, then let the source hand over what the kernel still holds: nothing is lost.
+        session.stop()
+        stop.set()
+        await task
     finally:
         session.close()
         if recorder is not None:
             recorder.close()
+        if out is not None:
+            out.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+    shed += out.shed_lines if out is not None else 0
+    lost = f"{drops} dropped" + (f", {shed} shed (lmp fell behind)" if shed else "")
     err(
-        f"{session.package.name}: {events} events, {drops} dropped in "
+        f"{session.package.name}: {events} events, {lost} in "
         f"{time.monotonic() - started:.1f} s; detached"
     )
+    if out is not None and out.error and not out.broken_pipe:
+        err(f"cannot write the output: {out.error}")
+        return 1
     if recorder is not None:
         note = f" ({recorder.stopped_reason})" if recorder.stopped_reason else ""
         err(f"recorded {recorder.frames} frames, {recorder.bytes} bytes to {recorder.path}{note}")
@@ -172,11 +195,12 @@ def cmd_list(args: argparse.Namespace) -> int:
                 r["name"],
                 r["category"],
                 "yes" if r["runnable"] else "no",
+                r["output"],
                 r["summary"] + (f" ({r['reason']})" if r["reason"] else ""),
             )
             for r in rows
         ]
-        print_table(("NAME", "CATEGORY", "RUNS HERE", "SUMMARY"), table)
+        print_table(("NAME", "CATEGORY", "RUNS HERE", "OUTPUT", "SUMMARY"), table)
     return 0
 
 
@@ -184,6 +208,7 @@ def builtin_rows() -> list[dict[str, Any]]:
     rows = []
     for prog in hub.builtin_programs():
         why = prog.unavailable()
+        choice = prog.package.export()
         rows.append(
             {
                 "name": prog.name,
@@ -191,9 +216,24 @@ def builtin_rows() -> list[dict[str, Any]]:
                 "summary": prog.summary or prog.package.description,
                 "runnable": why is None,
                 "reason": why or "",
+                "output": output_summary(prog.package, choice),
+                "export": choice.kind,
+                "buffer_bytes": prog.package.buffer_bytes(choice),
             }
         )
     return rows
+
+
+def output_summary(package: Package, choice: ExportChoice) -> str:
+    """``ring 4 MiB``, ``perf 256 KiB/CPU``, ``sampled 1 s``: how events leave the kernel."""
+    size = units.format_bytes(package.buffer_bytes(choice))
+    if choice.kind == "ringbuf":
+        return f"ring {size}"
+    if choice.kind == "perf":
+        return f"perf {size}/CPU"
+    if choice.kind == "sample" and choice.sample is not None:
+        return f"sampled {choice.sample.interval_ms / 1000:g} s"
+    return "-"
 
 
 def remote_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -239,6 +279,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_ring_size_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--ring-size",
+        metavar="SIZE",
+        help="size of the program's ring buffer (perf buffer: per CPU) before load, e.g. 4M; "
+        "a power of 2 of pages, rounded up",
+    )
+
+
 def add_record_options(p: argparse.ArgumentParser, required: bool = False) -> None:
     p.add_argument(
         "--record",
@@ -271,6 +320,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--verbose", action="store_true", help="include libbpf debug output")
     run.add_argument("--no-cache", action="store_true", help="fetch again even if cached")
+    add_ring_size_option(run)
     add_transport_args(run)
     add_record_options(run)
     run.set_defaults(func=cmd_run)

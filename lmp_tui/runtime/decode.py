@@ -16,6 +16,9 @@ import numpy as np
 from .errors import LayoutError
 from .layout import Field, FieldKind, StructLayout
 
+Records = bytes | memoryview
+"""Raw records: bytes (a recording, a test) or the drain thread's own memory (no copy)."""
+
 
 @dataclass(slots=True)
 class Batch:
@@ -24,17 +27,19 @@ class Batch:
     ``time`` is wall-clock seconds (``time.time()``) when the batch was drained: printers show it
     as local time, recordings store it so replays can pace and show it. ``records`` holds ``count``
     records of exactly ``record_size`` bytes each (longer kernel records are cut, shorter padded).
-    ``drops`` counts records lost since the previous batch (kernel reserve failures, perf lost
-    samples, shedding). A ``snapshot`` batch is the whole content of a sampled map: each record
+    ``drops`` counts records the kernel lost since the previous batch (reserve failures, perf
+    lost samples); ``shed`` those lmp had no room for (a consumer that fell behind, counted where
+    it happened). A ``snapshot`` batch is the whole content of a sampled map: each record
     is the key bytes followed by the value bytes.
     """
 
     time: float
-    records: bytes
+    records: Records
     count: int
     record_size: int
     drops: int = 0
     snapshot: bool = False
+    shed: int = 0
 
 
 def numpy_dtype(fields: Sequence[Field], itemsize: int) -> np.dtype:
@@ -78,7 +83,7 @@ class Decoder:
             (f.name, converter(f)) for f in layout.fields
         ]
 
-    def array(self, records: bytes, count: int | None = None) -> np.ndarray:
+    def array(self, records: Records, count: int | None = None) -> np.ndarray:
         """A structured view of ``records`` (no copy)."""
         size = self.layout.size
         if count is None:
@@ -121,7 +126,7 @@ def converter(f: Field) -> Callable[[np.ndarray], list[Any]]:
                 str(int.from_bytes(v.tobytes(), "little", signed=signed)) for v in col
             ]
         case FieldKind.STRING:
-            return lambda col: [_c_string(b) for b in col.tolist()]
+            return c_strings
         case FieldKind.ENUM:
             names = {v: n for n, v in f.enum_values}
             return lambda col: [
@@ -154,8 +159,19 @@ def converter(f: Field) -> Callable[[np.ndarray], list[Any]]:
     raise LayoutError(f"field {f.name!r}: kind {f.kind} cannot be decoded")
 
 
-def _c_string(raw: bytes) -> str:
-    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+def c_strings(col: np.ndarray) -> list[str]:
+    """A column of ``char[N]`` values as strings up to their first NUL, decoded as UTF-8.
+
+    numpy already drops trailing NULs; the column is decoded in one go, and only when some
+    value has bytes after an inner NUL (stale bytes a program did not clear) per value.
+    """
+    raw = col.tolist()
+    if not raw:
+        return []
+    strs = b"\0".join(raw).decode("utf-8", "replace").split("\0")
+    if len(strs) == len(raw):
+        return strs
+    return [b.split(b"\0", 1)[0].decode("utf-8", "replace") for b in raw]
 
 
 def _prod(dims: tuple[int, ...]) -> int:
@@ -204,12 +220,12 @@ class SnapshotDecoder:
             }
         )
 
-    def arrays(self, records: bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
+    def arrays(self, records: Records, count: int) -> tuple[np.ndarray, np.ndarray]:
         both = np.frombuffer(records, dtype=self._split, count=count)
         keys = np.frombuffer(both["k"].tobytes(), dtype=self.key.dtype, count=count)
         values = np.frombuffer(both["v"].tobytes(), dtype=self.value.dtype, count=count)
         return keys, values
 
-    def entries(self, records: bytes, count: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    def entries(self, records: Records, count: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         keys, values = self.arrays(records, count)
         return list(zip(self.key.rows(keys), self.value.rows(values), strict=True))

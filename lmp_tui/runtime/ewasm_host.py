@@ -33,7 +33,7 @@ import wasmtime
 from .errors import LmpError, PackageError
 from .output import BatchPrinter
 from .package import parse_package
-from .poller import EventSource, PerfBufferSource, RingBufferSource, SampledMapSource
+from .poller import EventSource, SampledMapSource, StreamSource
 from .session import LiveSession
 from .wasm_host import (
     POLL_SLICE_MS,
@@ -177,12 +177,11 @@ class EwasmApp(GuestRuntime):
         if isinstance(source, SampledMapSource):
             self.wait(source.interval)
             return None if self.stop_requested else source.snapshot()
-        if isinstance(source, RingBufferSource | PerfBufferSource):
+        if isinstance(source, StreamSource):
             batch = source.drain()
             if batch is None:
-                fd = source.fd if isinstance(source, RingBufferSource) else source.epoll_fd
                 self.check_forced_stop()
-                select.select([fd], [], [], POLL_SLICE_MS / 1000)
+                select.select([source.fileno()], [], [], POLL_SLICE_MS / 1000)
             return batch
         raise PackageError(f"{self.name}: unsupported event source {type(source).__name__}")
 

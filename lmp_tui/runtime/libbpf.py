@@ -120,10 +120,6 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "bpf_map_update_elem": (c_int, [c_int, c_void_p, c_void_p, c_uint64]),
     "bpf_map_delete_elem": (c_int, [c_int, c_void_p]),
     "bpf_map_get_next_key": (c_int, [c_int, c_void_p, c_void_p]),
-    "perf_buffer__new": (c_void_p, [c_int, c_size_t, c_void_p, c_void_p, c_void_p, c_void_p]),
-    "perf_buffer__epoll_fd": (c_int, [c_void_p]),
-    "perf_buffer__consume": (c_int, [c_void_p]),
-    "perf_buffer__free": (None, [c_void_p]),
     "libbpf_probe_bpf_prog_type": (c_int, [c_int, c_void_p]),
 }
 
@@ -160,14 +156,8 @@ def errno() -> int:
     return ctypes.get_errno()
 
 
-# Perf buffer callbacks: void (*)(void *ctx, int cpu, void *data, __u32 size)
-PERF_SAMPLE_FN = CFUNCTYPE(None, c_void_p, c_int, c_void_p, c_uint32)
-PERF_LOST_FN = CFUNCTYPE(None, c_void_p, c_int, c_uint64)
-
 __all__ = [
     "BpfObjectOpenOpts",
-    "PERF_LOST_FN",
-    "PERF_SAMPLE_FN",
     "c_uint",
     "errno",
     "lib",

@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import json
+import mmap
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from .btf import Btf, Kind
 from .elf import ElfFile
 from .errors import LayoutError, PackageError
 from .layout import StructLayout, layout_from_export
+from .skeleton import MAP_PERF_EVENT_ARRAY, MAP_RINGBUF
 
 WASM_MAGIC = b"\0asm"
 
@@ -77,6 +79,18 @@ class Variable:
     description: str = ""
     cmdarg: dict[str, Any] = field(default_factory=dict)
     value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class MapDef:
+    """A map as its BTF definition in ``.maps`` declares it (``__uint(type, ...)`` and so on)."""
+
+    name: str
+    type: int
+    max_entries: int
+
+
+DEFAULT_PERF_BUFFER_PAGES = 64
 
 
 @dataclass(slots=True)
@@ -167,6 +181,56 @@ class Package:
                 )
         return out
 
+    @property
+    def map_defs(self) -> dict[str, MapDef]:
+        """Maps defined in the object's ``.maps`` section, from BTF alone (no kernel needed).
+
+        libbpf encodes ``__uint(name, N)`` as a pointer to an array of N elements.
+        """
+        datasec = self.btf.find(".maps", Kind.DATASEC)
+        out: dict[str, MapDef] = {}
+        for info in datasec.secinfos if datasec is not None else ():
+            var = self.btf[info.type_id]
+            struct = self.btf.strip(var.type)
+            if struct.kind != Kind.STRUCT:
+                continue
+            values: dict[str, int] = {}
+            for m in struct.members:
+                ptr = self.btf.strip(m.type_id)
+                if ptr.kind == Kind.PTR:
+                    arr = self.btf.strip(ptr.type)
+                    if arr.kind == Kind.ARRAY:
+                        values[m.name] = arr.nelems
+            out[var.name] = MapDef(var.name, values.get("type", 0), values.get("max_entries", 0))
+        return out
+
+    @property
+    def perf_buffer_pages(self) -> int:
+        """Pages per CPU for a perf event array (``meta.perf_buffer_pages``, ecli's default 64)."""
+        pages = self.meta.get("perf_buffer_pages", DEFAULT_PERF_BUFFER_PAGES)
+        if (
+            not isinstance(pages, int)
+            or isinstance(pages, bool)
+            or pages < 1
+            or pages & (pages - 1)
+        ):
+            raise PackageError(f"perf_buffer_pages must be a power of 2, not {pages!r}")
+        return pages
+
+    def export(self) -> ExportChoice:
+        """The export map, from the object's BTF map definitions (no kernel needed)."""
+        return choose_export(self, {n: d.type for n, d in self.map_defs.items()})
+
+    def buffer_bytes(self, choice: ExportChoice) -> int:
+        """What the export map buffers as shipped: a ring buffer's size, a perf event array's
+        buffer per CPU; 0 for anything else."""
+        if choice.kind == "ringbuf":
+            d = self.map_defs.get(choice.map_name)
+            return d.max_entries if d else 0
+        if choice.kind == "perf":
+            return self.perf_buffer_pages * mmap.PAGESIZE
+        return 0
+
     def export_layout(self) -> StructLayout | None:
         """The struct that ring/perf buffer records carry (``export_types[0]``)."""
         exports = _list(self.meta.get("export_types"))
@@ -179,6 +243,27 @@ class Package:
         if not exports:
             return None
         return [m.get("name") for m in exports[0].get("members", [])]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportChoice:
+    kind: str  # "ringbuf" | "perf" | "sample" | "none"
+    map_name: str = ""
+    sample: SampleMeta | None = None
+
+
+def choose_export(package: Package, map_types: dict[str, int]) -> ExportChoice:
+    """The map a run reads, as ecli chooses it (spec 4.5): a sampled map, else a ring buffer,
+    else a perf event array; the last one wins. ``map_types`` from libbpf or from BTF."""
+    choice = ExportChoice("none")
+    for m in package.maps:
+        if m.sample is not None:
+            choice = ExportChoice("sample", m.name, m.sample)
+        elif map_types.get(m.name) == MAP_RINGBUF:
+            choice = ExportChoice("ringbuf", m.name)
+        elif map_types.get(m.name) == MAP_PERF_EVENT_ARRAY:
+            choice = ExportChoice("perf", m.name)
+    return choice
 
 
 def _list(value: Any) -> list[Any]:

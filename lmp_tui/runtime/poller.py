@@ -1,8 +1,9 @@
 """Event sources over kernel maps, driven by asyncio: ring buffer, perf buffer, sampled map.
 
-Each is an async iterator of ``Batch``. The ring buffer is read by mapping it into our address
-space and walking its records with numpy, a run of equal-sized records at a time, so there is no
-Python call per event (spec: ringbuf-performance.md).
+Each is an async iterator of ``Batch``. Ring buffers and perf event arrays are drained by a
+native thread into fixed-size records (``native``), handed over a batch at a time, so there is
+no Python call per event and a busy event loop cannot make the kernel drop records
+(spec: ringbuf-performance.md).
 """
 
 from __future__ import annotations
@@ -11,31 +12,18 @@ import asyncio
 import contextlib
 import ctypes
 import mmap
-import select
-import struct
+import os
 import time
 from collections.abc import AsyncIterator, Callable
-
-import numpy as np
 
 from . import libbpf
 from .decode import Batch
 from .errors import KernelError
+from .native import NativeStream
 
-RINGBUF_BUSY = 1 << 31
-RINGBUF_DISCARD = 1 << 30
-RINGBUF_HDR = 8
 PAGE_SIZE = mmap.PAGESIZE
-
-
-async def _wait(ready: asyncio.Event, timeout: float) -> None:
-    """Wait for ``ready`` or ``timeout``. Not ``wait_for``: on 3.11 it can swallow a cancellation
-    that races with the event being set, and a busy ring buffer sets it all the time."""
-    try:
-        async with asyncio.timeout(timeout):
-            await ready.wait()
-    except TimeoutError:
-        pass
+DEFAULT_PERF_PAGES = 64
+"""Pages per CPU of a perf buffer, as ecli (``perf_buffer_pages``) and libbpf-tools."""
 
 
 class DropCounter:
@@ -58,9 +46,13 @@ class DropCounter:
 
 
 class EventSource:
-    """Base: ``async for batch in source`` until ``close()``."""
+    """Base: ``async for batch in source`` until ``stop()`` or ``close()``."""
 
     closed = False
+
+    def stop(self) -> None:
+        """No more data will come: iteration ends after what is already buffered."""
+        self.close()
 
     def close(self) -> None:
         self.closed = True
@@ -73,195 +65,112 @@ class EventSource:
         yield
 
 
-class RingBufferSource(EventSource):
-    """A BPF ring buffer, mapped and drained in bulk.
+class StreamSource(EventSource):
+    """A ring buffer or perf event array, drained by a native thread (``native.NativeStream``).
 
-    ``drain()`` is synchronous and bounded (``max_records``), so callers can both poll it in a
-    benchmark loop and run it inside asyncio without stalling the loop.
+    The thread keeps the kernel's buffer empty whatever this process's event loop is doing;
+    ``drain()`` takes everything it staged as one batch, ``async for`` does so as records
+    arrive, at most once per ``handoff_s`` so a busy stream costs a Python wakeup per batch
+    rather than per kernel wakeup. Kernel drop counters are read at most every
+    ``drops_interval_s`` (a syscall each) and once more at the end.
+
+    ``stop()`` (after the programs are detached) drains what the kernel still holds; iteration
+    then yields the rest and ends, so a stopped source has lost nothing.
     """
 
-    def __init__(
-        self,
-        map_fd: int,
-        max_entries: int,
-        record_size: int,
-        drops: DropCounter | None = None,
-        max_records: int = 8192,
-        timer_s: float = 0.02,
-    ) -> None:
-        if max_entries & (max_entries - 1) or max_entries < PAGE_SIZE:
-            raise KernelError(f"ring buffer size {max_entries} is not a power-of-2 page multiple")
-        self.fd = map_fd
-        self.size = max_entries
-        self.mask = max_entries - 1
-        self.record_size = record_size
-        self.drops = drops or DropCounter(None, 1)
-        self.max_records = max_records
-        self.timer_s = timer_s
-        self.total = 0
-        self._consumer = mmap.mmap(
-            map_fd, PAGE_SIZE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=0
-        )
-        self._producer = mmap.mmap(
-            map_fd, PAGE_SIZE + 2 * max_entries, mmap.MAP_SHARED, mmap.PROT_READ, offset=PAGE_SIZE
-        )
-        self._pos = np.frombuffer(self._producer, dtype="<u8", count=1)
-        self._cons = np.frombuffer(self._consumer, dtype="<u8", count=1)
-        self._data = np.frombuffer(self._producer, dtype=np.uint8, offset=PAGE_SIZE)
+    handoff_s = 0.005
+    drops_interval_s = 0.1
 
-    def close(self) -> None:
-        super().close()
-        # numpy views keep the maps exported; drop them before closing.
-        self._pos = self._cons = self._data = None  # type: ignore[assignment]
-        for m in (self._consumer, self._producer):
-            with contextlib.suppress(BufferError):
-                m.close()
+    def __init__(self, stream: NativeStream, drops: DropCounter | None = None) -> None:
+        self._stream = stream
+        self.record_size = stream.record_size
+        self.drops = drops or DropCounter(None, 1)
+        self.total = 0
+        self.stopped = False
+        self._drops_read = 0.0
+        self._ready: asyncio.Event | None = None
+
+    def fileno(self) -> int:
+        """Readable while records wait to be taken (for ``select`` in synchronous hosts)."""
+        return self._stream.notify_fd
+
+    @property
+    def wakeups(self) -> int:
+        """Times the kernel woke the drain thread, so far (as of the last take)."""
+        return self._stream.wakeups
 
     def drain(self) -> Batch | None:
-        """Take up to ``max_records`` committed records; None when there are none."""
-        cons = int(self._cons[0])
-        prod = int(self._pos[0])
-        chunks: list[bytes] = []
-        taken = 0
-        data = self._data
-        size = self.record_size
-        while cons < prod and taken < self.max_records:
-            off = cons & self.mask
-            hdr = int(data[off : off + 4].view("<u4")[0])
-            if hdr & RINGBUF_BUSY:
-                break
-            length = hdr & ~(RINGBUF_BUSY | RINGBUF_DISCARD)
-            stride = (length + RINGBUF_HDR + 7) & ~7
-            if hdr & RINGBUF_DISCARD:
-                cons += stride
-                continue
-            # Records of one program are nearly always one size: check a whole run of headers
-            # at once, reading each exactly once (the producer may be flipping BUSY bits).
-            n = min((prod - cons) // stride, self.max_records - taken)
-            if n <= 0:
-                break
-            headers = np.ndarray((n,), "<u4", data, off, (stride,)).copy()
-            run = (
-                n
-                if headers[-1] == hdr and (headers == hdr).all()
-                else int(np.argmin(headers == hdr))
-            )
-            if length == size:
-                # One strided copy straight out of the ring: the only copy a record gets.
-                view = np.ndarray((run,), f"V{size}", data, off + RINGBUF_HDR, (stride,))
-                chunks.append(view.tobytes())
-            else:
-                body = np.ndarray(
-                    (run, min(length, size)), np.uint8, data, off + RINGBUF_HDR, (stride, 1)
-                )
-                padded = np.zeros((run, size), np.uint8)
-                padded[:, : body.shape[1]] = body
-                chunks.append(padded.tobytes())
-            taken += run
-            cons += run * stride
-        if cons != int(self._cons[0]):
-            self._consumer[0:8] = struct.pack("<Q", cons)
-        drops = self.drops.delta()
-        if not taken and not drops:
+        """Everything staged since the last call, with the losses since then; None if nothing."""
+        taken = self._stream.take()
+        now = time.monotonic()
+        drops = taken.lost
+        if self.stopped or now - self._drops_read >= self.drops_interval_s:
+            self._drops_read = now
+            drops += self.drops.delta()
+        if not taken.count and not drops and not taken.shed:
             return None
-        self.total += taken
-        records = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return Batch(time.time(), records, taken, size, drops)
+        self.total += taken.count
+        return Batch(
+            time.time(), taken.records, taken.count, self.record_size, drops, shed=taken.shed
+        )
+
+    def stop(self) -> None:
+        """No more records will come (programs detached): drain the kernel's buffer, end."""
+        if not self.stopped:
+            self.stopped = True
+            self._stream.stop()
+            if self._ready is not None:
+                self._ready.set()
+
+    def close(self) -> None:
+        self.stop()
+        super().close()
+        self._stream.close()
 
     async def batches(self) -> AsyncIterator[Batch]:
         loop = asyncio.get_running_loop()
-        ready = asyncio.Event()
-        # The map fd is readable whenever the ring holds data, so watching it directly (level
-        # triggered) wakes us on every turn of a busy loop and defeats the kernel's wakeup
-        # batching. An edge-triggered private epoll wakes us once per kernel wakeup; the timer
-        # drains whatever arrived without one (BPF_RB_NO_WAKEUP producers).
-        wakeups = select.epoll()
-        wakeups.register(self.fd, select.EPOLLIN | select.EPOLLET)
+        ready = self._ready = asyncio.Event()
+        fd = self.fileno()
 
-        def on_wakeup() -> None:
-            wakeups.poll(0)  # consume the edge so the outer loop goes quiet until the next one
+        def on_ready() -> None:
+            # The eventfd stays readable until read: read it here, or the loop spins.
+            with contextlib.suppress(BlockingIOError):
+                os.read(fd, 8)
             ready.set()
 
-        loop.add_reader(wakeups.fileno(), on_wakeup)
+        loop.add_reader(fd, on_ready)
         try:
             while not self.closed:
-                await _wait(ready, self.timer_s)
+                if not self.stopped:
+                    await ready.wait()
                 ready.clear()
-                # Bounded drains with a yield between them keep the loop responsive under load.
-                while not self.closed and (batch := self.drain()) is not None:
-                    yield batch
-                    if batch.count < self.max_records:
-                        break
-                    await asyncio.sleep(0)
-        finally:
-            loop.remove_reader(wakeups.fileno())
-            wakeups.close()
-
-
-class PerfBufferSource(EventSource):
-    """A perf event array, one ring per CPU, read through libbpf's perf_buffer.
-
-    libbpf calls back once per record, so this source costs a Python call per event; ring
-    buffers are the fast path, perf buffers are here for compatibility with older programs.
-    """
-
-    def __init__(self, map_fd: int, record_size: int, page_cnt: int = 64) -> None:
-        self.record_size = record_size
-        self._records: list[bytes] = []
-        self._lost = 0
-        self.total = 0
-        self._sample_cb = libbpf.PERF_SAMPLE_FN(self._on_sample)
-        self._lost_cb = libbpf.PERF_LOST_FN(self._on_lost)
-        lib = libbpf.lib()
-        libbpf.log.take()
-        pb = lib.perf_buffer__new(
-            map_fd,
-            page_cnt,
-            ctypes.cast(self._sample_cb, ctypes.c_void_p),
-            ctypes.cast(self._lost_cb, ctypes.c_void_p),
-            None,
-            None,
-        )
-        if not pb:
-            raise KernelError(f"cannot open the perf buffer: {libbpf.strerror(libbpf.errno())}")
-        self._pb = pb
-        self.epoll_fd = lib.perf_buffer__epoll_fd(pb)
-
-    def _on_sample(self, _ctx: int, _cpu: int, data: int, size: int) -> None:
-        n = min(size, self.record_size)
-        raw = (ctypes.c_char * n).from_address(data).raw
-        self._records.append(raw if n == self.record_size else raw.ljust(self.record_size, b"\0"))
-
-    def _on_lost(self, _ctx: int, _cpu: int, count: int) -> None:
-        self._lost += count
-
-    def drain(self) -> Batch | None:
-        libbpf.lib().perf_buffer__consume(self._pb)
-        if not self._records and not self._lost:
-            return None
-        records, self._records = self._records, []
-        drops, self._lost = self._lost, 0
-        self.total += len(records)
-        return Batch(time.time(), b"".join(records), len(records), self.record_size, drops)
-
-    def close(self) -> None:
-        super().close()
-        if self._pb:
-            libbpf.lib().perf_buffer__free(self._pb)
-            self._pb = None
-
-    async def batches(self) -> AsyncIterator[Batch]:
-        loop = asyncio.get_running_loop()
-        ready = asyncio.Event()
-        loop.add_reader(self.epoll_fd, ready.set)
-        try:
-            while not self.closed:
-                await _wait(ready, 0.1)
-                ready.clear()
+                stopped = self.stopped
                 if (batch := self.drain()) is not None:
                     yield batch
+                if stopped or self.closed:
+                    return
+                await asyncio.sleep(self.handoff_s)
         finally:
-            loop.remove_reader(self.epoll_fd)
+            loop.remove_reader(fd)
+            self._ready = None
+
+
+class RingBufferSource(StreamSource):
+    """A ``BPF_MAP_TYPE_RINGBUF`` of ``size`` bytes (a power of 2 of pages)."""
+
+    def __init__(
+        self, map_fd: int, size: int, record_size: int, drops: DropCounter | None = None
+    ) -> None:
+        if size & (size - 1) or size < PAGE_SIZE:
+            raise KernelError(f"ring buffer size {size} is not a power-of-2 page multiple")
+        super().__init__(NativeStream.ringbuf(map_fd, size, record_size), drops)
+
+
+class PerfBufferSource(StreamSource):
+    """A ``BPF_MAP_TYPE_PERF_EVENT_ARRAY``, ``pages`` pages per CPU (a power of 2)."""
+
+    def __init__(self, map_fd: int, record_size: int, pages: int = DEFAULT_PERF_PAGES) -> None:
+        super().__init__(NativeStream.perfbuf(map_fd, pages, record_size))
 
 
 class SampledMapSource(EventSource):
@@ -283,6 +192,7 @@ class SampledMapSource(EventSource):
         self.clear = clear
         self.clock = clock
         self.total = 0
+        self._wake: asyncio.Event | None = None
 
     def snapshot(self) -> Batch:
         lib = libbpf.lib()
@@ -322,8 +232,20 @@ class SampledMapSource(EventSource):
             self.clear_all()
         super().close()
 
+    def stop(self) -> None:
+        super().stop()
+        if self._wake is not None:
+            self._wake.set()
+
     async def batches(self) -> AsyncIterator[Batch]:
-        while not self.closed:
-            await asyncio.sleep(self.interval)
-            if not self.closed:
+        self._wake = asyncio.Event()
+        try:
+            while not self.closed:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.interval):
+                        await self._wake.wait()
+                if self.closed:
+                    return
                 yield self.snapshot()
+        finally:
+            self._wake = None

@@ -7,7 +7,7 @@ never leaves a program attached.
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import libbpf, probe
@@ -61,11 +61,23 @@ class Program:
 
     def start(self) -> Program:
         """Open, load and attach; on any failure nothing stays loaded."""
+        return self.open().load()
+
+    def open(self) -> Program:
+        """Check the kernel, open the object and set its globals: maps can be resized now."""
         try:
             self._preflight()
             self._open()
             self._write_globals()
             self._choose_programs()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def load(self) -> Program:
+        """Load into the kernel and attach (after ``open``)."""
+        try:
             self._load()
             self._attach()
         except BaseException:
@@ -73,11 +85,22 @@ class Program:
             raise
         return self
 
-    def close(self) -> None:
+    def resize_map(self, name: str, max_entries: int) -> None:
+        """Set a map's ``max_entries`` before load (a ring buffer's size in bytes)."""
+        if libbpf.lib().bpf_map__set_max_entries(self._map_ptrs[name], max_entries) != 0:
+            raise KernelError(self._failure(f"cannot resize map {name}", libbpf.errno()))
+        self.maps[name] = replace(self.maps[name], max_entries=max_entries)
+
+    def detach(self) -> None:
+        """Detach every program; maps stay readable until ``close()``."""
         lib = libbpf.lib()
         for link in self._links:
             lib.bpf_link__destroy(link)
         self._links.clear()
+
+    def close(self) -> None:
+        self.detach()
+        lib = libbpf.lib()
         if self._obj:
             lib.bpf_object__close(self._obj)
             self._obj = None
@@ -189,16 +212,12 @@ class Program:
             raise KernelError(self._failure(f"the kernel refused to load {self.package.name}", err))
         lib = libbpf.lib()
         for name, ptr in self._map_ptrs.items():
-            info = self.maps[name]
-            self.maps[name] = MapInfo(
-                name,
-                info.type,
-                lib.bpf_map__fd(ptr),
-                info.key_size,
-                info.value_size,
-                info.max_entries,
-                lib.bpf_map__btf_key_type_id(ptr),
-                lib.bpf_map__btf_value_type_id(ptr),
+            self.maps[name] = replace(
+                self.maps[name],
+                fd=lib.bpf_map__fd(ptr),
+                max_entries=lib.bpf_map__max_entries(ptr),
+                btf_key_type_id=lib.bpf_map__btf_key_type_id(ptr),
+                btf_value_type_id=lib.bpf_map__btf_value_type_id(ptr),
             )
 
     def _attach(self) -> None:

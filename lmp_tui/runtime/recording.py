@@ -146,7 +146,8 @@ class Recorder:
         self._pending: list[bytes] = []
         self._timer: asyncio.TimerHandle | None = None
         try:
-            self._file: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115 - lives with us
+            # unbuffered: frames are gathered here and written with one writev per flush
+            self._file: BinaryIO | None = open(self.path, "wb", buffering=0)  # noqa: SIM115
         except OSError as exc:
             raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
         self._append(header.to_dict())
@@ -157,13 +158,22 @@ class Recorder:
         return self._file is not None
 
     def write(self, batch: Batch) -> None:
-        """One frame per batch: the raw record bytes, untouched."""
+        """One frame per batch: the raw record bytes, untouched (and not copied: the frame's
+        other fields are packed in front of them and both go to the file as they are)."""
         if self._file is None:
             return
-        frame = {"t": batch.time, "n": batch.count, "r": batch.records, "d": batch.drops}
+        frame: dict[str, Any] = {"t": batch.time, "n": batch.count, "d": batch.drops}
         if batch.snapshot:
             frame["s"] = True
-        self._append(frame)
+        if batch.shed:
+            frame["x"] = batch.shed
+        pack = self._packer.pack
+        head = [self._packer.pack_map_header(len(frame) + 1)]
+        for key, value in frame.items():
+            head += [pack(key), pack(value)]
+        head += [pack("r"), _bin_header(len(batch.records))]
+        self._pending += [b"".join(head), batch.records]
+        self.bytes += sum(map(len, self._pending[-2:]))
         self.frames += 1
         self.events += batch.count
         if self.bytes >= self.max_bytes:
@@ -190,10 +200,9 @@ class Recorder:
             self._timer = None
         if self._file is None or not self._pending:
             return
-        data, self._pending = b"".join(self._pending), []
+        chunks, self._pending = self._pending, []
         try:
-            self._file.write(data)
-            self._file.flush()
+            _write_all(self._file.fileno(), chunks)
         except OSError as exc:
             self._file.close()
             self._file = None
@@ -207,6 +216,30 @@ class Recorder:
                 self._file.close()
             self._file = None
             self.stopped_reason = reason
+
+
+def _bin_header(n: int) -> bytes:
+    """The msgpack bin header for ``n`` bytes (bin 8/16/32, the shortest that fits)."""
+    if n < 1 << 8:
+        return b"\xc4" + n.to_bytes(1, "big")
+    if n < 1 << 16:
+        return b"\xc5" + n.to_bytes(2, "big")
+    return b"\xc6" + n.to_bytes(4, "big")
+
+
+def _write_all(fd: int, chunks: list[bytes]) -> None:
+    """``writev`` until every byte is written (a pipe takes part of it at a time)."""
+    views = [memoryview(c) for c in chunks if c]
+    while views:
+        done = os.writev(fd, views[:IOV_MAX])
+        while views and done >= len(views[0]):
+            done -= len(views[0])
+            views.pop(0)
+        if views and done:
+            views[0] = views[0][done:]
+
+
+IOV_MAX = 1024
 
 
 @dataclass(slots=True)
@@ -307,14 +340,14 @@ class RecordingReader:
 def _frame_batch(obj: Any, record_size: int) -> Batch | None:
     if not isinstance(obj, dict):
         return None
-    t, n, r, d = obj.get("t"), obj.get("n"), obj.get("r"), obj.get("d", 0)
+    t, n, r, d, x = obj.get("t"), obj.get("n"), obj.get("r"), obj.get("d", 0), obj.get("x", 0)
     if not isinstance(t, int | float) or isinstance(t, bool):
         return None
     if not isinstance(n, int) or not isinstance(r, bytes) or not isinstance(d, int):
         return None
-    if n < 0 or len(r) != n * record_size:
+    if not isinstance(x, int) or n < 0 or len(r) != n * record_size:
         return None
-    return Batch(float(t), r, n, record_size, d, snapshot=bool(obj.get("s", False)))
+    return Batch(float(t), r, n, record_size, d, snapshot=bool(obj.get("s", False)), shed=x)
 
 
 class ReplaySource(EventSource):

@@ -6,7 +6,6 @@ one wins), builds the matching source and decoder, and tears everything down on 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from . import libbpf
@@ -14,8 +13,9 @@ from .btf import Kind
 from .decode import Decoder, SnapshotDecoder
 from .errors import LayoutError, PackageError
 from .layout import StructLayout, layout_from_btf
-from .package import Package, SampleMeta
+from .package import ExportChoice, Package, choose_export
 from .poller import (
+    PAGE_SIZE,
     DropCounter,
     EventSource,
     PerfBufferSource,
@@ -23,28 +23,8 @@ from .poller import (
     SampledMapSource,
 )
 from .program import Program
-from .skeleton import MAP_PERF_EVENT_ARRAY, MAP_RINGBUF
 
 DROPS_MAP = "drops"
-
-
-@dataclass(frozen=True, slots=True)
-class ExportChoice:
-    kind: str  # "ringbuf" | "perf" | "sample" | "none"
-    map_name: str = ""
-    sample: SampleMeta | None = None
-
-
-def choose_export(package: Package, map_types: dict[str, int]) -> ExportChoice:
-    choice = ExportChoice("none")
-    for m in package.maps:
-        if m.sample is not None:
-            choice = ExportChoice("sample", m.name, m.sample)
-        elif map_types.get(m.name) == MAP_RINGBUF:
-            choice = ExportChoice("ringbuf", m.name)
-        elif map_types.get(m.name) == MAP_PERF_EVENT_ARRAY:
-            choice = ExportChoice("perf", m.name)
-    return choice
 
 
 def sample_layouts(
@@ -82,13 +62,22 @@ def _fields(f: Any) -> dict[str, Any]:
 
 
 class LiveSession:
-    """A program attached to this kernel, with its event source and decoder."""
+    """A program attached to this kernel, with its event source and decoder.
+
+    ``ring_size`` (bytes, a power of 2 of pages) replaces the export map's size before load: a
+    ring buffer's ``max_entries``, or a perf event array's buffer per CPU.
+    """
 
     def __init__(
-        self, package: Package, values: dict[str, Any] | None = None, verbose: bool = False
+        self,
+        package: Package,
+        values: dict[str, Any] | None = None,
+        verbose: bool = False,
+        ring_size: int | None = None,
     ) -> None:
         self.package = package
         self.values = dict(values or {})
+        self.ring_size = ring_size
         libbpf.log.verbose = verbose
         self.program = Program(package, self.values)
         self.source: EventSource | None = None
@@ -98,8 +87,13 @@ class LiveSession:
         self.snapshot_decoder: SnapshotDecoder | None = None
 
     def start(self) -> LiveSession:
-        self.program.start()
+        self.program.open()
         try:
+            maps = self.program.maps
+            self.choice = choose_export(self.package, {n: m.type for n, m in maps.items()})
+            if self.ring_size and self.choice.kind == "ringbuf":
+                self.program.resize_map(self.choice.map_name, self.ring_size)
+            self.program.load()
             self._open_source()
         except BaseException:
             self.close()
@@ -108,7 +102,6 @@ class LiveSession:
 
     def _open_source(self) -> None:
         maps = self.program.maps
-        self.choice = choose_export(self.package, {n: m.type for n, m in maps.items()})
         if self.choice.kind == "none":
             return
         info = maps[self.choice.map_name]
@@ -140,9 +133,17 @@ class LiveSession:
             drops = DropCounter(drops_map.fd if drops_map else None, ncpus)
             self.source = RingBufferSource(info.fd, info.max_entries, layout.size, drops)
         else:
-            self.source = PerfBufferSource(info.fd, layout.size)
+            pages = (self.ring_size or 0) // PAGE_SIZE or self.package.perf_buffer_pages
+            self.source = PerfBufferSource(info.fd, layout.size, pages)
+
+    def stop(self) -> None:
+        """Detach the programs, then let the source hand over what the kernel still holds."""
+        self.program.detach()
+        if self.source is not None:
+            self.source.stop()
 
     def close(self) -> None:
+        self.program.detach()
         if self.source is not None:
             self.source.close()
         self.program.close()

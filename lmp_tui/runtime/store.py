@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import math
 import re
-import shlex
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from .decode import numpy_dtype
-from .errors import LmpError
 from .layout import Field, FieldKind, StructLayout
 
 DEFAULT_CAPACITY = 10_000
@@ -36,10 +34,6 @@ KEY_FIELD_NAMES = ("pid", "tgid", "tid")
 LABEL_FIELD_NAMES = ("comm", "task", "name")
 SIGNAL_FIELD_NAMES = frozenset({"sig", "signal", "signo", "signum"})
 SERIES_KINDS = frozenset({FieldKind.INT, FieldKind.FLOAT, FieldKind.BOOL})
-
-
-class FilterError(LmpError):
-    """A filter expression that cannot be applied to this layout."""
 
 
 # -- field semantics -------------------------------------------------------------------------------
@@ -72,7 +66,7 @@ def parse_signal(text: str) -> int:
     try:
         return int(signal.Signals[name])
     except KeyError:
-        raise FilterError(f"{text!r} is not a signal name or number") from None
+        raise ValueError(f"{text!r} is not a signal name or number") from None
 
 
 def series_fields(layout: StructLayout) -> list[Field]:
@@ -323,25 +317,22 @@ class KeyedSeries:
 # -- the event store -------------------------------------------------------------------------------
 
 
-class RowSource(Protocol):
-    """Rows a query runs over: a structured array and its valid rows in arrival order."""
-
-    layout: StructLayout
-    rows: np.ndarray
-
-    def arrival(self) -> np.ndarray: ...
-
-
 @dataclass(slots=True)
 class FrozenRows:
-    """A copy of a store's rows at one moment (what a paused view shows)."""
+    """A copy of a store's rows at one moment (what a paused view shows).
+
+    The copy keeps the store's slots, so the indices of a view shown at that moment stay
+    valid for it: pausing needs no query.
+    """
 
     layout: StructLayout
     rows: np.ndarray
+    order: np.ndarray
+    """Slots of the stored rows, oldest first."""
     generation: int = 0
 
     def arrival(self) -> np.ndarray:
-        return np.arange(len(self.rows))
+        return self.order
 
 
 class EventStore:
@@ -367,8 +358,12 @@ class EventStore:
         self.capacity = capacity
         self.rows = np.zeros(capacity, self.dtype)
         self.times = np.zeros(capacity, np.float64)
-        self.head = 0
         self.size = 0
+        self.written = 0
+        """Rows ever written to the ring: the row written n-th lives at ``rows[n % capacity]``
+        while ``n >= written - size``. Views follow the store by these numbers."""
+        self.resets = 0
+        """Times the store was emptied (``clear``): numbers start again from 0."""
         self.total = 0
         self.drops = 0
         self.shed = 0
@@ -404,7 +399,8 @@ class EventStore:
 
     def clear(self) -> None:
         """Empty the store and its series in place (a replay seeking back starts over)."""
-        self.head = self.size = self.total = self.drops = self.shed = 0
+        self.size = self.written = self.total = self.drops = self.shed = 0
+        self.resets += 1
         self.last_time = None
         self.axis.clear()
         self.series.clear()
@@ -417,27 +413,24 @@ class EventStore:
         self.shed += count
         self.generation += 1
 
+    @property
+    def head(self) -> int:
+        """The slot the next row goes to (the oldest row's, once the ring is full)."""
+        return self.written % self.capacity
+
     def _write(self, arr: np.ndarray, time: float) -> None:
-        cap = self.capacity
-        if len(arr) >= cap:
-            arr = arr[-cap:]
-            self.rows[:] = arr
-            self.times[:] = time
-            self.head = 0
-            self.size = cap
-            return
-        n = len(arr)
-        end = self.head + n
-        if end <= cap:
-            self.rows[self.head : end] = arr
-            self.times[self.head : end] = time
-        else:
-            first = cap - self.head
-            self.rows[self.head :] = arr[:first]
+        cap, n = self.capacity, len(arr)
+        if n > cap:
+            self.written += n - cap  # rows that would be overwritten within this batch
+            arr, n = arr[-cap:], cap
+        start = self.written % cap
+        first = min(n, cap - start)
+        self.rows[start : start + first] = arr[:first]
+        self.times[start : start + first] = time
+        if first < n:
             self.rows[: n - first] = arr[first:]
-            self.times[self.head :] = time
             self.times[: n - first] = time
-        self.head = end % cap
+        self.written += n
         self.size = min(self.size + n, cap)
 
     def _add_series(self, arr: np.ndarray, time: float) -> None:
@@ -460,7 +453,7 @@ class EventStore:
         return np.concatenate((np.arange(self.head, self.capacity), np.arange(0, self.head)))
 
     def freeze(self) -> FrozenRows:
-        return FrozenRows(self.layout, self.rows[self.arrival()].copy(), self.generation)
+        return FrozenRows(self.layout, self.rows.copy(), self.arrival(), self.generation)
 
     def events_per_second(self) -> float:
         """The rate over the newest complete bucket (the current one is still filling)."""
@@ -597,157 +590,6 @@ def _scalar(value: Any, f: Field) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-# -- queries: filter and sort ----------------------------------------------------------------------
-
-OPERATORS = ("!~", ">=", "<=", "!=", "==", "~", "=", ">", "<")
-_TERM = re.compile(r"^(?P<field>[A-Za-z_]\w*)\s*(?P<op>!~|>=|<=|!=|==|~|=|>|<)(?P<value>.*)$", re.S)
-_COMPARE: dict[str, Callable[[np.ndarray, Any], np.ndarray]] = {
-    "=": np.equal,
-    "==": np.equal,
-    "!=": np.not_equal,
-    ">": np.greater,
-    ">=": np.greater_equal,
-    "<": np.less,
-    "<=": np.less_equal,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """``field op value``, with ``value`` already parsed for the field's type."""
-
-    field: str
-    op: str
-    value: Any
-
-    def mask(self, column: np.ndarray) -> np.ndarray:
-        if self.op in ("~", "!~"):
-            found = np.char.find(column, self.value) >= 0
-            return found if self.op == "~" else ~found
-        return _COMPARE[self.op](column, self.value)
-
-
-@dataclass(frozen=True, slots=True)
-class Filter:
-    """All conditions must hold (``comm~bash pid>100``)."""
-
-    text: str = ""
-    conditions: tuple[Condition, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.conditions)
-
-    def mask(self, rows: np.ndarray) -> np.ndarray:
-        keep = np.ones(len(rows), bool)
-        for c in self.conditions:
-            keep &= c.mask(rows[c.field])
-        return keep
-
-
-def parse_filter(text: str, layout: StructLayout) -> Filter:
-    """Parse ``field op value`` terms separated by spaces (quote values that contain spaces).
-
-    Operators: ``~`` contains and ``!~`` does not (text), ``=``/``==``, ``!=``, ``<``, ``<=``,
-    ``>``, ``>=``. Enums match by name or number, signal fields by name (``sig=SIGUSR1``).
-    """
-    try:
-        terms = shlex.split(text)
-    except ValueError as exc:
-        raise FilterError(f"filter: {exc}") from None
-    return Filter(text, tuple(_condition(t, layout) for t in terms))
-
-
-def _condition(term: str, layout: StructLayout) -> Condition:
-    m = _TERM.match(term)
-    if m is None:
-        raise FilterError(
-            f"{term!r}: expected field, operator and value, as in pid>100 "
-            f"(operators: {' '.join(OPERATORS)})"
-        )
-    name, op, raw = m.group("field"), m.group("op"), m.group("value")
-    try:
-        f = layout.field(name)
-    except KeyError:
-        raise FilterError(
-            f"{term!r}: no field {name!r} (fields: {', '.join(layout.names)})"
-        ) from None
-    if raw == "":
-        raise FilterError(f"{term!r}: needs a value after {op}")
-    if f.kind == FieldKind.STRING:
-        if op not in ("~", "!~", "=", "==", "!="):
-            raise FilterError(f"{term!r}: {name} is text: use ~, !~, = or !=")
-        return Condition(name, op, raw.encode())
-    if op in ("~", "!~"):
-        raise FilterError(f"{term!r}: ~ matches text; {name} is a number (use = < >)")
-    if f.kind in (FieldKind.INT, FieldKind.BOOL, FieldKind.PTR, FieldKind.FLOAT, FieldKind.ENUM):
-        return Condition(name, op, _number(raw, f, term))
-    raise FilterError(f"{term!r}: {name} ({f.kind}) cannot be filtered")
-
-
-def _number(raw: str, f: Field, term: str) -> int | float:
-    if is_signal_field(f):
-        try:
-            return parse_signal(raw)
-        except FilterError as exc:
-            raise FilterError(f"{term!r}: {exc}") from None
-    if f.kind == FieldKind.ENUM:
-        for n, v in f.enum_values:
-            if n == raw or n.lower() == raw.lower():
-                return v
-    if f.kind == FieldKind.BOOL:
-        lowered = raw.lower()
-        if lowered in ("true", "yes", "on"):
-            return 1
-        if lowered in ("false", "no", "off"):
-            return 0
-    try:
-        return int(raw, 0)
-    except ValueError:
-        pass
-    try:
-        if f.kind == FieldKind.FLOAT:
-            return float(raw)
-    except ValueError:
-        pass
-    raise FilterError(
-        f"{term!r}: {raw!r} is not a number"
-        + (f" or one of {', '.join(n for n, _ in f.enum_values)}" if f.enum_values else "")
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Sort:
-    """Order by one field; ``None`` means arrival order. ``reverse`` puts largest first."""
-
-    field: str | None = None
-    reverse: bool = False
-
-
-def sortable(f: Field) -> bool:
-    return f.kind not in (FieldKind.ARRAY, FieldKind.STRUCT, FieldKind.UNION, FieldKind.INT128)
-
-
-def select(source: RowSource, sort: Sort = Sort(), where: Filter = Filter()) -> np.ndarray:
-    """Indices into ``source.rows`` of the rows that pass ``where``, in ``sort`` order.
-
-    Ties keep arrival order (a stable sort), so a sorted view does not shuffle between ticks.
-    """
-    index = source.arrival()
-    if where:
-        index = index[where.mask(source.rows[index])]
-    if sort.field is not None and sortable(source.layout.field(sort.field)):
-        keys = source.rows[sort.field][index]
-        if sort.reverse:
-            # Descending but still stable: sort the reversed run, then map back.
-            order = np.argsort(keys[::-1], kind="stable")[::-1]
-            index = index[::-1][order]
-        else:
-            index = index[np.argsort(keys, kind="stable")]
-    elif sort.reverse:
-        index = index[::-1]
-    return index
 
 
 @dataclass

@@ -28,9 +28,8 @@ from pathlib import Path
 from . import skeleton
 from .errors import BuildError, LayoutError, NotFoundError
 from .layout import Field, FieldKind, StructLayout, field_from_btf
-from .package import Package, load_package
+from .package import Package, choose_export, load_package
 from .params import Parameter, parameters
-from .session import choose_export
 from .templates import read_config, templates_root
 
 INCLUDE_DIR = "wasm-include"

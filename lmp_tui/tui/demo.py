@@ -16,6 +16,7 @@ from ..runtime.decode import Batch, Decoder
 from ..runtime.hub import HubProgram
 from ..runtime.layout import FieldKind
 from ..runtime.recording import header_for
+from .runner import RunSettings
 from .scripted import (
     ScriptedSession,
     ScriptedSource,
@@ -160,10 +161,10 @@ def _histograms(program: HubProgram, rng: random.Random) -> list[Batch]:
     return batches
 
 
-def demo_session(program: HubProgram, values: dict[str, Any] | None = None) -> ScriptedSession:
+def demo_session(program: HubProgram, settings: RunSettings | None = None) -> ScriptedSession:
     """A session for ``program`` whose source replays a fixed minute of made-up activity."""
     session = _demo_session(program)
-    session.values = dict(values or {})
+    session.values = dict(settings.values) if settings is not None else {}
     return session
 
 

@@ -13,9 +13,8 @@ from typing import Any
 
 from ..runtime import hub
 from ..runtime.errors import LmpError
-from ..runtime.package import SampleMeta
+from ..runtime.package import ExportChoice, SampleMeta
 from ..runtime.recording import RecordingHeader, RecordingReader, ReplaySource, demo_recordings
-from ..runtime.session import ExportChoice
 from .formatting import human_bytes
 
 RECORDING_SUFFIX = ".lmprec"
@@ -68,6 +67,9 @@ class ReplaySession:
 
     def start(self) -> ReplaySession:
         return self
+
+    def stop(self) -> None:
+        self.source.stop()
 
     def close(self) -> None:
         self.source.close()

@@ -20,10 +20,10 @@ from typing import Any, Literal, Protocol
 
 from ..runtime.decode import Batch, Decoder, SnapshotDecoder
 from ..runtime.hub import HubProgram
-from ..runtime.package import Package
+from ..runtime.package import ExportChoice, Package
 from ..runtime.poller import EventSource
 from ..runtime.recording import Recorder, RecordingError, ReplaySource, header_for
-from ..runtime.session import ExportChoice, LiveSession
+from ..runtime.session import LiveSession
 from ..runtime.store import EventStore, SnapshotStore, StoreConfig
 
 RunState = Literal["running", "stopped", "failed"]
@@ -45,15 +45,27 @@ class Session(Protocol):
 
     def start(self) -> Session: ...
 
+    def stop(self) -> None:
+        """Detach: the source hands over what is left, then its iteration ends."""
+
     def close(self) -> None: ...
 
 
-SessionFactory = Callable[[HubProgram, dict[str, Any]], Session]
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """What a run is started with: the program's parameter values, and its export buffer's
+    size in bytes (None: as the package ships it)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    ring_size: int | None = None
 
 
-def live_session(program: HubProgram, values: dict[str, Any]) -> Session:
+SessionFactory = Callable[[HubProgram, RunSettings], Session]
+
+
+def live_session(program: HubProgram, settings: RunSettings) -> Session:
     """The real thing: load and attach ``program`` on this kernel (when started)."""
-    return LiveSession(program.package, values)
+    return LiveSession(program.package, settings.values, ring_size=settings.ring_size)
 
 
 def make_store(session: Session, config: StoreConfig) -> EventStore | SnapshotStore | None:
@@ -245,6 +257,11 @@ class ProgramRun:
         index = SPEEDS.index(replay.speed) if replay.speed in SPEEDS else SPEEDS.index(1.0)
         replay.speed = SPEEDS[max(0, min(index + step, len(SPEEDS) - 1))]
         return replay.speed
+
+    def end(self) -> None:
+        """Detach the program; ``pump`` takes what the kernel still held, then returns."""
+        if self.state == "running":
+            self.session.stop()
 
     def stop(self, error: str | None = None) -> bool:
         """Detach everything; True if this call stopped it (False if it was already)."""

@@ -18,7 +18,9 @@ from textual.widgets.option_list import Option
 
 from ..runtime.errors import ParameterError
 from ..runtime.params import VALUE_TYPES, Parameter, coerce
+from ..runtime.units import format_bytes, ring_size
 from .replay import Openable
+from .runner import RunSettings
 
 INTEGER_TYPES = {t for t, kind in VALUE_TYPES.items() if kind is int}
 FLOAT_TYPES = {t for t, kind in VALUE_TYPES.items() if kind is float}
@@ -55,8 +57,19 @@ class FlagCheckbox(Checkbox, inherit_bindings=False):
     ]
 
 
-class ParameterForm(ModalScreen[dict[str, Any] | None]):
-    """Typed inputs for a program's ``const volatile`` globals; dismisses with the values."""
+class _RingSize(Validator):
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            if value.strip():
+                ring_size(value)
+        except ParameterError as exc:
+            return self.failure(str(exc))
+        return self.success()
+
+
+class ParameterForm(ModalScreen[RunSettings | None]):
+    """Typed inputs for a program's ``const volatile`` globals, and the size of the buffer its
+    events come through (when it has one); dismisses with the ``RunSettings``."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
@@ -87,10 +100,14 @@ class ParameterForm(ModalScreen[dict[str, Any] | None]):
     }
     """
 
-    def __init__(self, program: str, parameters: Iterable[Parameter]) -> None:
+    def __init__(
+        self, program: str, parameters: Iterable[Parameter], buffer_bytes: int = 0
+    ) -> None:
         super().__init__()
         self.program = program
         self.parameters = list(parameters)
+        self.buffer_bytes = buffer_bytes
+        """The shipped size of the export buffer (0: it has none, no field for it)."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -110,6 +127,20 @@ class ParameterForm(ModalScreen[dict[str, Any] | None]):
                                 id=f"param-{p.name}",
                             )
                             yield Static(p.help, classes="help")
+                if self.buffer_bytes:
+                    with Vertical(classes="param"):
+                        yield Label("--ring-size  (bytes: 256K, 4M, ...)")
+                        yield Input(
+                            placeholder=format_bytes(self.buffer_bytes).replace(" ", ""),
+                            validators=[_RingSize()],
+                            id="ring-size",
+                        )
+                        yield Static(
+                            f"the buffer events come through (shipped: "
+                            f"{format_bytes(self.buffer_bytes)}); a power of 2 of pages, "
+                            "rounded up",
+                            classes="help",
+                        )
             yield Static(id="form-error")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
@@ -119,6 +150,13 @@ class ParameterForm(ModalScreen[dict[str, Any] | None]):
         self.query_one(VerticalScroll).can_focus = False
         fields = self.query(".param Input, .param Checkbox")
         (fields.first() if fields else self.query_one("#run", Button)).focus()
+
+    def settings(self) -> RunSettings:
+        """The values and the ring size (raises ``ParameterError``)."""
+        size = None
+        if self.buffer_bytes and (text := self.query_one("#ring-size", Input).value.strip()):
+            size, _note = ring_size(text)
+        return RunSettings(self.values(), size)
 
     def values(self) -> dict[str, Any]:
         """The coerced value of every parameter (raises ``ParameterError``)."""
@@ -134,11 +172,11 @@ class ParameterForm(ModalScreen[dict[str, Any] | None]):
 
     def action_run(self) -> None:
         try:
-            values = self.values()
+            settings = self.settings()
         except ParameterError as exc:
             self.query_one("#form-error", Static).update(str(exc))
             return
-        self.dismiss(values)
+        self.dismiss(settings)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -21,10 +21,10 @@ from ..runtime.btf import Kind
 from ..runtime.decode import Batch, Decoder, SnapshotDecoder
 from ..runtime.errors import PackageError
 from ..runtime.layout import StructLayout
-from ..runtime.package import Package
+from ..runtime.package import ExportChoice, Package
 from ..runtime.poller import EventSource
 from ..runtime.recording import Recorder, RecordingHeader
-from ..runtime.session import ExportChoice, sample_layouts
+from ..runtime.session import sample_layouts
 
 
 class ScriptedSource(EventSource):
@@ -174,6 +174,10 @@ class ScriptedSession:
     def start(self) -> ScriptedSession:
         self.started = True
         return self
+
+    def stop(self) -> None:
+        if self.source is not None:
+            self.source.stop()
 
     def close(self) -> None:
         self.closed = True

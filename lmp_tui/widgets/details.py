@@ -14,6 +14,7 @@ from ..runtime.layout import StructLayout
 from ..runtime.package import Package
 from ..runtime.params import parameters
 from ..runtime.session import sample_layouts
+from ..runtime.units import format_bytes
 from ..tui.scripted import map_types, sample_choice
 from .sidebar import ProgramEntry
 
@@ -146,6 +147,12 @@ class ProgramDetails(VerticalScroll):
             return [Text(f"output: cannot resolve the exported struct: {exc}", style="red")]
         if layout is None:
             return [Text("output: none (the program exports no events)", style="dim")]
-        out.append(Text(f"output: events of struct {layout.name} ({layout.size} bytes)"))
+        choice = package.export()
+        buffer = package.buffer_bytes(choice)
+        via = {"ringbuf": "ring buffer", "perf": "perf buffer"}.get(choice.kind, "")
+        where = f" via {via} {choice.map_name!r}, {format_bytes(buffer)}" if via else ""
+        if choice.kind == "perf":
+            where += " per CPU"
+        out.append(Text(f"output: events of struct {layout.name} ({layout.size} bytes){where}"))
         out.append(_layout_table("fields", layout))
         return out

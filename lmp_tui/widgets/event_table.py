@@ -1,8 +1,8 @@
 """``EventTable``: a program's events as a sortable, filterable, virtualised table.
 
 A Line API widget: ``render_line`` formats only the rows on screen, so drawing costs the same
-with ten events or ten thousand. Which rows, in which order, is one numpy query over the store
-(``runtime.store.select``) per refresh.
+with ten events or ten thousand. Which rows, in which order, a ``runtime.query.RowView`` keeps
+up to date, merging in only what arrived since the last refresh.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..runtime.store import EventStore, Filter, FrozenRows, RowSource, Sort, select, sortable
+from ..runtime.query import Filter, RowSource, RowView, Sort, select, sortable
+from ..runtime.store import EventStore, FrozenRows
 from ..tui.formatting import Column, columns
 
 GAP = 2
@@ -115,6 +116,7 @@ class EventTable(ScrollView, can_focus=True):
         self.cursor_row = 0
         self.cursor_column = 0
         self._frozen: FrozenRows | None = None
+        self._live: RowView | None = None
         self._view = np.arange(0)
         self._seen_generation = -1
         self._cells: dict[int, list[str]] = {}
@@ -136,13 +138,21 @@ class EventTable(ScrollView, can_focus=True):
     def on_mount(self) -> None:
         self.refresh_rows(force=True)
 
-    def refresh_rows(self, force: bool = False) -> None:
-        """Re-run the query if the rows changed; cheap when nothing did."""
+    def refresh_rows(self, force: bool = False, requery: bool = True) -> None:
+        """Bring the view up to date if the rows changed; cheap when nothing did. A paused
+        view is queried again only when asked (``requery``: its sort or filter changed)."""
         generation = -2 if self._frozen is not None else self.store.generation
         if not force and generation == self._seen_generation:
             return
         self._seen_generation = generation
-        self._view = select(self.source, self.sort, self.where)
+        if self._frozen is not None:
+            if requery:
+                self._view = select(self._frozen, self.sort, self.where)
+        else:
+            live = self._live
+            if live is None or (live.sort, live.where) != (self.sort, self.where):
+                live = self._live = RowView(self.store, self.sort, self.where)
+            self._view = live.update()
         self._cells.clear()
         self._update_virtual_size()
         if self.following:
@@ -181,10 +191,14 @@ class EventTable(ScrollView, can_focus=True):
     # -- watchers ------------------------------------------------------------------------------
 
     def watch_paused(self, paused: bool) -> None:
+        # Paused: a copy of the rows with the slots they had, so the view (brought up to date
+        # first) stays right for it.
+        if paused and self._frozen is None and self._live is not None:
+            self._view = self._live.update()
         self._frozen = self.store.freeze() if paused else None
         if paused:
             self.following = False
-        self.refresh_rows(force=True)
+        self.refresh_rows(force=True, requery=False)
         self.post_message(self.StateChanged(self))
 
     def watch_following(self, following: bool) -> None:

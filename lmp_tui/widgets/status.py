@@ -46,7 +46,8 @@ class StatusBar(Static):
     def show(self, status: Status) -> None:
         if status != self.status:
             self.status = status
-            self.update(self.render_status(status))
+            # One line whatever it says: no layout pass (a screen-wide one costs a frame).
+            self.update(self.render_status(status), layout=False)
 
     def on_mount(self) -> None:
         self.update(self.render_status(self.status))
@@ -104,8 +105,9 @@ class ViewTabs(Static):
         self.current: int | None = None
 
     def show(self, tabs: list[Tab], current: int | None) -> None:
-        self.tabs, self.current = tabs, current
-        self.update(self.render_tabs())
+        if (tabs, current) != (self.tabs, self.current):
+            self.tabs, self.current = tabs, current
+            self.update(self.render_tabs(), layout=False)
 
     def on_mount(self) -> None:
         self.update(self.render_tabs())

@@ -5,12 +5,19 @@
  *  - `drops`, a per-CPU count of records `events` had no room for, so losses are known exactly
  *    (the runtime reads it and reports drops with every batch).
  * Include after vmlinux.h and bpf/bpf_helpers.h; define LMP_EVENTS_BYTES first for another size.
+ *
+ * Sizing (bench/ingest.py, `max` rows): a ring should hold about 16 ms of one CPU producing as
+ * fast as it can, so that neither lmp's drain thread (which lets records gather for up to 1 ms)
+ * nor a busy CPU makes it overflow. sigsnoop peaks near 2 M signals/s on one CPU, 40 bytes each
+ * in the ring: 80 MB/s, 1 MiB holds 13 ms; the other programs' triggers (exec, exit, mount, TCP
+ * state changes, context switches rate-limited per pid) are slower still. opensnoop, 304 bytes
+ * per open at up to 0.9 M opens/s, defines 4 MiB.
  */
 #ifndef __LMP_EVENTS_BPF_H
 #define __LMP_EVENTS_BPF_H
 
 #ifndef LMP_EVENTS_BYTES
-#define LMP_EVENTS_BYTES (256 * 1024)
+#define LMP_EVENTS_BYTES (1024 * 1024)
 #endif
 
 struct {

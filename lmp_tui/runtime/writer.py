@@ -1,0 +1,93 @@
+"""Writing text to a file descriptor from a thread of its own, through a bounded queue.
+
+``lmp run`` must keep draining whatever stdout does: a terminal that scrolls slowly, a pipe
+into a pager nobody reads, a full disk. Formatted chunks are queued (one per batch) and a
+writer thread writes them out; when more than ``max_bytes`` wait, new chunks are shed and
+their lines counted, reported like a kernel drop instead of blocking the event loop.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import threading
+from collections import deque
+
+DEFAULT_MAX_BYTES = 64 << 20
+
+
+class ChunkWriter:
+    def __init__(self, fd: int, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.fd = fd
+        self.max_bytes = max_bytes
+        self.shed_lines = 0
+        self.error = ""
+        """Why writing stopped (empty unless it failed); EPIPE is a reader that went away."""
+        self.broken_pipe = False
+        self._queue: deque[tuple[bytes, int]] = deque()
+        self._queued = 0
+        self._closing = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="lmp-writer", daemon=True)
+        self._thread.start()
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error)
+
+    def write(self, text: str, lines: int) -> None:
+        """Queue ``text`` (``lines`` lines); shed it if the queue is full or writing failed."""
+        if not text:
+            return
+        data = text.encode("utf-8", "replace")
+        with self._cond:
+            if self.error or self._queued + len(data) > self.max_bytes:
+                self.shed_lines += lines
+                return
+            self._queue.append((data, lines))
+            self._queued += len(data)
+            self._cond.notify()
+
+    def close(self, timeout: float = 2.0) -> bool:
+        """Write out what is queued, waiting at most ``timeout``; False if it could not."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            with self._cond:
+                self.shed_lines += sum(n for _, n in self._queue)
+                self._queue.clear()
+            return False
+        return not self.error
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                # Everything queued in one write: large writes are what keeps up with a file.
+                chunks = list(self._queue)
+                self._queue.clear()
+            data = b"".join(c for c, _ in chunks)
+            try:
+                view = memoryview(data)
+                while view:
+                    try:
+                        view = view[os.write(self.fd, view) :]
+                    except BlockingIOError:  # somebody made our stdout non-blocking
+                        select.select([], [self.fd], [])
+            except OSError as exc:
+                with self._cond:
+                    self.broken_pipe = exc.errno == errno.EPIPE
+                    self.error = exc.strerror or str(exc)
+                    self.shed_lines += sum(n for _, n in chunks)
+                    self.shed_lines += sum(n for _, n in self._queue)
+                    self._queue.clear()
+                    self._queued = 0
+                return
+            with self._cond:
+                self._queued -= len(data)
