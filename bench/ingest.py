@@ -521,7 +521,9 @@ def tui_end_to_end(
                 return {**result, "error": "the parameter form did not open", "screen": screen()}
             keys("End")
             keys(*["BSpace"] * 12)
-            keys("-l", str(gen.pid))  # literally: digits right after keys' escape sequences get lost
+            keys(
+                "-l", str(gen.pid)
+            )  # literally: digits right after keys' escape sequences get lost
             keys("Enter")
             if wait_for(lambda s: "ev/s" in s, 30) is None:
                 return {**result, "error": "the program view did not open", "screen": screen()}

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import contextlib
+import gc
 import signal
 import sys
 import time

@@ -10,8 +10,8 @@ from pathlib import Path
 from ..runtime.output import BatchPrinter
 from ..runtime.recording import RecordingReader, ReplaySource
 from . import run
-from .distribution import add_transport_args
 from .common import err, write_lines
+from .distribution import add_transport_args
 
 
 def cmd_record(args: argparse.Namespace) -> int:

@@ -386,9 +386,11 @@ class EventStore:
         """Events that fell off the end of the ring (still counted in ``total``)."""
         return self.total - self.size
 
-    def append(self, arr: np.ndarray, time: float, drops: int = 0) -> None:
-        """Add one batch of decoded events that arrived at ``time`` (wall-clock seconds)."""
+    def append(self, arr: np.ndarray, time: float, drops: int = 0, shed: int = 0) -> None:
+        """Add one batch of decoded events that arrived at ``time`` (wall-clock seconds), with
+        the events the kernel dropped and those lmp shed since the batch before."""
         self.drops += drops
+        self.shed += shed
         self.last_time = time if self.last_time is None else max(self.last_time, time)
         n = len(arr)
         if n:

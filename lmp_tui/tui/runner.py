@@ -168,7 +168,7 @@ class ProgramRun:
             dropped = self._pending.pop(0)
             self._pending_records -= dropped.count
             if isinstance(self.store, EventStore):
-                self.store.add_shed(dropped.count)
+                self.store.add_shed(dropped.count + dropped.shed)
                 self.store.drops += dropped.drops
 
     def flush(self) -> tuple[int, int]:
@@ -184,9 +184,8 @@ class ProgramRun:
         for batch in batches:
             taken += batch.count
             if isinstance(store, EventStore) and session.decoder is not None:
-                store.append(
-                    session.decoder.array(batch.records, batch.count), batch.time, batch.drops
-                )
+                arr = session.decoder.array(batch.records, batch.count)
+                store.append(arr, batch.time, batch.drops, batch.shed)
             elif isinstance(store, SnapshotStore) and session.snapshot_decoder is not None:
                 keys, values = session.snapshot_decoder.arrays(batch.records, batch.count)
                 sample = session.choice.sample
