@@ -24,6 +24,7 @@ from .decode import Batch, Decoder, SnapshotDecoder
 from .errors import LmpError
 from .layout import StructLayout
 from .poller import EventSource
+from .writer import WRITE_SLICE
 
 FORMAT = "lmprec"
 VERSION = 1
@@ -118,12 +119,17 @@ class RecordingHeader:
             raise RecordingError(f"{source}: corrupt recording header ({exc})") from None
 
 
+FLUSH_BYTES = 2 << 20
+"""Unwritten frame bytes that make the recorder write at once: the batches it holds until then
+are staging buffers the drain thread is waiting to reuse."""
+
+
 class Recorder:
     """Appends batches to a recording file; stops by itself at ``max_bytes``.
 
     Frames are packed as batches arrive and written out together: under an asyncio loop at
-    most ``flush_interval`` after the first unwritten one (a timer on the loop), elsewhere at
-    once. A batch is often a handful of events, and a write per batch would cost more than
+    most ``flush_interval`` after the first unwritten one (a timer on the loop) or as soon as
+    ``FLUSH_BYTES`` wait, elsewhere at once. A batch is often a handful of events, and a write per batch would cost more than
     the events do; a crash loses at most ``flush_interval`` of frames.
     """
 
@@ -144,6 +150,7 @@ class Recorder:
         self.stopped_reason = ""
         self._packer = msgpack.Packer(use_bin_type=True)
         self._pending: list[bytes] = []
+        self._pending_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
         try:
             # unbuffered: frames are gathered here and written with one writev per flush
@@ -173,11 +180,15 @@ class Recorder:
             head += [pack(key), pack(value)]
         head += [pack("r"), _bin_header(len(batch.records))]
         self._pending += [b"".join(head), batch.records]
-        self.bytes += sum(map(len, self._pending[-2:]))
+        size = sum(map(len, self._pending[-2:]))
+        self.bytes += size
+        self._pending_bytes += size
         self.frames += 1
         self.events += batch.count
         if self.bytes >= self.max_bytes:
             self.close(f"size limit of {self.max_bytes} bytes reached")
+        elif self._pending_bytes >= FLUSH_BYTES:
+            self.flush()
         elif self._timer is None:
             self._schedule_flush()
 
@@ -185,6 +196,7 @@ class Recorder:
         data = self._packer.pack(obj)
         self._pending.append(data)
         self.bytes += len(data)
+        self._pending_bytes += len(data)
 
     def _schedule_flush(self) -> None:
         try:
@@ -200,7 +212,7 @@ class Recorder:
             self._timer = None
         if self._file is None or not self._pending:
             return
-        chunks, self._pending = self._pending, []
+        chunks, self._pending, self._pending_bytes = self._pending, [], 0
         try:
             _write_all(self._file.fileno(), chunks)
         except OSError as exc:
@@ -228,10 +240,17 @@ def _bin_header(n: int) -> bytes:
 
 
 def _write_all(fd: int, chunks: list[bytes]) -> None:
-    """``writev`` until every byte is written (a pipe takes part of it at a time)."""
-    views = [memoryview(c) for c in chunks if c]
+    """``writev`` until every byte is written (a pipe takes part of it at a time), at most
+    ``WRITE_SLICE`` bytes per call (why: see there)."""
+    views = [memoryview(c).cast("B") for c in chunks if c]
     while views:
-        done = os.writev(fd, views[:IOV_MAX])
+        iov, size = [], 0
+        for view in views[:IOV_MAX]:
+            iov.append(view[: WRITE_SLICE - size])
+            size += len(iov[-1])
+            if size >= WRITE_SLICE:
+                break
+        done = os.writev(fd, iov)
         while views and done >= len(views[0]):
             done -= len(views[0])
             views.pop(0)
