@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -81,6 +82,75 @@ def test_run_duration_stops_by_itself():
     assert "usecs" in res.stdout and "distribution" in res.stdout
     assert re.search(r"^key =  0$", res.stdout, re.M)
     assert_no_leaks(before)
+
+
+def map_sizes(pid: int) -> dict[int, list[int]]:
+    """``max_entries`` of the BPF maps process ``pid`` holds, by map type (its fdinfo)."""
+    sizes: dict[int, list[int]] = {}
+    for fd in Path(f"/proc/{pid}/fdinfo").iterdir():
+        with contextlib.suppress(OSError):
+            info = dict(line.split(":", 1) for line in fd.read_text().splitlines() if ":" in line)
+            if "map_type" in info:
+                sizes.setdefault(int(info["map_type"]), []).append(int(info["max_entries"]))
+    return sizes
+
+
+BPF_MAP_TYPE_RINGBUF = 27
+
+
+@pytest.fixture(scope="module")
+def execwatch_package(tmp_path_factory) -> str:
+    """An upstream-style package (its own ring buffer, no Hub conventions)."""
+    out = tmp_path_factory.mktemp("execwatch")
+    res = lmp("build", str(ROOT / "tests/data/execwatch"), "-o", str(out), "--vmlinux", VMLINUX)
+    assert res.returncode == 0, res.stderr
+    return str(out / "package.json")
+
+
+@pytest.mark.parametrize(
+    ("asked", "size", "note"),
+    [("4M", 4 << 20, ""), ("3M", 4 << 20, "ring size 3 MiB rounded up to 4 MiB")],
+)
+@pytest.mark.parametrize("program", ["sigsnoop", "upstream"])
+def test_ring_size_option_resizes_the_ring_before_load(
+    program, asked, size, note, execwatch_package
+):
+    before = bpf_prog_ids()
+    target = execwatch_package if program == "upstream" else program
+    proc = subprocess.Popen(
+        [*LMP, "run", target, "--ring-size", asked],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    lines = [proc.stderr.readline()]
+    if note:
+        assert lines[0].strip() == f"lmp: {note} (a power of 2 of pages)"
+        lines.append(proc.stderr.readline())
+    assert "waiting for events" in lines[-1], lines
+    try:
+        assert map_sizes(proc.pid)[BPF_MAP_TYPE_RINGBUF] == [size]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert_no_leaks(before)
+
+
+@pytest.mark.parametrize(
+    ("asked", "message"),
+    [
+        ("abc", "lmp: 'abc' is not a size (like 256K, 4M or 1048576)"),
+        ("0", "lmp: a ring size must be positive"),
+        ("2G", "lmp: ring size 2G is larger than 1 GiB"),
+    ],
+)
+def test_ring_size_option_refuses_what_is_not_a_size(asked, message):
+    res = lmp("run", "sigsnoop", "--ring-size", asked, "--duration", "1", timeout=20)
+    assert res.returncode == 2
+    assert res.stderr.strip() == message
+    assert res.stdout == ""
 
 
 def test_program_help_lists_parameters():
