@@ -1,4 +1,4 @@
-"""The one compiled part of lmp-tui: the ring/perf buffer drain thread (lmp_tui/runtime/native).
+"""The one compiled part of lmp-tui: the ring/perf buffer drain thread (lmp_tui/runtime/kernel/native).
 
 Built as an extension module so `pip install` compiles it, but loaded with ctypes: it does not
 use the Python C API at all, and ctypes calls release the GIL. Needs gcc and libbpf's headers
@@ -10,8 +10,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "lmp_tui.runtime.native._lmp_stream",
-            sources=["lmp_tui/runtime/native/lmp_stream.c"],
+            "lmp_tui.runtime.kernel.native._lmp_stream",
+            sources=["lmp_tui/runtime/kernel/native/lmp_stream.c"],
             libraries=["bpf", "pthread"],
             extra_compile_args=["-O2", "-std=gnu11", "-Wall", "-Wextra"],
         )

@@ -122,7 +122,7 @@ def build_all() -> dict[str, Path]:
             if done.returncode:
                 raise SystemExit(f"gcc failed on {src.name}:\n{done.stderr}")
         paths[name] = out
-    from lmp_tui.runtime.build import build
+    from lmp_tui.runtime.author.build import build
 
     for name, src_dir in (("perfsnoop", ROOT / "tests/data/perfsnoop"), ("ringgen", BENCH)):
         out_dir = BUILD / name
@@ -138,9 +138,9 @@ def build_all() -> dict[str, Path]:
 def package_object(target: str) -> tuple[Path, list[str], int]:
     """The BPF object inside a package (for the C consumer), the programs lmp leaves out
     (``@when``), and the export ring size it ships with."""
-    from lmp_tui.runtime import hub
-    from lmp_tui.runtime.package import load_package
-    from lmp_tui.runtime.program import selected_programs
+    from lmp_tui.runtime.distribution import hub
+    from lmp_tui.runtime.format.package import load_package
+    from lmp_tui.runtime.kernel.program import selected_programs
 
     path = Path(target)
     package = load_package(path) if path.exists() else hub.find_builtin(target).package
@@ -325,7 +325,7 @@ class LmpConsumer(Consumer):
 
 def recording_log(path: Path) -> np.ndarray:
     """(events so far, ns) at each frame of a recording: when lmp held those events."""
-    from lmp_tui.runtime.recording import RecordingReader
+    from lmp_tui.runtime.stream.recording import RecordingReader
 
     points = []
     total = 0
@@ -362,7 +362,7 @@ def tui_worker(target: str, pid_param: str, pid: int, log: Path) -> None:
     import asyncio
 
     from lmp_tui.app import LmpApp
-    from lmp_tui.runtime import hub
+    from lmp_tui.runtime.distribution import hub
     from lmp_tui.tui.config import Config
     from lmp_tui.tui.runner import ProgramRun, RunSettings
 
@@ -683,7 +683,7 @@ def verdicts(cells: list[Cell], e2e: list[dict[str, Any]]) -> list[str]:
 
 def leftover_programs() -> list[str]:
     """Programs of the benchmark's packages still loaded (by name), after everything ran."""
-    from lmp_tui.runtime import hub
+    from lmp_tui.runtime.distribution import hub
 
     names = set()
     for name in (*HUB, "perfsnoop", "ringgen"):

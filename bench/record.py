@@ -29,14 +29,14 @@ sys.path.insert(0, str(BENCH))
 
 import ingest  # noqa: E402  (the generator and producer builds)
 
-from lmp_tui.runtime.package import load_package  # noqa: E402
-from lmp_tui.runtime.recording import (  # noqa: E402
+from lmp_tui.runtime.format.package import load_package  # noqa: E402
+from lmp_tui.runtime.runs.session import LiveSession  # noqa: E402
+from lmp_tui.runtime.stream.recording import (  # noqa: E402
     Recorder,
     RecordingReader,
     ReplaySource,
     header_for,
 )
-from lmp_tui.runtime.session import LiveSession  # noqa: E402
 
 PRODUCER_CPU, CONSUMER_CPU = 0, 1
 TARGET_EXTRA_PCT = 10.0

@@ -30,10 +30,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lmp_tui.app import LmpApp  # noqa: E402
-from lmp_tui.runtime import hub  # noqa: E402
-from lmp_tui.runtime.decode import Batch, Decoder  # noqa: E402
-from lmp_tui.runtime.hub import HubProgram  # noqa: E402
-from lmp_tui.runtime.poller import EventSource  # noqa: E402
+from lmp_tui.runtime.distribution import hub  # noqa: E402
+from lmp_tui.runtime.distribution.hub import HubProgram  # noqa: E402
+from lmp_tui.runtime.stream.batch import Batch, EventSource
+from lmp_tui.runtime.stream.decode import Decoder  # noqa: E402
 from lmp_tui.tui.config import Config  # noqa: E402
 from lmp_tui.tui.runner import RunSettings  # noqa: E402
 from lmp_tui.tui.scripted import ScriptedSession  # noqa: E402

@@ -31,12 +31,13 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from .runtime import hub, probe
+from .runtime.distribution import hub
+from .runtime.distribution.hub import HubProgram
 from .runtime.errors import LmpError
-from .runtime.hub import HubProgram
-from .runtime.params import parameters
-from .runtime.recording import Recorder
-from .runtime.store import EventStore, StoreConfig
+from .runtime.format.params import parameters
+from .runtime.kernel import probe
+from .runtime.stream.recording import Recorder
+from .runtime.stream.store import EventStore, StoreConfig
 from .tui.config import Config, config_path, load_config
 from .tui.demo import demo_session
 from .tui.formatting import duration, human_bytes

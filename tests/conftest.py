@@ -25,7 +25,7 @@ _TEST_PROGRAMS = {"handle_exec", "handle", "first", "second", "h", "on_getppid"}
 @functools.cache
 def our_program_names() -> frozenset[str]:
     """BPF program names of ours, as the kernel stores them (at most 15 characters)."""
-    from lmp_tui.runtime.hub import builtin_programs
+    from lmp_tui.runtime.distribution.hub import builtin_programs
 
     names = set(_TEST_PROGRAMS)
     for prog in builtin_programs():

@@ -22,7 +22,7 @@ import pytest
 from conftest import ROOT
 from test_wasm_host import no_wasm_leaks  # noqa: F401 - a fixture
 
-from lmp_tui.runtime.wasm_host import run_wasm
+from lmp_tui.runtime.wasm.host import run_wasm
 
 DATA = Path(__file__).parent / "data"
 EVENT_FIELDS = ["pid", "ppid", "exit_code", "duration_ns", "comm", "filename", "exit_event"]

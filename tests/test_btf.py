@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lmp_tui.runtime.btf import Btf, BtfBuilder, Kind
 from lmp_tui.runtime.errors import LayoutError
+from lmp_tui.runtime.format.btf import Btf, BtfBuilder, Kind
 
 
 def test_round_trip_and_c_decl():

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from lmp_tui.runtime import libbpf
-from lmp_tui.runtime.build import BUILD_STAMP_KEY, build, parse_doc_comments
-from lmp_tui.runtime.hub import builtin_programs, hub_dir
-from lmp_tui.runtime.package import load_package
+from lmp_tui.runtime.author.build import BUILD_STAMP_KEY, build, parse_doc_comments
+from lmp_tui.runtime.distribution.hub import builtin_programs, hub_dir
+from lmp_tui.runtime.format.package import load_package
+from lmp_tui.runtime.kernel import libbpf
 
 VMLINUX = ROOT / "lmp_tui/hub/include/x86"
 DATA = Path(__file__).parent / "data"

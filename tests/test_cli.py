@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import LMP, ROOT, assert_no_leaks, bpf_prog_ids, lmp
 
-from lmp_tui.runtime.hub import hub_dir
+from lmp_tui.runtime.distribution.hub import hub_dir
 
 VMLINUX = str(ROOT / "lmp_tui/hub/include/x86")
 

@@ -9,11 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lmp_tui.runtime.btf import Btf, BtfBuilder
-from lmp_tui.runtime.decode import Batch, Decoder, c_strings, json_line, plain_value
 from lmp_tui.runtime.errors import LayoutError
-from lmp_tui.runtime.layout import FieldKind, StructLayout, layout_from_btf, layout_from_export
-from lmp_tui.runtime.output import BatchPrinter
+from lmp_tui.runtime.format.btf import Btf, BtfBuilder
+from lmp_tui.runtime.format.layout import (
+    FieldKind,
+    StructLayout,
+    layout_from_btf,
+    layout_from_export,
+)
+from lmp_tui.runtime.stream.batch import Batch
+from lmp_tui.runtime.stream.decode import Decoder, c_strings, json_line, plain_value
+from lmp_tui.runtime.stream.output import BatchPrinter
 
 
 def rich_btf() -> tuple[Btf, int]:

@@ -22,10 +22,10 @@ from registry import (  # noqa: F401
     registry,
 )
 
-from lmp_tui.runtime import credentials, fetch, oci
-from lmp_tui.runtime.credentials import Credentials
+from lmp_tui.runtime.distribution import credentials, fetch, oci
+from lmp_tui.runtime.distribution.credentials import Credentials
+from lmp_tui.runtime.distribution.oci import RegistryClient, TransportOptions, parse_reference
 from lmp_tui.runtime.errors import LmpError, NotFoundError
-from lmp_tui.runtime.oci import RegistryClient, TransportOptions, parse_reference
 
 WASM = b"\0asm\x01\0\0\0"
 INSECURE = TransportOptions(insecure=True)

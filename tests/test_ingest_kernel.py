@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lmp_tui.runtime.build import build
-from lmp_tui.runtime.hub import find_builtin
-from lmp_tui.runtime.package import Package, load_package
-from lmp_tui.runtime.session import LiveSession
+from lmp_tui.runtime.author.build import build
+from lmp_tui.runtime.distribution.hub import find_builtin
+from lmp_tui.runtime.format.package import Package, load_package
+from lmp_tui.runtime.runs.session import LiveSession
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE, SECONDS = 20_000, 2.0

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from lmp_tui.runtime.hub import find_builtin
-from lmp_tui.runtime.session import LiveSession
+from lmp_tui.runtime.distribution.hub import find_builtin
+from lmp_tui.runtime.runs.session import LiveSession
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -132,8 +132,8 @@ def test_runqlat_histogram_fills():
 def test_perf_buffer_programs_deliver_events(tmp_path):
     from pathlib import Path
 
-    from lmp_tui.runtime.build import build
-    from lmp_tui.runtime.package import load_package
+    from lmp_tui.runtime.author.build import build
+    from lmp_tui.runtime.format.package import load_package
 
     root = Path(__file__).resolve().parent
     built = build(

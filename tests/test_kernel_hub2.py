@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from test_kernel import collect
 
-from lmp_tui.runtime.hub import find_builtin
-from lmp_tui.runtime.session import LiveSession
+from lmp_tui.runtime.distribution.hub import find_builtin
+from lmp_tui.runtime.runs.session import LiveSession
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 

@@ -34,16 +34,16 @@ from registry import (  # noqa: F401
     tls_registry,
 )
 
-from lmp_tui.runtime import credentials, fetch, oci
-from lmp_tui.runtime.credentials import Credentials
-from lmp_tui.runtime.oci import (
+from lmp_tui.runtime.distribution import credentials, fetch, oci
+from lmp_tui.runtime.distribution.credentials import Credentials
+from lmp_tui.runtime.distribution.oci import (
     RegistryClient,
     RegistryError,
     RegistryNotFoundError,
     TransportOptions,
     parse_reference,
 )
-from lmp_tui.runtime.package import parse_package
+from lmp_tui.runtime.format.package import parse_package
 
 INSECURE = TransportOptions(insecure=True)
 WASM = b"\0asm\x01\0\0\0"  # the smallest valid module

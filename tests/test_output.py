@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from lmp_tui.runtime.output import PlainTable, log2_chunk, log2_histogram
+from lmp_tui.runtime.stream.output import PlainTable, log2_chunk, log2_histogram
 
 
 def test_sigsnoop_header_and_row():

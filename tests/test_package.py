@@ -8,9 +8,9 @@ import zlib
 
 import pytest
 
+from lmp_tui.runtime.distribution.hub import find_builtin
 from lmp_tui.runtime.errors import PackageError
-from lmp_tui.runtime.hub import find_builtin
-from lmp_tui.runtime.package import pack_package, parse_package
+from lmp_tui.runtime.format.package import pack_package, parse_package
 
 
 @pytest.fixture(scope="module")

@@ -14,17 +14,17 @@ from conftest import LMP, ROOT, lmp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lmp_tui.runtime.decode import Batch
-from lmp_tui.runtime.hub import find_builtin
-from lmp_tui.runtime.output import BatchPrinter
-from lmp_tui.runtime.recording import (
+from lmp_tui.runtime.distribution.hub import find_builtin
+from lmp_tui.runtime.runs.session import LiveSession
+from lmp_tui.runtime.stream.batch import Batch
+from lmp_tui.runtime.stream.output import BatchPrinter
+from lmp_tui.runtime.stream.recording import (
     Recorder,
     RecordingError,
     RecordingHeader,
     RecordingReader,
     header_for,
 )
-from lmp_tui.runtime.session import LiveSession
 
 
 def live_and_recorded(program: str, values: dict, trigger, tmp_path: Path, seconds: float = 1.5):
@@ -195,7 +195,7 @@ def test_newer_version_and_non_recordings_are_one_line(tmp_path):
 
 
 def test_shipped_demos_replay_cleanly():
-    from lmp_tui.runtime.recording import demo_recordings
+    from lmp_tui.runtime.stream.recording import demo_recordings
 
     demos = {p.stem: p for p in demo_recordings()}
     assert {"sigsnoop", "procstat", "runqlat"} <= set(demos)

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lmp_tui.runtime import hub
-from lmp_tui.runtime.decode import Decoder
-from lmp_tui.runtime.query import FilterError, RowView, Sort, parse_filter, select
-from lmp_tui.runtime.store import EventStore, SnapshotStore, parse_signal, signal_name
+from lmp_tui.runtime.distribution import hub
+from lmp_tui.runtime.stream.decode import Decoder
+from lmp_tui.runtime.stream.query import FilterError, RowView, Sort, parse_filter, select
+from lmp_tui.runtime.stream.store import EventStore, SnapshotStore, parse_signal, signal_name
 from lmp_tui.tui.scripted import pack, snapshot_batch, snapshot_decoder
 
 
@@ -195,7 +195,7 @@ def test_snapshot_store_histograms() -> None:
 def test_store_module_does_not_import_textual() -> None:
     from pathlib import Path
 
-    import lmp_tui.runtime.store as module
+    import lmp_tui.runtime.stream.store as module
 
     source = Path(module.__file__).read_text(encoding="utf-8")
     assert "textual" not in source and "import rich" not in source
@@ -237,7 +237,7 @@ def test_a_kept_view_always_equals_the_query_from_scratch(
 
 def test_a_sort_by_a_long_text_field_keeps_only_its_window(sig_decoder, monkeypatch):
     """A merge copies the kept keys: a sort keeps SORT_WINDOW_BYTES of them, the newest rows."""
-    from lmp_tui.runtime import query
+    from lmp_tui.runtime.stream import query
 
     monkeypatch.setattr(query, "SORT_WINDOW_BYTES", 24 * 10)  # comm is 16 bytes + 8: 10 rows
     store = EventStore(sig_decoder.layout, 100)

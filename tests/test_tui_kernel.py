@@ -18,11 +18,11 @@ import pytest
 from textual.pilot import Pilot
 
 from lmp_tui.app import LmpApp
-from lmp_tui.runtime import hub
-from lmp_tui.runtime.decode import Decoder
-from lmp_tui.runtime.query import Filter, Sort, parse_filter, select
-from lmp_tui.runtime.recording import RecordingReader
-from lmp_tui.runtime.store import EventStore
+from lmp_tui.runtime.distribution import hub
+from lmp_tui.runtime.stream.decode import Decoder
+from lmp_tui.runtime.stream.query import Filter, Sort, parse_filter, select
+from lmp_tui.runtime.stream.recording import RecordingReader
+from lmp_tui.runtime.stream.store import EventStore
 from lmp_tui.tui.config import Config
 from lmp_tui.tui.runner import ProgramRun
 from lmp_tui.tui.screens import ParameterForm

@@ -15,10 +15,11 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from lmp_tui.app import LmpApp
-from lmp_tui.runtime import hub, probe
-from lmp_tui.runtime.decode import Decoder
-from lmp_tui.runtime.hub import HubProgram
-from lmp_tui.runtime.query import Sort
+from lmp_tui.runtime.distribution import hub
+from lmp_tui.runtime.distribution.hub import HubProgram
+from lmp_tui.runtime.kernel import probe
+from lmp_tui.runtime.stream.decode import Decoder
+from lmp_tui.runtime.stream.query import Sort
 from lmp_tui.tui.config import Config, load_config, parse_config
 from lmp_tui.tui.demo import START, demo_session
 from lmp_tui.tui.runner import ProgramRun, RunSettings

@@ -17,11 +17,12 @@ from test_tui_pilot import wait_for
 
 from lmp_tui import app as app_module
 from lmp_tui.app import LmpApp
-from lmp_tui.runtime import hub
-from lmp_tui.runtime.decode import Batch, Decoder
-from lmp_tui.runtime.hub import HubProgram
-from lmp_tui.runtime.recording import RecordingReader
-from lmp_tui.runtime.store import EventStore, SnapshotStore
+from lmp_tui.runtime.distribution import hub
+from lmp_tui.runtime.distribution.hub import HubProgram
+from lmp_tui.runtime.stream.batch import Batch
+from lmp_tui.runtime.stream.decode import Decoder
+from lmp_tui.runtime.stream.recording import RecordingReader
+from lmp_tui.runtime.stream.store import EventStore, SnapshotStore
 from lmp_tui.tui.config import Config
 from lmp_tui.tui.demo import START, demo_recording, demo_session
 from lmp_tui.tui.runner import ProgramRun, RunSettings

@@ -14,8 +14,8 @@ import pytest_textual_snapshot
 from textual.pilot import Pilot
 
 from lmp_tui.app import LmpApp
-from lmp_tui.runtime import hub
-from lmp_tui.runtime.store import EventStore
+from lmp_tui.runtime.distribution import hub
+from lmp_tui.runtime.stream.store import EventStore
 from lmp_tui.tui.config import Config
 from lmp_tui.tui.demo import demo_recording, demo_session
 from lmp_tui.tui.runner import ProgramRun

@@ -16,11 +16,11 @@ import subprocess
 
 import pytest
 
-from lmp_tui.runtime.decode import Decoder
-from lmp_tui.runtime.layout import Field, FieldKind, StructLayout
-from lmp_tui.runtime.templates import templates_root
-from lmp_tui.runtime.wasm_build import c_string, event_handler, event_header, wasi_sysroot
-from lmp_tui.runtime.wasm_host import run_wasm
+from lmp_tui.runtime.author.templates import templates_root
+from lmp_tui.runtime.author.wasm_build import c_string, event_handler, event_header, wasi_sysroot
+from lmp_tui.runtime.format.layout import Field, FieldKind, StructLayout
+from lmp_tui.runtime.stream.decode import Decoder
+from lmp_tui.runtime.wasm.host import run_wasm
 
 K = FieldKind
 POINT = (Field("x", K.INT, 0, 1, "u8"), Field("y", K.INT, 1, 1, "u8"))

@@ -16,14 +16,9 @@ import pytest
 from conftest import ROOT
 from test_wasm_host import no_wasm_leaks  # noqa: F401 - a fixture
 
-from lmp_tui.runtime.wasm_build import ewasm_skel_header, wasi_sysroot
-from lmp_tui.runtime.wasm_host import (
-    RunOptions,
-    WasmTrapError,
-    create_app,
-    detect_abi,
-    run_wasm,
-)
+from lmp_tui.runtime.author.wasm_build import ewasm_skel_header, wasi_sysroot
+from lmp_tui.runtime.wasm.guest import RunOptions, WasmTrapError, detect_abi
+from lmp_tui.runtime.wasm.host import create_app, run_wasm
 
 DATA = Path(__file__).parent / "data" / "wasm"
 PACKAGE = ROOT / "lmp_tui/hub/bootstrap/package.json"

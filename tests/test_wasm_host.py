@@ -25,17 +25,11 @@ import pytest
 import wasmtime
 from conftest import ROOT
 
+from lmp_tui.runtime.author.wasm_build import wasi_sysroot
 from lmp_tui.runtime.errors import PackageError
-from lmp_tui.runtime.package import load_package
-from lmp_tui.runtime.wasm_build import wasi_sysroot
-from lmp_tui.runtime.wasm_host import (
-    RunOptions,
-    WasmTrapError,
-    abi_of,
-    create_app,
-    detect_abi,
-    run_wasm,
-)
+from lmp_tui.runtime.format.package import load_package
+from lmp_tui.runtime.wasm.guest import RunOptions, WasmTrapError, abi_of, detect_abi
+from lmp_tui.runtime.wasm.host import create_app, run_wasm
 
 DATA = Path(__file__).parent / "data" / "wasm"
 # The hub bootstrap object: tracepoints sched_process_exec/exit, ring buffer `events`.
@@ -607,7 +601,7 @@ def test_an_app_that_ignores_the_stop_is_ended():
 # must have closed them, before the process exit would.
 RUNNER = """
 import os, sys
-from lmp_tui.runtime.wasm_host import run_wasm
+from lmp_tui.runtime.wasm.host import run_wasm
 data = open(sys.argv[1], "rb").read()
 rc = run_wasm(data, [], sys.stdout, sys.stderr)
 held = []

@@ -15,8 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..runtime.templates import DEFAULT_TEMPLATE, TEMPLATES, init_project
-from ..runtime.wasm_build import build_wasm, gen_wasm_skel
+from ..runtime.author.templates import DEFAULT_TEMPLATE, TEMPLATES, init_project
+from ..runtime.author.wasm_build import build_wasm, gen_wasm_skel
 
 
 def _log(line: str) -> None:

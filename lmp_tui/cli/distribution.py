@@ -13,10 +13,10 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from ..runtime import credentials, fetch, oci
-from ..runtime.credentials import Credentials
+from ..runtime.distribution import credentials, fetch, oci
+from ..runtime.distribution.credentials import Credentials
+from ..runtime.distribution.oci import Progress, RegistryClient, TransportOptions
 from ..runtime.errors import LmpError
-from ..runtime.oci import Progress, RegistryClient, TransportOptions
 from .common import err
 
 PROGRESS_MIN = 1 << 20  # smaller transfers finish before a progress line would help

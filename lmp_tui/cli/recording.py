@@ -7,8 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from ..runtime.output import BatchPrinter
-from ..runtime.recording import RecordingReader, ReplaySource
+from ..runtime.stream.output import BatchPrinter
+from ..runtime.stream.recording import RecordingReader, ReplaySource
 from . import run
 from .common import err, write_lines
 from .distribution import add_transport_args

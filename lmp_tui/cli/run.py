@@ -14,15 +14,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..runtime import fetch, hub, params, units
-from ..runtime.build import build
+from ..runtime import units
+from ..runtime.author.build import build
+from ..runtime.distribution import fetch, hub
+from ..runtime.distribution.fetch import Resolved
 from ..runtime.errors import NotFoundError, PackageError
-from ..runtime.fetch import Resolved
-from ..runtime.output import BatchPrinter
-from ..runtime.package import ExportChoice, Package, parse_package
-from ..runtime.recording import Recorder, header_for
-from ..runtime.session import LiveSession
-from ..runtime.writer import ChunkWriter
+from ..runtime.format import params
+from ..runtime.format.package import ExportChoice, Package, parse_package
+from ..runtime.runs.session import LiveSession
+from ..runtime.stream.output import BatchPrinter
+from ..runtime.stream.recording import Recorder, header_for
+from ..runtime.stream.writer import ChunkWriter
 from .common import err
 from .distribution import add_transport_args, progress_printer, transport_options
 
@@ -163,7 +165,7 @@ async def _run(session: LiveSession, args: argparse.Namespace, quiet: bool = Fal
 
 def run_wasm_app(found: Resolved, args: argparse.Namespace) -> int:
     """A wasm-bpf or legacy ewasm app: the guest runs, its stdout is the output."""
-    from ..runtime.wasm_host import run_wasm
+    from ..runtime.wasm.host import run_wasm
 
     return run_wasm(
         found.data,

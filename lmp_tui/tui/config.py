@@ -25,7 +25,7 @@ from typing import Any
 
 import platformdirs
 
-from ..runtime.store import DEFAULT_CAPACITY, DEFAULT_SERIES_LENGTH
+from ..runtime.stream.store import DEFAULT_CAPACITY, DEFAULT_SERIES_LENGTH
 
 APP_NAME = "lmp"
 CONFIG_ENV = "LMP_CONFIG"

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..runtime.decode import Batch, Decoder
-from ..runtime.hub import HubProgram
-from ..runtime.layout import FieldKind
-from ..runtime.recording import header_for
+from ..runtime.distribution.hub import HubProgram
+from ..runtime.format.layout import FieldKind
+from ..runtime.stream.batch import Batch
+from ..runtime.stream.decode import Decoder
+from ..runtime.stream.recording import header_for
 from .runner import RunSettings
 from .scripted import (
     ScriptedSession,

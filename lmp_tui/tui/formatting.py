@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..runtime.decode import converter
-from ..runtime.layout import Field, FieldKind, StructLayout
-from ..runtime.store import is_signal_field, signal_name
+from ..runtime.format.layout import Field, FieldKind, StructLayout
+from ..runtime.stream.decode import converter
+from ..runtime.stream.store import is_signal_field, signal_name
 
 ColumnFormatter = Callable[[np.ndarray], list[str]]
 

@@ -11,10 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..runtime import hub
+from ..runtime.distribution import hub
 from ..runtime.errors import LmpError
-from ..runtime.package import ExportChoice, SampleMeta
-from ..runtime.recording import RecordingHeader, RecordingReader, ReplaySource, demo_recordings
+from ..runtime.format.package import ExportChoice, SampleMeta
+from ..runtime.stream.recording import (
+    RecordingHeader,
+    RecordingReader,
+    ReplaySource,
+    demo_recordings,
+)
 from .formatting import human_bytes
 
 RECORDING_SUFFIX = ".lmprec"

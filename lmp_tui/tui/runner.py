@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from ..runtime.decode import Batch, Decoder, SnapshotDecoder
-from ..runtime.hub import HubProgram
-from ..runtime.package import ExportChoice, Package
-from ..runtime.poller import EventSource
-from ..runtime.recording import Recorder, RecordingError, ReplaySource, header_for
-from ..runtime.session import LiveSession
-from ..runtime.store import EventStore, SnapshotStore, StoreConfig
+from ..runtime.distribution.hub import HubProgram
+from ..runtime.format.package import ExportChoice, Package
+from ..runtime.runs.session import LiveSession
+from ..runtime.stream.batch import Batch, EventSource
+from ..runtime.stream.decode import Decoder, SnapshotDecoder
+from ..runtime.stream.recording import Recorder, RecordingError, ReplaySource, header_for
+from ..runtime.stream.store import EventStore, SnapshotStore, StoreConfig
 
 RunState = Literal["running", "stopped", "failed"]
 RunKind = Literal["live", "replay", "wasm"]

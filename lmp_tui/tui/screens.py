@@ -17,7 +17,7 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Label, OptionLis
 from textual.widgets.option_list import Option
 
 from ..runtime.errors import ParameterError
-from ..runtime.params import VALUE_TYPES, Parameter, coerce
+from ..runtime.format.params import VALUE_TYPES, Parameter, coerce
 from ..runtime.units import format_bytes, ring_size
 from .replay import Openable
 from .runner import RunSettings

@@ -17,14 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from ..runtime.btf import Kind
-from ..runtime.decode import Batch, Decoder, SnapshotDecoder
 from ..runtime.errors import PackageError
-from ..runtime.layout import StructLayout
-from ..runtime.package import ExportChoice, Package
-from ..runtime.poller import EventSource
-from ..runtime.recording import Recorder, RecordingHeader
-from ..runtime.session import sample_layouts
+from ..runtime.format.btf import Kind
+from ..runtime.format.layout import StructLayout
+from ..runtime.format.package import ExportChoice, Package
+from ..runtime.runs.session import sample_layouts
+from ..runtime.stream.batch import Batch, EventSource
+from ..runtime.stream.decode import Decoder, SnapshotDecoder
+from ..runtime.stream.recording import Recorder, RecordingHeader
 
 
 class ScriptedSource(EventSource):

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ..runtime.errors import LmpError
-from ..runtime.wasm_host import GuestRuntime, RunOptions, create_app
+from ..runtime.wasm.guest import GuestRuntime, RunOptions
+from ..runtime.wasm.host import create_app
 from .runner import SHED_LIMIT, RunKind, RunState
 
 OUTPUT_COLUMN = "output"

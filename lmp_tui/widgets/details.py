@@ -10,10 +10,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ..runtime.errors import LmpError
-from ..runtime.layout import StructLayout
-from ..runtime.package import Package
-from ..runtime.params import parameters
-from ..runtime.session import sample_layouts
+from ..runtime.format.layout import StructLayout
+from ..runtime.format.package import Package
+from ..runtime.format.params import parameters
+from ..runtime.runs.session import sample_layouts
 from ..runtime.units import format_bytes
 from ..tui.scripted import map_types, sample_choice
 from .sidebar import ProgramEntry

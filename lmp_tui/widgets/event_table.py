@@ -20,8 +20,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..runtime.query import Filter, RowSource, RowView, Sort, select, sortable
-from ..runtime.store import EventStore, FrozenRows
+from ..runtime.stream.query import Filter, RowSource, RowView, Sort, select, sortable
+from ..runtime.stream.store import EventStore, FrozenRows
 from ..tui.formatting import Column, columns
 
 GAP = 2

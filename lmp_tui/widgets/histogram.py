@@ -15,7 +15,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..runtime.store import HistogramEntry, SnapshotStore
+from ..runtime.stream.store import HistogramEntry, SnapshotStore
 
 EIGHTHS = " ▏▎▍▌▋▊▉"
 RANGE_WIDTH = 23

@@ -18,8 +18,8 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from ..runtime.errors import LmpError
-from ..runtime.query import Filter, parse_filter
-from ..runtime.store import EventStore, SnapshotStore
+from ..runtime.stream.query import Filter, parse_filter
+from ..runtime.stream.store import EventStore, SnapshotStore
 from ..tui.messages import BatchDecoded
 from ..tui.runner import ProgramRun
 from .event_table import EventTable

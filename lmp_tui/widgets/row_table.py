@@ -18,7 +18,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..runtime.query import Sort
+from ..runtime.stream.query import Sort
 from ..tui.wasm import RowStore, cell_text, sort_key
 from .event_table import GAP, SORT_MARKS, TABLE_BINDINGS
 

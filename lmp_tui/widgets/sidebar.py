@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from ..runtime.hub import HubProgram
+from ..runtime.distribution.hub import HubProgram
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from ..runtime.store import KeyedSeries
+from ..runtime.stream.store import KeyedSeries
 from ..tui.formatting import human
 
 ALL_KEYS = "all"

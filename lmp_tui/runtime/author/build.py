@@ -1,0 +1,330 @@
+"""``lmp build``: compile a libbpf-style ``.bpf.c`` with clang and pack an eunomia package.json.
+
+Mirrors ecc (spec 6) with Debian's clang, llvm-strip and bpftool, and no libclang: doc comments
+(spec 1.4) are read by ``parse_doc_comments``, a small scanner for the shapes eunomia sources use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from ..errors import BuildError, PackageError
+from ..format import skeleton
+from ..format.btf import Btf
+from ..format.elf import ElfFile
+from ..format.package import pack_package
+
+EUNOMIA_VERSION = "0.3.4"
+BUILD_STAMP_KEY = "lmp_build"
+DOXYGEN_BLOCKS = {"brief", "details", "version", "author", "note", "return", "param"}
+_STRUCT_RE = re.compile(r"struct\s+(\w+)\s*\{")
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    package_json: Path
+    skel_json: Path
+    object_path: Path
+    meta: dict[str, Any]
+
+
+def _tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise BuildError(f"{name} is not installed: apt-get install {package}")
+    return path
+
+
+def arch_define() -> str:
+    machine = os.uname().machine
+    return {
+        "x86_64": "x86",
+        "aarch64": "arm64",
+        "ppc64le": "powerpc",
+        "riscv64": "riscv",
+        "mips64": "mips",
+    }.get(machine, machine)
+
+
+def system_includes(clang: str) -> list[str]:
+    """clang's own include search list, as libbpf-tools passes it to -target bpf builds."""
+    out = subprocess.run([clang, "-v", "-E", "-"], input="", capture_output=True, text=True)
+    dirs, inside = [], False
+    for line in out.stderr.splitlines():
+        if line.startswith("#include <...> search starts here:"):
+            inside = True
+        elif line.startswith("End of search list."):
+            break
+        elif inside:
+            dirs.append(line.strip())
+    return dirs
+
+
+def vmlinux_dir(explicit: Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """A directory holding ``vmlinux.h``: the given one, else one made from this kernel's BTF."""
+    if explicit is not None:
+        explicit = explicit.resolve()
+        if not (explicit / "vmlinux.h").is_file():
+            raise BuildError(f"{explicit}/vmlinux.h does not exist")
+        return explicit
+    cache = Path(platformdirs.user_cache_dir("lmp")) / "vmlinux" / os.uname().release
+    header = cache / "vmlinux.h"
+    if not header.is_file():
+        bpftool = _tool("bpftool", "bpftool")
+        if not Path("/sys/kernel/btf/vmlinux").exists():
+            raise BuildError("this kernel has no BTF (/sys/kernel/btf/vmlinux): pass --vmlinux DIR")
+        log(f"  GEN      vmlinux.h from this kernel's BTF -> {header}")
+        cache.mkdir(parents=True, exist_ok=True)
+        out = subprocess.run(
+            [bpftool, "btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"],
+            capture_output=True,
+        )
+        if out.returncode != 0:
+            raise BuildError(f"bpftool could not dump vmlinux BTF: {out.stderr.decode().strip()}")
+        tmp = header.with_suffix(".tmp")
+        tmp.write_bytes(out.stdout)
+        tmp.replace(header)
+    return cache
+
+
+def find_source(target: Path) -> Path:
+    if target.is_file():
+        return target
+    if target.is_dir():
+        sources = sorted(target.glob("*.bpf.c"))
+        if len(sources) == 1:
+            return sources[0]
+        if not sources:
+            raise BuildError(f"no *.bpf.c file in {target}")
+        raise BuildError(f"several *.bpf.c files in {target}: name one")
+    raise BuildError(f"{target}: no such file or directory")
+
+
+def default_header(source: Path) -> Path | None:
+    stem = source.name.split(".", 1)[0]
+    header = source.with_name(stem + ".h")
+    return header if header.is_file() else None
+
+
+def build(
+    source: Path,
+    header: Path | None = None,
+    outdir: Path | None = None,
+    vmlinux: Path | None = None,
+    extra_cflags: list[str] | None = None,
+    stamp: bool = True,
+    log: Callable[[str], None] = print,
+) -> BuildResult:
+    source = find_source(source).resolve()
+    header = header.resolve() if header else default_header(source)
+    outdir = (outdir or source.parent).resolve()
+    name = source.name.split(".", 1)[0]
+    clang = _tool("clang", "clang")
+    strip = shutil.which("llvm-strip") or _tool("llvm-strip-14", "llvm")
+    inc = vmlinux_dir(vmlinux, log)
+    text = source.read_text()
+    structs = _STRUCT_RE.findall(header.read_text()) if header else []
+    outdir.mkdir(parents=True, exist_ok=True)
+    obj_path = outdir / f"{name}.bpf.o"
+    with tempfile.TemporaryDirectory(prefix="lmp-build-") as tmp:
+        unit = Path(tmp) / source.name
+        # ecc's trick (spec 1.5): a dummy pointer per exported struct keeps its BTF alive.
+        unit.write_text(
+            text
+            + "".join(
+                f"\nconst volatile struct {s} * __eunomia_dummy_{s}_ptr __attribute__((unused));"
+                for s in structs
+                if f"__eunomia_dummy_{s}_ptr" not in text
+            )
+            + "\n"
+        )
+        cmd = [
+            clang,
+            "-g",
+            "-O2",
+            "-target",
+            "bpf",
+            "-Wno-unknown-attributes",
+            f"-D__TARGET_ARCH_{arch_define()}",
+            f"-fdebug-prefix-map={tmp}=.",
+            f"-fdebug-prefix-map={source.parent}=.",
+            f"-fdebug-prefix-map={inc}=.",
+            *[f for d in system_includes(clang) for f in ("-idirafter", d)],
+            f"-I{inc}",
+            f"-I{source.parent}",
+            *(extra_cflags or []),
+            "-c",
+            unit.name,
+            "-o",
+            str(obj_path),
+        ]
+        log(f"  BPF      {source.name} -> {obj_path.name}")
+        out = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+        if out.returncode != 0:
+            first = next(
+                (ln for ln in out.stderr.splitlines() if "error" in ln), out.stderr.strip()
+            )
+            raise BuildError(f"clang failed to compile {source.name}: {first}")
+    out = subprocess.run([strip, "-g", str(obj_path)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise BuildError(f"llvm-strip failed: {out.stderr.strip()}")
+    obj = obj_path.read_bytes()
+    meta = package_meta(obj, f"{name}.bpf.o", text, structs)
+    if stamp:
+        meta[BUILD_STAMP_KEY] = build_stamp(clang)
+    skel_json = outdir / f"{name}.skel.json"
+    skel_json.write_text(json.dumps(meta, sort_keys=True, separators=(",", ":")))
+    package_json = outdir / "package.json"
+    package_json.write_bytes(pack_package(obj, meta))
+    log(f"  PACKAGE  {package_json}")
+    return BuildResult(package_json, skel_json, obj_path, meta)
+
+
+def build_stamp(clang: str) -> dict[str, str]:
+    from ... import __version__
+
+    version = subprocess.run([clang, "--version"], capture_output=True, text=True).stdout
+    return {"tool": f"lmp-tui {__version__}", "clang": version.splitlines()[0] if version else ""}
+
+
+def package_meta(obj: bytes, filename: str, source_text: str, structs: list[str]) -> dict[str, Any]:
+    """``meta`` for an object: bpf_skel with doc comments merged, export_types, version."""
+    try:
+        elf = ElfFile(obj)
+        raw = elf.section(".BTF")
+        if raw is None:
+            raise BuildError("the object has no .BTF section")
+        btf = Btf.parse(elf.section_data(raw))
+    except PackageError as exc:
+        raise BuildError(str(exc)) from None
+    skel = skeleton.bpf_skel(elf, btf, skeleton.obj_name_for(filename))
+    merge_docs(skel, parse_doc_comments(source_text))
+    exports = [
+        e
+        for s in skeleton.outermost_first(btf, structs)
+        if (e := skeleton.export_type(btf, s)) is not None
+    ]
+    return {"bpf_skel": skel, "eunomia_version": EUNOMIA_VERSION, "export_types": exports}
+
+
+# -- doc comments ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DocComments:
+    variables: dict[str, dict[str, Any]]
+    maps: dict[str, dict[str, Any]]
+    functions: dict[str, dict[str, Any]]
+    license: dict[str, Any]
+
+
+_VAR_RE = re.compile(
+    r"^(?:const\s+|volatile\s+|static\s+)*[\w\s\*]*?\b(\w+)\s*(?:\[[^\]]*\])?"
+    r"\s*(?:SEC\([^)]*\))?\s*(?:=[^;]*)?;"
+)
+_MAP_END_RE = re.compile(r"^\}\s*(\w+)\s+SEC\(\s*\"\.maps\"\s*\)")
+_FUNC_RE = re.compile(
+    r"^(?:static\s+)?(?:__always_inline\s+)?\w[\w\s\*]*?\b(?:BPF_PROG|BPF_KPROBE|"
+    r"BPF_KRETPROBE|BPF_UPROBE|BPF_URETPROBE|BPF_KSYSCALL)\s*\(\s*(\w+)"
+    r"|^(?:static\s+)?\w[\w\s\*]*?\b(\w+)\s*\("
+)
+
+
+def parse_doc_comments(text: str) -> DocComments:
+    """``///`` comments on top-level globals, maps, functions and LICENSE (spec 1.4)."""
+    variables: dict[str, dict[str, Any]] = {}
+    maps: dict[str, dict[str, Any]] = {}
+    functions: dict[str, dict[str, Any]] = {}
+    license_doc: dict[str, Any] = {}
+    pending: list[str] = []
+    map_doc: dict[str, Any] | None = None
+    depth = 0
+    for raw in text.splitlines():
+        line = raw.strip()
+        if depth == 0 and line.startswith("///"):
+            pending.append(line[3:])
+            continue
+        if depth == 0 and line:
+            doc = _parse_comment(pending) if pending else {}
+            if line.startswith("struct") and line.rstrip().endswith("{") and "(" not in line:
+                map_doc = doc
+            elif line.startswith("SEC(") and pending:
+                # The comment belongs to the function this attribute starts; keep it pending.
+                depth += line.count("{") - line.count("}")
+                continue
+            elif "LICENSE" in line and "SEC(" in line:
+                license_doc = doc
+            elif (m := _FUNC_RE.match(line)) and not line.endswith(";"):
+                if doc:
+                    functions[m.group(1) or m.group(2)] = doc
+            elif (m := _VAR_RE.match(line)) and doc:
+                variables[m.group(1)] = doc
+            pending = []
+        depth += raw.count("{") - raw.count("}")
+        if depth == 0 and map_doc is not None and (m := _MAP_END_RE.match(line)):
+            if map_doc:
+                maps[m.group(1)] = map_doc
+            map_doc = None
+    return DocComments(variables, maps, functions, license_doc)
+
+
+def _parse_comment(lines: list[str]) -> dict[str, Any]:
+    """One comment: plain text to ``description``, ``@word rest`` to ``word`` (JSON if it parses)."""
+    out: dict[str, Any] = {}
+    key, buf = "description", []
+
+    def flush() -> None:
+        text = " ".join(s for s in buf if s).strip()
+        if key in DOXYGEN_BLOCKS:
+            out[key] = text
+        elif text:
+            try:
+                out[key] = json.loads(text)
+            except json.JSONDecodeError:
+                out[key] = text
+        elif key != "description":
+            out[key] = True
+
+    for line in lines:
+        s = line.strip()
+        if not s:  # a blank line ends the paragraph; the key goes back to description
+            flush()
+            key, buf = "description", []
+            continue
+        if s.startswith(("@", "\\")) and re.match(r"[@\\]\w+", s):
+            if buf or key != "description":
+                flush()
+            word, _, rest = s[1:].partition(" ")
+            key, buf = word, [rest.strip()]
+        else:
+            buf.append(s)
+    if buf or key != "description":
+        flush()
+    return out
+
+
+def merge_docs(skel: dict[str, Any], docs: DocComments) -> None:
+    for section in skel["data_sections"]:
+        for v in section["variables"]:
+            v.update(docs.variables.get(v["name"], {}))
+    for m in skel["maps"]:
+        m.update(docs.maps.get(m["name"], {}))
+    for p in skel["progs"]:
+        p.update(docs.functions.get(p["name"], {}))
+    if docs.license:
+        skel["doc"] = {
+            k: v
+            for k, v in docs.license.items()
+            if k in ("version", "brief", "details", "description")
+        }

@@ -1,0 +1,347 @@
+"""BPF Type Format: parse raw ``.BTF`` bytes into typed records, and name types as C does.
+
+Pure Python so that packages can be inspected (fields, parameters) without loading anything into
+the kernel, and so decoders can be tested on hand-made BTF.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from ..errors import LayoutError
+
+BTF_MAGIC = 0xEB9F
+_HEADER = struct.Struct("<HBBIIIII")
+_TYPE = struct.Struct("<III")
+
+
+class Kind(IntEnum):
+    VOID = 0
+    INT = 1
+    PTR = 2
+    ARRAY = 3
+    STRUCT = 4
+    UNION = 5
+    ENUM = 6
+    FWD = 7
+    TYPEDEF = 8
+    VOLATILE = 9
+    CONST = 10
+    RESTRICT = 11
+    FUNC = 12
+    FUNC_PROTO = 13
+    VAR = 14
+    DATASEC = 15
+    FLOAT = 16
+    DECL_TAG = 17
+    TYPE_TAG = 18
+    ENUM64 = 19
+
+
+INT_SIGNED = 1
+INT_CHAR = 2
+INT_BOOL = 4
+MODIFIERS = frozenset({Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG})
+
+
+@dataclass(slots=True)
+class Member:
+    name: str
+    type_id: int
+    bit_offset: int
+    bitfield_size: int = 0
+
+
+@dataclass(slots=True)
+class EnumValue:
+    name: str
+    value: int
+
+
+@dataclass(slots=True)
+class SecInfo:
+    type_id: int
+    offset: int
+    size: int
+
+
+@dataclass(slots=True)
+class BtfType:
+    """One BTF type record. ``size`` holds size or referenced type id, as in the kernel's struct."""
+
+    id: int
+    kind: Kind
+    name: str
+    size_or_type: int
+    vlen: int = 0
+    kind_flag: bool = False
+    # INT
+    encoding: int = 0
+    bits: int = 0
+    # ARRAY
+    elem_type: int = 0
+    nelems: int = 0
+    members: list[Member] = field(default_factory=list)
+    enum_values: list[EnumValue] = field(default_factory=list)
+    params: list[Member] = field(default_factory=list)
+    secinfos: list[SecInfo] = field(default_factory=list)
+    linkage: int = 0
+
+    @property
+    def size(self) -> int:
+        return self.size_or_type
+
+    @property
+    def type(self) -> int:
+        return self.size_or_type
+
+
+class Btf:
+    """A parsed BTF blob: ``btf[type_id]`` gives the record; id 0 is void."""
+
+    def __init__(self, types: list[BtfType]) -> None:
+        self.types = types
+
+    def __getitem__(self, type_id: int) -> BtfType:
+        if not 0 <= type_id < len(self.types):
+            raise LayoutError(f"BTF type id {type_id} does not exist (BTF has {len(self.types)})")
+        return self.types[type_id]
+
+    def __len__(self) -> int:
+        return len(self.types)
+
+    @classmethod
+    def parse(cls, raw: bytes) -> Btf:
+        if len(raw) < _HEADER.size:
+            raise LayoutError("BTF section too short")
+        magic, _version, _flags, hdr_len, type_off, type_len, str_off, str_len = (
+            _HEADER.unpack_from(raw)
+        )
+        if magic != BTF_MAGIC:
+            raise LayoutError("not BTF data (bad magic)")
+        t0, s0 = hdr_len + type_off, hdr_len + str_off
+        if t0 + type_len > len(raw) or s0 + str_len > len(raw):
+            raise LayoutError("BTF section truncated")
+        strings = raw[s0 : s0 + str_len]
+        types = [BtfType(0, Kind.VOID, "", 0)]
+        pos, end = t0, t0 + type_len
+        try:
+            while pos < end:
+                rec, pos = _parse_type(raw, pos, strings, len(types))
+                types.append(rec)
+        except (struct.error, ValueError) as exc:
+            raise LayoutError(f"corrupt BTF type #{len(types)}: {exc}") from None
+        return cls(types)
+
+    # -- navigation ---------------------------------------------------------------------------
+
+    def strip(self, type_id: int) -> BtfType:
+        """The type behind typedefs and qualifiers."""
+        t = self[type_id]
+        for _ in range(64):
+            if t.kind not in MODIFIERS:
+                return t
+            t = self[t.type]
+        raise LayoutError(f"BTF type {type_id}: modifier chain too long")
+
+    def size_of(self, type_id: int) -> int:
+        t = self.strip(type_id)
+        if t.kind in (Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.FLOAT):
+            return t.size
+        if t.kind == Kind.PTR:
+            return 8
+        if t.kind == Kind.ARRAY:
+            return t.nelems * self.size_of(t.elem_type)
+        if t.kind == Kind.DATASEC:
+            return t.size
+        raise LayoutError(f"BTF type {type_id} ({t.kind.name}) has no size")
+
+    def find(self, name: str, kind: Kind) -> BtfType | None:
+        return next((t for t in self.types if t.kind == kind and t.name == name), None)
+
+    # -- C spelling ---------------------------------------------------------------------------
+
+    def c_decl(self, type_id: int, name: str = "") -> str:
+        """The C declaration of ``name`` of this type, qualifiers dropped, as bpftool prints it.
+
+        ``c_decl(int_id)`` is ``"int"``; arrays give ``"char[16]"``; pointers ``"struct event *"``.
+        """
+        suffix = ""
+        t = self[type_id]
+        while True:
+            if t.kind in (Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG):
+                t = self[t.type]
+            elif t.kind == Kind.ARRAY:
+                suffix += f"[{t.nelems}]"
+                t = self[t.elem_type]
+            else:
+                break
+        base = self.c_name(t.id)
+        decl = f"{base} {name}".rstrip() if name else base
+        return decl + suffix
+
+    def c_name(self, type_id: int) -> str:
+        t = self[type_id]
+        match t.kind:
+            case Kind.VOID:
+                return "void"
+            case Kind.STRUCT | Kind.UNION | Kind.ENUM | Kind.ENUM64 | Kind.FWD:
+                tag = {Kind.STRUCT: "struct", Kind.UNION: "union"}.get(t.kind, "enum")
+                if t.kind == Kind.FWD:
+                    tag = "union" if t.kind_flag else "struct"
+                return f"{tag} {t.name}" if t.name else f"{tag} <anon>"
+            case Kind.PTR:
+                return self.c_name(t.type).rstrip() + " *"
+            case Kind.VOLATILE | Kind.CONST | Kind.RESTRICT | Kind.TYPE_TAG:
+                return self.c_name(t.type)
+            case Kind.ARRAY:
+                return self.c_decl(type_id)
+            case Kind.FUNC_PROTO:
+                return "void (*)()"
+            case _:
+                return t.name
+
+
+def _parse_type(raw: bytes, pos: int, strings: bytes, type_id: int) -> tuple[BtfType, int]:
+    name_off, info, size_or_type = _TYPE.unpack_from(raw, pos)
+    pos += _TYPE.size
+    vlen = info & 0xFFFF
+    kind = Kind((info >> 24) & 0x1F)
+    rec = BtfType(type_id, kind, _name(strings, name_off), size_or_type, vlen, bool(info >> 31))
+    match kind:
+        case Kind.INT:
+            (word,) = struct.unpack_from("<I", raw, pos)
+            rec.encoding, rec.bits = (word >> 24) & 0xF, word & 0xFF
+            pos += 4
+        case Kind.ARRAY:
+            rec.elem_type, _index_type, rec.nelems = struct.unpack_from("<III", raw, pos)
+            pos += 12
+        case Kind.STRUCT | Kind.UNION:
+            for _ in range(vlen):
+                m_name, m_type, m_off = struct.unpack_from("<III", raw, pos)
+                pos += 12
+                if rec.kind_flag:
+                    member = Member(_name(strings, m_name), m_type, m_off & 0xFFFFFF, m_off >> 24)
+                else:
+                    member = Member(_name(strings, m_name), m_type, m_off)
+                rec.members.append(member)
+        case Kind.ENUM:
+            for _ in range(vlen):
+                e_name, value = struct.unpack_from("<Ii", raw, pos)
+                pos += 8
+                if not rec.kind_flag and value < 0:
+                    value &= 0xFFFFFFFF
+                rec.enum_values.append(EnumValue(_name(strings, e_name), value))
+        case Kind.ENUM64:
+            for _ in range(vlen):
+                e_name, lo, hi = struct.unpack_from("<III", raw, pos)
+                pos += 12
+                value = (hi << 32) | lo
+                if rec.kind_flag and value >= 1 << 63:
+                    value -= 1 << 64
+                rec.enum_values.append(EnumValue(_name(strings, e_name), value))
+        case Kind.FUNC_PROTO:
+            for _ in range(vlen):
+                p_name, p_type = struct.unpack_from("<II", raw, pos)
+                pos += 8
+                rec.params.append(Member(_name(strings, p_name), p_type, 0))
+        case Kind.VAR:
+            (rec.linkage,) = struct.unpack_from("<I", raw, pos)
+            pos += 4
+        case Kind.DATASEC:
+            for _ in range(vlen):
+                rec.secinfos.append(SecInfo(*struct.unpack_from("<III", raw, pos)))
+                pos += 12
+        case Kind.DECL_TAG:
+            pos += 4
+    return rec, pos
+
+
+def _name(strings: bytes, offset: int) -> str:
+    if offset >= len(strings):
+        raise ValueError(f"string offset {offset} outside the string section")
+    end = strings.find(b"\0", offset)
+    return strings[offset : end if end >= 0 else len(strings)].decode("utf-8", "replace")
+
+
+# -- a small BTF writer, for tests and tools that need hand-made types ----------------------------
+
+
+class BtfBuilder:
+    """Builds raw BTF bytes. Used by tests to make layouts without a compiler."""
+
+    def __init__(self) -> None:
+        self._types: list[bytes] = []
+        self._strings = bytearray(b"\0")
+        self._offsets: dict[str, int] = {"": 0}
+
+    def _str(self, s: str) -> int:
+        if s not in self._offsets:
+            self._offsets[s] = len(self._strings)
+            self._strings += s.encode() + b"\0"
+        return self._offsets[s]
+
+    def _add(
+        self,
+        name: str,
+        kind: Kind,
+        vlen: int,
+        size_or_type: int,
+        tail: bytes = b"",
+        kind_flag: bool = False,
+    ) -> int:
+        info = (int(kind) << 24) | vlen | (1 << 31 if kind_flag else 0)
+        self._types.append(_TYPE.pack(self._str(name), info, size_or_type) + tail)
+        return len(self._types)
+
+    def int(
+        self, name: str, size: int, signed: bool = False, char: bool = False, boolean: bool = False
+    ) -> int:
+        enc = (
+            (INT_SIGNED if signed else 0) | (INT_CHAR if char else 0) | (INT_BOOL if boolean else 0)
+        )
+        return self._add(name, Kind.INT, 0, size, struct.pack("<I", (enc << 24) | size * 8))
+
+    def float(self, name: str, size: int) -> int:
+        return self._add(name, Kind.FLOAT, 0, size)
+
+    def ptr(self, target: int) -> int:
+        return self._add("", Kind.PTR, 0, target)
+
+    def typedef(self, name: str, target: int) -> int:
+        return self._add(name, Kind.TYPEDEF, 0, target)
+
+    def modifier(self, kind: Kind, target: int) -> int:
+        return self._add("", kind, 0, target)
+
+    def array(self, elem: int, nelems: int, index_type: int = 0) -> int:
+        return self._add("", Kind.ARRAY, 0, 0, struct.pack("<III", elem, index_type, nelems))
+
+    def struct(
+        self, name: str, size: int, members: list[tuple[str, int, int]], union: bool = False
+    ) -> int:
+        """``members``: (name, type id, byte offset)."""
+        tail = b"".join(struct.pack("<III", self._str(n), t, off * 8) for n, t, off in members)
+        return self._add(name, Kind.UNION if union else Kind.STRUCT, len(members), size, tail)
+
+    def enum(
+        self, name: str, size: int, values: list[tuple[str, int]], signed: bool = False
+    ) -> int:
+        tail = b"".join(struct.pack("<Ii", self._str(n), v) for n, v in values)
+        return self._add(name, Kind.ENUM, len(values), size, tail, kind_flag=signed)
+
+    def var(self, name: str, type_id: int, linkage: int = 1) -> int:
+        return self._add(name, Kind.VAR, 0, type_id, struct.pack("<I", linkage))
+
+    def datasec(self, name: str, size: int, vars_: list[tuple[int, int, int]]) -> int:
+        tail = b"".join(struct.pack("<III", *v) for v in vars_)
+        return self._add(name, Kind.DATASEC, len(vars_), size, tail)
+
+    def build(self) -> bytes:
+        types = b"".join(self._types)
+        hdr = _HEADER.pack(
+            BTF_MAGIC, 1, 0, _HEADER.size, 0, len(types), len(types), len(self._strings)
+        )
+        return hdr + types + bytes(self._strings)

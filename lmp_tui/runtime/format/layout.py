@@ -1,0 +1,246 @@
+"""Struct layouts: field names, offsets, kinds, resolved from a program's own BTF.
+
+A ``StructLayout`` is all a decoder needs to turn raw records into values, and it is plain data
+(``to_dict``/``from_dict``) so that a recording carries it and replays without the object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ..errors import LayoutError
+from .btf import INT_BOOL, INT_SIGNED, Btf, Kind
+
+
+class FieldKind(StrEnum):
+    INT = "int"
+    BOOL = "bool"
+    FLOAT = "float"
+    INT128 = "int128"
+    PTR = "ptr"
+    ENUM = "enum"
+    STRING = "string"  # an array whose element type is named exactly ``char``
+    ARRAY = "array"
+    STRUCT = "struct"
+    UNION = "union"
+
+
+NUMERIC_KINDS = frozenset({FieldKind.INT, FieldKind.FLOAT, FieldKind.PTR, FieldKind.BOOL})
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One member. ``offset`` is in bytes from the start of the enclosing struct."""
+
+    name: str
+    kind: FieldKind
+    offset: int
+    size: int
+    type_name: str = ""
+    signed: bool = False
+    dims: tuple[int, ...] = ()
+    elem: Field | None = None
+    members: tuple[Field, ...] = ()
+    enum_values: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in NUMERIC_KINDS
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "name": self.name,
+            "kind": str(self.kind),
+            "offset": self.offset,
+            "size": self.size,
+            "type": self.type_name,
+        }
+        if self.signed:
+            d["signed"] = True
+        if self.dims:
+            d["dims"] = list(self.dims)
+        if self.elem is not None:
+            d["elem"] = self.elem.to_dict()
+        if self.members:
+            d["members"] = [m.to_dict() for m in self.members]
+        if self.enum_values:
+            d["enum"] = [[n, v] for n, v in self.enum_values]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Field:
+        try:
+            return cls(
+                name=str(d["name"]),
+                kind=FieldKind(d["kind"]),
+                offset=int(d["offset"]),
+                size=int(d["size"]),
+                type_name=str(d.get("type", "")),
+                signed=bool(d.get("signed", False)),
+                dims=tuple(int(x) for x in d.get("dims", ())),
+                elem=cls.from_dict(d["elem"]) if d.get("elem") else None,
+                members=tuple(cls.from_dict(m) for m in d.get("members", ())),
+                enum_values=tuple((str(n), int(v)) for n, v in d.get("enum", ())),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LayoutError(f"malformed layout field: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class StructLayout:
+    """The exported struct: what each record of an event source contains."""
+
+    name: str
+    size: int
+    fields: tuple[Field, ...]
+    kind: FieldKind = FieldKind.STRUCT
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "size": self.size,
+            "kind": str(self.kind),
+            "fields": [f.to_dict() for f in self.fields],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StructLayout:
+        try:
+            return cls(
+                str(d["name"]),
+                int(d["size"]),
+                tuple(Field.from_dict(f) for f in d["fields"]),
+                FieldKind(d.get("kind", "struct")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LayoutError(f"malformed layout: {exc}") from None
+
+
+# -- from BTF ---------------------------------------------------------------------------------------
+
+
+def field_from_btf(btf: Btf, type_id: int, name: str, offset: int = 0) -> Field:
+    """The ``Field`` for a value of BTF type ``type_id`` at byte ``offset``."""
+    t = btf.strip(type_id)
+    type_name = btf.c_decl(type_id)
+    match t.kind:
+        case Kind.INT:
+            if t.bits not in (8, 16, 32, 64, 128) or t.bits != t.size * 8:
+                raise LayoutError(f"field {name!r}: {t.bits}-bit integers are not supported")
+            signed = bool(t.encoding & INT_SIGNED)
+            if t.encoding & INT_BOOL:
+                return Field(name, FieldKind.BOOL, offset, t.size, type_name)
+            kind = FieldKind.INT128 if t.size == 16 else FieldKind.INT
+            return Field(name, kind, offset, t.size, type_name, signed)
+        case Kind.PTR:
+            return Field(name, FieldKind.PTR, offset, 8, type_name)
+        case Kind.FLOAT:
+            if t.size not in (4, 8):
+                raise LayoutError(f"field {name!r}: {t.size * 8}-bit floats are not supported")
+            return Field(name, FieldKind.FLOAT, offset, t.size, type_name, True)
+        case Kind.ENUM:
+            if t.size not in (1, 2, 4, 8):
+                raise LayoutError(f"field {name!r}: enum of size {t.size}")
+            values = tuple((v.name, v.value) for v in t.enum_values)
+            signed = t.kind_flag or any(v < 0 for _, v in values)
+            return Field(
+                name, FieldKind.ENUM, offset, t.size, type_name, signed, enum_values=values
+            )
+        case Kind.ARRAY:
+            elem_t = btf[t.elem_type]
+            if elem_t.kind == Kind.INT and elem_t.name == "char":
+                return Field(name, FieldKind.STRING, offset, t.nelems, type_name)
+            dims: list[int] = [t.nelems]
+            inner = t.elem_type
+            # Multi-dimensional arrays nest; a char array at the bottom stays a string element.
+            while (it := btf[inner]).kind == Kind.ARRAY and not (
+                btf[it.elem_type].kind == Kind.INT and btf[it.elem_type].name == "char"
+            ):
+                dims.append(it.nelems)
+                inner = it.elem_type
+            elem = field_from_btf(btf, inner, "", 0)
+            size = elem.size
+            for n in dims:
+                size *= n
+            return Field(
+                name, FieldKind.ARRAY, offset, size, type_name, dims=tuple(dims), elem=elem
+            )
+        case Kind.STRUCT | Kind.UNION:
+            members = tuple(_members(btf, t.id))
+            kind = FieldKind.STRUCT if t.kind == Kind.STRUCT else FieldKind.UNION
+            return Field(name, kind, offset, t.size, t.name or type_name, members=members)
+        case Kind.ENUM64:
+            raise LayoutError(f"field {name!r}: 64-bit enums are not supported")
+        case _:
+            raise LayoutError(f"field {name!r}: BTF kind {t.kind.name} cannot be decoded")
+
+
+def _members(btf: Btf, struct_id: int) -> list[Field]:
+    t = btf.strip(struct_id)
+    out = []
+    for m in t.members:
+        if m.bitfield_size or m.bit_offset % 8:
+            raise LayoutError(f"struct {t.name}: bitfield member {m.name!r} cannot be exported")
+        out.append(field_from_btf(btf, m.type_id, m.name, m.bit_offset // 8))
+    return out
+
+
+def layout_from_btf(btf: Btf, type_id: int) -> StructLayout:
+    """The layout of any BTF type; a struct keeps its members, anything else becomes one field.
+
+    A non-struct value is named after its type (``{"u32": 1}``), as ecli does for sampled maps.
+    """
+    t = btf.strip(type_id)
+    if t.kind in (Kind.STRUCT, Kind.UNION):
+        kind = FieldKind.STRUCT if t.kind == Kind.STRUCT else FieldKind.UNION
+        return StructLayout(t.name, t.size, tuple(_members(btf, t.id)), kind)
+    named = btf[type_id]
+    name = named.name or btf.c_name(type_id)
+    f = field_from_btf(btf, type_id, name, 0)
+    return StructLayout(name, f.size, (f,), f.kind)
+
+
+def layout_from_export(btf: Btf, export: dict[str, Any]) -> StructLayout:
+    """Resolve an ``export_types`` entry as ecli's checker does (spec 1.5).
+
+    The BTF type at ``type_id`` must be a struct of that name and member count; members whose
+    names differ are skipped, bitfields are refused.
+    """
+    try:
+        name, type_id, members = export["name"], int(export["type_id"]), export["members"]
+    except (KeyError, TypeError, ValueError):
+        raise LayoutError("export_types entry needs name, type_id and members") from None
+    t = btf.strip(type_id)
+    if t.kind != Kind.STRUCT or t.name != name:
+        raise LayoutError(
+            f"export type {name!r}: BTF type {type_id} is {t.kind.name} {t.name!r}, not struct {name}"
+        )
+    if len(t.members) != len(members):
+        raise LayoutError(
+            f"export type {name!r}: {len(members)} members in metadata, {len(t.members)} in BTF"
+        )
+    fields = [
+        f for f, m in zip(_members(btf, type_id), members, strict=True) if f.name == m.get("name")
+    ]
+    return StructLayout(name, t.size, tuple(fields))
+
+
+@dataclass(frozen=True, slots=True)
+class MapLayout:
+    """Key and value layouts of a sampled map."""
+
+    key: StructLayout
+    value: StructLayout
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,434 @@
+"""Packages: eunomia ``package.json`` (spec 1) and bare ``.bpf.o`` objects, parsed and validated.
+
+Nothing here touches the kernel: a ``Package`` can be listed, inspected and turned into command
+line options anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import mmap
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import LayoutError, PackageError
+from . import skeleton
+from .btf import Btf, Kind
+from .elf import ElfFile
+from .layout import StructLayout, layout_from_export
+from .skeleton import MAP_PERF_EVENT_ARRAY, MAP_RINGBUF
+
+WASM_MAGIC = b"\0asm"
+
+
+@dataclass(frozen=True, slots=True)
+class SampleMeta:
+    """``maps[].sample``: poll a map every ``interval_ms`` instead of streaming events."""
+
+    interval_ms: int
+    type: str = "default_kv"
+    unit: str = "(unit)"
+    clear_map: bool = False
+
+    @classmethod
+    def parse(cls, d: Any, map_name: str) -> SampleMeta:
+        if not isinstance(d, dict) or "interval" not in d:
+            raise PackageError(f"map {map_name!r}: sample needs an interval")
+        kind = d.get("type", "default_kv")
+        if kind not in ("log2_hist", "linear_hist", "default_kv"):
+            raise PackageError(f"map {map_name!r}: unknown sample type {kind!r}")
+        try:
+            interval = int(d["interval"])
+        except (TypeError, ValueError):
+            raise PackageError(f"map {map_name!r}: sample interval must be a number") from None
+        return cls(interval, kind, str(d.get("unit", "(unit)")), bool(d.get("clear_map", False)))
+
+
+@dataclass(frozen=True, slots=True)
+class MapMeta:
+    name: str
+    ident: str
+    mmaped: bool = False
+    sample: SampleMeta | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProgMeta:
+    name: str
+    attach: str
+    link: bool = True
+    others: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A global in ``.rodata``/``.bss``: a program parameter."""
+
+    name: str
+    type: str
+    section: str
+    offset: int
+    size: int
+    type_id: int
+    description: str = ""
+    cmdarg: dict[str, Any] = field(default_factory=dict)
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class MapDef:
+    """A map as its BTF definition in ``.maps`` declares it (``__uint(type, ...)`` and so on)."""
+
+    name: str
+    type: int
+    max_entries: int
+
+
+DEFAULT_PERF_BUFFER_PAGES = 64
+
+
+@dataclass(slots=True)
+class Package:
+    """A parsed, validated program: its ELF object, BTF, metadata and exported layout."""
+
+    name: str
+    obj: bytes
+    meta: dict[str, Any]
+    elf: ElfFile
+    btf: Btf
+    digest: str
+    source: str = ""
+
+    @property
+    def skel(self) -> dict[str, Any]:
+        return self.meta["bpf_skel"]
+
+    @property
+    def obj_name(self) -> str:
+        return str(self.skel.get("obj_name") or self.name)
+
+    @property
+    def description(self) -> str:
+        doc = self.skel.get("doc") or {}
+        return str(doc.get("brief") or doc.get("description") or "")
+
+    @property
+    def progs(self) -> list[ProgMeta]:
+        out = []
+        for p in _list(self.skel.get("progs")):
+            if not isinstance(p, dict) or "name" not in p:
+                raise PackageError("bpf_skel.progs entries need a name")
+            others = {k: v for k, v in p.items() if k not in ("name", "attach", "link")}
+            out.append(
+                ProgMeta(
+                    str(p["name"]), str(p.get("attach", "")), bool(p.get("link", True)), others
+                )
+            )
+        return out
+
+    @property
+    def maps(self) -> list[MapMeta]:
+        out = []
+        for m in _list(self.skel.get("maps")):
+            if not isinstance(m, dict) or "name" not in m:
+                raise PackageError("bpf_skel.maps entries need a name")
+            sample = SampleMeta.parse(m["sample"], m["name"]) if m.get("sample") else None
+            out.append(
+                MapMeta(
+                    str(m["name"]),
+                    str(m.get("ident", m["name"])),
+                    bool(m.get("mmaped", False)),
+                    sample,
+                    str(m.get("description", "")),
+                )
+            )
+        return out
+
+    @property
+    def variables(self) -> list[Variable]:
+        """Globals with their offsets from the object's BTF (after the DATASEC fix-up)."""
+        out = []
+        for section in _list(self.skel.get("data_sections")):
+            sec_name = section.get("name", "")
+            datasec = self.btf.find(sec_name, Kind.DATASEC)
+            where = {}
+            if datasec is not None:
+                where = {self.btf[i.type_id].name: i for i in datasec.secinfos}
+            for v in _list(section.get("variables")):
+                name = v.get("name", "")
+                if name == "__padding" or name.startswith("__eunomia_dummy") or name not in where:
+                    continue
+                info = where[name]
+                cmdarg = v.get("cmdarg") if isinstance(v.get("cmdarg"), dict) else {}
+                out.append(
+                    Variable(
+                        name,
+                        str(v.get("type", "")),
+                        sec_name,
+                        info.offset,
+                        info.size,
+                        self.btf[info.type_id].type,
+                        str(v.get("description", "")),
+                        cmdarg,
+                        v.get("value"),
+                    )
+                )
+        return out
+
+    @property
+    def map_defs(self) -> dict[str, MapDef]:
+        """Maps defined in the object's ``.maps`` section, from BTF alone (no kernel needed).
+
+        libbpf encodes ``__uint(name, N)`` as a pointer to an array of N elements.
+        """
+        datasec = self.btf.find(".maps", Kind.DATASEC)
+        out: dict[str, MapDef] = {}
+        for info in datasec.secinfos if datasec is not None else ():
+            var = self.btf[info.type_id]
+            struct = self.btf.strip(var.type)
+            if struct.kind != Kind.STRUCT:
+                continue
+            values: dict[str, int] = {}
+            for m in struct.members:
+                ptr = self.btf.strip(m.type_id)
+                if ptr.kind == Kind.PTR:
+                    arr = self.btf.strip(ptr.type)
+                    if arr.kind == Kind.ARRAY:
+                        values[m.name] = arr.nelems
+            out[var.name] = MapDef(var.name, values.get("type", 0), values.get("max_entries", 0))
+        return out
+
+    @property
+    def perf_buffer_pages(self) -> int:
+        """Pages per CPU for a perf event array (``meta.perf_buffer_pages``, ecli's default 64)."""
+        pages = self.meta.get("perf_buffer_pages", DEFAULT_PERF_BUFFER_PAGES)
+        if (
+            not isinstance(pages, int)
+            or isinstance(pages, bool)
+            or pages < 1
+            or pages & (pages - 1)
+        ):
+            raise PackageError(f"perf_buffer_pages must be a power of 2, not {pages!r}")
+        return pages
+
+    def export(self) -> ExportChoice:
+        """The export map, from the object's BTF map definitions (no kernel needed)."""
+        return choose_export(self, {n: d.type for n, d in self.map_defs.items()})
+
+    def buffer_bytes(self, choice: ExportChoice) -> int:
+        """What the export map buffers as shipped: a ring buffer's size, a perf event array's
+        buffer per CPU; 0 for anything else."""
+        if choice.kind == "ringbuf":
+            d = self.map_defs.get(choice.map_name)
+            return d.max_entries if d else 0
+        if choice.kind == "perf":
+            return self.perf_buffer_pages * mmap.PAGESIZE
+        return 0
+
+    def export_layout(self) -> StructLayout | None:
+        """The struct that ring/perf buffer records carry (``export_types[0]``)."""
+        exports = _list(self.meta.get("export_types"))
+        if not exports:
+            return None
+        return layout_from_export(self.btf, exports[0])
+
+    def sample_value_member_names(self) -> list[str] | None:
+        exports = _list(self.meta.get("export_types"))
+        if not exports:
+            return None
+        return [m.get("name") for m in exports[0].get("members", [])]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportChoice:
+    kind: str  # "ringbuf" | "perf" | "sample" | "none"
+    map_name: str = ""
+    sample: SampleMeta | None = None
+
+
+def choose_export(package: Package, map_types: dict[str, int]) -> ExportChoice:
+    """The map a run reads, as ecli chooses it (spec 4.5): a sampled map, else a ring buffer,
+    else a perf event array; the last one wins. ``map_types`` from libbpf or from BTF."""
+    choice = ExportChoice("none")
+    for m in package.maps:
+        if m.sample is not None:
+            choice = ExportChoice("sample", m.name, m.sample)
+        elif map_types.get(m.name) == MAP_RINGBUF:
+            choice = ExportChoice("ringbuf", m.name)
+        elif map_types.get(m.name) == MAP_PERF_EVENT_ARRAY:
+            choice = ExportChoice("perf", m.name)
+    return choice
+
+
+def _list(value: Any) -> list[Any]:
+    """Tolerant list access: a key may be missing, ``null`` or an empty array (spec 9)."""
+    return value if isinstance(value, list) else []
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+
+def load_package(path: str | Path) -> Package:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise PackageError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise PackageError(f"{p}: is a directory, not a package") from None
+    except OSError as exc:
+        raise PackageError(f"{p}: cannot read: {exc.strerror}") from None
+    return parse_package(data, source=str(p), name=_name_from_path(p))
+
+
+def _name_from_path(p: Path) -> str:
+    """A name for a file; empty for package.json, whose object name says it better."""
+    if p.name == "package.json":
+        return ""
+    if p.name == "app.wasm":
+        return p.resolve().parent.name
+    return p.name.split(".", 1)[0]
+
+
+def parse_package(data: bytes, source: str = "<memory>", name: str = "") -> Package:
+    """Detect the format of ``data`` and parse it, or say precisely what it is instead."""
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    if data[:4] == b"\x7fELF":
+        return _from_object(data, source, name or "program", digest)
+    if data[:4] == WASM_MAGIC:
+        raise PackageError(
+            f"{source}: is a WebAssembly app, not a package.json; run it with `lmp run app.wasm`"
+        )
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = (
+            f" (line {exc.lineno}, column {exc.colno})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        raise PackageError(f"{source}: not a package: invalid JSON{where}") from None
+    if not isinstance(doc, dict):
+        raise PackageError(f"{source}: not a package: the JSON is not an object")
+    _refuse_legacy(doc, source)
+    if "bpf_object" not in doc or "meta" not in doc:
+        raise PackageError(
+            f"{source}: not an eunomia package (needs bpf_object, bpf_object_size and meta)"
+        )
+    obj = _inflate(doc["bpf_object"], doc.get("bpf_object_size"), source)
+    meta = doc["meta"]
+    if not isinstance(meta, dict) or not isinstance(meta.get("bpf_skel"), dict):
+        raise PackageError(f"{source}: meta.bpf_skel is missing")
+    elf, btf = _object(obj, source)
+    # The object's own name says what the program is; where it was found (a directory, a
+    # registry repository) may not.
+    obj_name = str(meta["bpf_skel"].get("obj_name", ""))
+    name = obj_name.removesuffix("_bpf") or name or "program"
+    pkg = Package(name, obj, meta, elf, btf, digest, source)
+    try:
+        pkg.export_layout()
+        _ = pkg.maps, pkg.progs, pkg.variables
+    except LayoutError as exc:
+        raise PackageError(f"{source}: {exc}") from None
+    return pkg
+
+
+def _refuse_legacy(doc: dict[str, Any], source: str) -> None:
+    if "load_ebpf_script" in doc or "data_sz" in doc:
+        raise PackageError(
+            f"{source}: legacy eunomia v0.1 'ebpm' package (2022); current loaders "
+            "cannot run it: rebuild the program with `lmp build`"
+        )
+    if "bpf_object" in doc and "bpf_object_size" not in doc:
+        raise PackageError(
+            f"{source}: legacy eunomia v0.2 package (no bpf_object_size); current "
+            "loaders cannot run it: rebuild the program with `lmp build`"
+        )
+
+
+def _inflate(b64: Any, size: Any, source: str) -> bytes:
+    if not isinstance(b64, str):
+        raise PackageError(f"{source}: bpf_object must be a base64 string")
+    try:
+        compressed = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise PackageError(f"{source}: bpf_object is not valid base64") from None
+    try:
+        obj = zlib.decompress(compressed)
+    except zlib.error as exc:
+        raise PackageError(f"{source}: bpf_object is not a valid zlib stream ({exc})") from None
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise PackageError(f"{source}: bpf_object_size must be an integer")
+    if len(obj) != size:
+        raise PackageError(
+            f"{source}: Unmatched size: bpf_object inflates to {len(obj)} bytes, "
+            f"bpf_object_size says {size}"
+        )
+    return obj
+
+
+def _object(obj: bytes, source: str) -> tuple[ElfFile, Btf]:
+    try:
+        elf = ElfFile(obj)
+    except PackageError as exc:
+        raise PackageError(f"{source}: {exc}") from None
+    if not elf.is_bpf:
+        raise PackageError(
+            f"{source}: not a BPF object (ELF machine {elf.machine}, expected 247 for BPF)"
+        )
+    section = elf.section(".BTF")
+    if section is None:
+        raise PackageError(f"{source}: the BPF object has no .BTF section (compile with -g)")
+    try:
+        btf = Btf.parse(elf.section_data(section))
+    except LayoutError as exc:
+        raise PackageError(f"{source}: {exc}") from None
+    skeleton.fixup_datasecs(elf, btf)
+    return elf, btf
+
+
+def _from_object(obj: bytes, source: str, name: str, digest: str) -> Package:
+    """A bare ``.bpf.o``: metadata computed from the object itself."""
+    elf, btf = _object(obj, source)
+    obj_name = skeleton.obj_name_for(Path(source).name if source != "<memory>" else name)
+    skel = skeleton.bpf_skel(elf, btf, obj_name)
+    exports = []
+    struct_name = _exported_struct_name(btf, skel)
+    if struct_name and (entry := skeleton.export_type(btf, struct_name)):
+        exports.append(entry)
+    meta = {"bpf_skel": skel, "export_types": exports}
+    return Package(name, obj, meta, elf, btf, digest, source)
+
+
+def _exported_struct_name(btf: Btf, skel: dict[str, Any]) -> str | None:
+    """Which struct a bare object's buffer carries: ecc's dummy pointer, else ``struct event``."""
+    dummies = [
+        v["name"][len("__eunomia_dummy_") : -len("_ptr")]
+        for section in skel["data_sections"]
+        for v in section["variables"]
+        if v["name"].startswith("__eunomia_dummy_") and v["name"].endswith("_ptr")
+    ]
+    if dummies:
+        return skeleton.outermost_first(btf, dummies)[0]
+    if btf.find("event", Kind.STRUCT) is not None:
+        return "event"
+    return None
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def pack_package(obj: bytes, meta: dict[str, Any]) -> bytes:
+    """``package.json`` bytes as ecc writes them: sorted keys, compact, zlib + base64 object."""
+    doc = {
+        "bpf_object": base64.b64encode(zlib.compress(obj, 6)).decode(),
+        "bpf_object_size": len(obj),
+        "meta": meta,
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -1,0 +1,265 @@
+"""A package in the kernel: open, write globals, load, attach; ``close()`` detaches everything.
+
+``Program`` is a context manager, and every failure path closes what was opened, so an error
+never leaves a program attached.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..errors import KernelError, PackageError
+from ..format.package import Package, ProgMeta
+from ..format.params import encode
+from . import libbpf, probe
+
+
+@dataclass(frozen=True, slots=True)
+class MapInfo:
+    name: str
+    type: int
+    fd: int
+    key_size: int
+    value_size: int
+    max_entries: int
+    btf_key_type_id: int
+    btf_value_type_id: int
+
+
+def selected_programs(package: Package, values: dict[str, Any]) -> list[ProgMeta]:
+    """The programs to attach: all, less those whose ``@when`` condition is false.
+
+    ``/// @when kill_only`` (or ``!kill_only``) on a program lets one object carry alternative
+    attach sets; loaders that ignore it attach everything, and the program's own check of the
+    flag keeps their output right.
+    """
+    chosen = []
+    for prog in package.progs:
+        cond = prog.others.get("when")
+        if isinstance(cond, str) and cond:
+            negate = cond.startswith("!")
+            name = cond.lstrip("!").strip()
+            if bool(values.get(name, False)) == negate:
+                continue
+        chosen.append(prog)
+    return chosen
+
+
+class Program:
+    """One loaded and attached BPF object."""
+
+    def __init__(self, package: Package, values: dict[str, Any] | None = None) -> None:
+        self.package = package
+        self.values = dict(values or {})
+        self._obj: int | None = None
+        self._links: list[int] = []
+        self.maps: dict[str, MapInfo] = {}
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> Program:
+        """Open, load and attach; on any failure nothing stays loaded."""
+        return self.open().load()
+
+    def open(self) -> Program:
+        """Check the kernel, open the object and set its globals: maps can be resized now."""
+        try:
+            self._preflight()
+            self._open()
+            self._write_globals()
+            self._choose_programs()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def load(self) -> Program:
+        """Load into the kernel and attach (after ``open``)."""
+        try:
+            self._load()
+            self._attach()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def resize_map(self, name: str, max_entries: int) -> None:
+        """Set a map's ``max_entries`` before load (a ring buffer's size in bytes)."""
+        if libbpf.lib().bpf_map__set_max_entries(self._map_ptrs[name], max_entries) != 0:
+            raise KernelError(self._failure(f"cannot resize map {name}", libbpf.errno()))
+        self.maps[name] = replace(self.maps[name], max_entries=max_entries)
+
+    def detach(self) -> None:
+        """Detach every program; maps stay readable until ``close()``."""
+        lib = libbpf.lib()
+        for link in self._links:
+            lib.bpf_link__destroy(link)
+        self._links.clear()
+
+    def close(self) -> None:
+        self.detach()
+        lib = libbpf.lib()
+        if self._obj:
+            lib.bpf_object__close(self._obj)
+            self._obj = None
+
+    def __enter__(self) -> Program:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def attached(self) -> int:
+        return len(self._links)
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def _preflight(self) -> None:
+        reason = probe.can_use_bpf()
+        if reason:
+            raise KernelError(reason)
+        for prog in selected_programs(self.package, self.values):
+            req = probe.requirement_for(prog.attach)
+            if req is None:
+                continue
+            if req.kind == "tracepoint":
+                probe.ensure_tracefs()
+            why = probe.missing(req)
+            if why:
+                raise KernelError(
+                    f"cannot run {self.package.name}: program {prog.name} needs "
+                    f"{why.removeprefix('this kernel has no ')}"
+                )
+
+    def _open(self) -> None:
+        lib = libbpf.lib()
+        libbpf.log.take()
+        self._buf = ctypes.create_string_buffer(self.package.obj, len(self.package.obj))
+        opts = libbpf.BpfObjectOpenOpts()
+        opts.sz = ctypes.sizeof(libbpf.BpfObjectOpenOpts)
+        opts.object_name = self.package.obj_name.encode()
+        obj = lib.bpf_object__open_mem(self._buf, len(self.package.obj), ctypes.byref(opts))
+        if not obj:
+            raise PackageError(self._failure("cannot open the BPF object", libbpf.errno()))
+        self._obj = obj
+        m = None
+        while m := lib.bpf_object__next_map(obj, m):
+            name = lib.bpf_map__name(m).decode()
+            self.maps[name] = MapInfo(
+                name,
+                lib.bpf_map__type(m),
+                -1,
+                lib.bpf_map__key_size(m),
+                lib.bpf_map__value_size(m),
+                lib.bpf_map__max_entries(m),
+                lib.bpf_map__btf_key_type_id(m),
+                lib.bpf_map__btf_value_type_id(m),
+            )
+        self._map_ptrs = {}
+        m = None
+        while m := lib.bpf_object__next_map(obj, m):
+            self._map_ptrs[lib.bpf_map__name(m).decode()] = m
+
+    def _write_globals(self) -> None:
+        """Initial values of ``.rodata``/``.bss`` (spec 2, step 4)."""
+        lib = libbpf.lib()
+        by_section: dict[str, list[tuple[int, bytes]]] = {}
+        for v in self.package.variables:
+            value = self.values.get(v.name, v.value)
+            if value is None:
+                continue
+            by_section.setdefault(v.section, []).append(
+                (v.offset, encode(self.package.btf, v, value))
+            )
+        for section, writes in by_section.items():
+            if section not in (".rodata", ".bss"):
+                raise PackageError(
+                    f"Unsupported section {section}: only .rodata and .bss globals can be set"
+                )
+            ident = section.lstrip(".")
+            ptr = self._internal_map(ident)
+            size = ctypes.c_size_t()
+            initial = lib.bpf_map__initial_value(ptr, ctypes.byref(size))
+            buf = bytearray(ctypes.string_at(initial, size.value) if initial else bytes(size.value))
+            for offset, raw in writes:
+                buf[offset : offset + len(raw)] = raw
+            cbuf = ctypes.create_string_buffer(bytes(buf), len(buf))
+            if lib.bpf_map__set_initial_value(ptr, cbuf, len(buf)) != 0:
+                raise KernelError(self._failure(f"cannot set {section} values", libbpf.errno()))
+
+    def _internal_map(self, ident: str) -> int:
+        suffix = "." + ident
+        for name, ptr in self._map_ptrs.items():
+            if name.endswith(suffix) and libbpf.lib().bpf_map__is_internal(ptr):
+                return ptr
+        raise PackageError(f"the object has no {suffix} map")
+
+    def _choose_programs(self) -> None:
+        lib = libbpf.lib()
+        wanted = {p.name for p in selected_programs(self.package, self.values)}
+        p = None
+        while p := lib.bpf_object__next_program(self._obj, p):
+            name = lib.bpf_program__name(p).decode()
+            lib.bpf_program__set_autoload(p, name in wanted)
+
+    def _load(self) -> None:
+        libbpf.log.take()
+        err = libbpf.lib().bpf_object__load(self._obj)
+        if err:
+            raise KernelError(self._failure(f"the kernel refused to load {self.package.name}", err))
+        lib = libbpf.lib()
+        for name, ptr in self._map_ptrs.items():
+            self.maps[name] = replace(
+                self.maps[name],
+                fd=lib.bpf_map__fd(ptr),
+                max_entries=lib.bpf_map__max_entries(ptr),
+                btf_key_type_id=lib.bpf_map__btf_key_type_id(ptr),
+                btf_value_type_id=lib.bpf_map__btf_value_type_id(ptr),
+            )
+
+    def _attach(self) -> None:
+        lib = libbpf.lib()
+        p = None
+        while p := lib.bpf_object__next_program(self._obj, p):
+            if not lib.bpf_program__autoload(p):
+                continue
+            name = lib.bpf_program__name(p).decode()
+            section = lib.bpf_program__section_name(p).decode()
+            libbpf.log.take()
+            link = lib.bpf_program__attach(p)
+            if not link:
+                raise KernelError(
+                    self._failure(f"cannot attach {name} ({section})", libbpf.errno())
+                )
+            self._links.append(link)
+
+    def _failure(self, what: str, err: int) -> str:
+        detail = failure_reason(libbpf.log.take())
+        msg = f"{what}: {libbpf.strerror(err) if err else 'unknown error'}"
+        return f"{msg} ({detail})" if detail else msg
+
+
+_VERIFIER_STATS = ("processed ", "verification time", "stack depth", "max_states_per_insn")
+
+
+def failure_reason(lines: list[str]) -> str:
+    """The one line of libbpf's log a user can act on.
+
+    When the verifier refused a program, that is the verifier's last words (before its
+    statistics), not libbpf's closing "failed to load object"; otherwise libbpf's last line.
+    """
+    if "-- END PROG LOAD LOG --" in lines:
+        end = lines.index("-- END PROG LOAD LOG --")
+        start = max(
+            (i for i, ln in enumerate(lines[:end]) if "BEGIN PROG LOAD LOG" in ln), default=-1
+        )
+        for line in reversed(lines[start + 1 : end]):
+            if line.strip() and not line.strip().startswith(_VERIFIER_STATS):
+                return line.strip()
+    for line in reversed(lines):
+        if line.strip() and not line.startswith("-- END"):
+            return line.strip().removeprefix("libbpf: ")
+    return ""

@@ -1,0 +1,1 @@
+"""Sessions (live, replay, scripted) and the one pipeline that carries their batches to sinks."""

@@ -1,0 +1,239 @@
+"""Text output byte-compatible with ecli (spec 4.6 and 4.7).
+
+Formatters return strings; writing them is the caller's business, so ``lmp run`` and
+``lmp replay`` print the very same text.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Sequence
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any
+
+import numpy as np
+
+from ..format.layout import Field, FieldKind
+from .batch import Batch, Records
+from .decode import (
+    Decoder,
+    SnapshotDecoder,
+    c_strings,
+    converter,
+    json_line,
+    plain_value,
+)
+
+TIME_HEADER = "TIME     "
+
+
+class PlainTable:
+    """ecli's plain-text event format: a header once, then one aligned line per event.
+
+    Each value starts at its column's offset, or one space after the previous value when that
+    one ran past it. ``row`` formats one event; ``text`` a whole batch, a column at a time.
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        header = TIME_HEADER
+        self.offsets: list[int] = []
+        for name in names:
+            self.offsets.append(len(header))
+            header += name.upper().ljust(6) + " "
+        self.header = header
+        self.names = list(names)
+
+    def row(self, values: Sequence[Any], when: float) -> str:
+        return self._laid_out(clock(when) + " ", [plain_value(v) for v in values])
+
+    def text(self, columns: Sequence[list[str]], when: float) -> str:
+        """Lines for columns of already formatted values, each line ending in a newline.
+
+        Where each value starts (its offset, or a space after the value before it) is worked
+        out a column at a time with numpy; each line is then one ``%`` format, every value
+        padded with ``%-*s`` to where the next one starts.
+        """
+        if not columns or not columns[0]:
+            return ""
+        n = len(columns[0])
+        start = clock(when) + " "
+        first = max(self.offsets[0], len(start) + 1)  # the same on every line
+        begins = [np.full(n, first, np.int64)]
+        for offset, strs in zip(self.offsets[1:], columns, strict=False):
+            end = begins[-1] + np.fromiter(map(len, strs), np.int64, n)
+            begins.append(np.maximum(offset, end + 1))
+        args: list[Any] = []
+        for i, strs in enumerate(columns[:-1]):
+            args += [(begins[i + 1] - begins[i]).tolist(), strs]  # padded to the next value
+        args.append(columns[-1])
+        head = start + " " * (first - len(start))
+        fmt = head.replace("%", "%%") + "%-*s" * (len(columns) - 1) + "%s\n"
+        return "".join(map(fmt.__mod__, zip(*args, strict=True)))
+
+    def _laid_out(self, start: str, values: Sequence[str]) -> str:
+        line = start
+        for offset, value in zip(self.offsets, values, strict=True):
+            line += " " * (offset - len(line)) if offset > len(line) else " "
+            line += value
+        return line
+
+
+def clock(when: float) -> str:
+    """``HH:MM:SS`` local time, padded to the TIME column."""
+    return time.strftime("%H:%M:%S", time.localtime(when)).ljust(8)
+
+
+_BOOLS = ("false", "true")
+_json_value = functools.partial(
+    json.dumps, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+)
+
+
+def plain_strings(f: Field, col: np.ndarray) -> list[str]:
+    """A column's values as ecli's plain dumper prints them, without a Python call per value
+    for the kinds events mostly have (integers, strings, bools)."""
+    match f.kind:
+        case FieldKind.INT | FieldKind.PTR:
+            return list(map(str, col.tolist()))
+        case FieldKind.BOOL:
+            return list(map(_BOOLS.__getitem__, (col != 0).tolist()))
+        case FieldKind.STRING:
+            return c_strings(col)
+    return list(map(plain_value, converter(f)(col)))
+
+
+def json_strings(f: Field, col: np.ndarray) -> list[str]:
+    """A column's values as JSON text, exactly as ``json_line`` writes them."""
+    match f.kind:
+        case FieldKind.INT | FieldKind.PTR:
+            return list(map(str, col.tolist()))
+        case FieldKind.BOOL:
+            return list(map(_BOOLS.__getitem__, (col != 0).tolist()))
+        case FieldKind.STRING:
+            return list(map(encode_basestring, c_strings(col)))
+    return list(map(_json_value, converter(f)(col)))
+
+
+class EventText:
+    """Text for batches of one layout, a column at a time: ecli's plain table or JSON lines."""
+
+    def __init__(self, decoder: Decoder, json_mode: bool) -> None:
+        self.decoder = decoder
+        self.json = json_mode
+        fields = decoder.layout.fields
+        self.table = PlainTable([f.name for f in fields])
+        names = [f.name for f in fields]
+        # JSON objects have their keys sorted; a layout with repeated names is left to the
+        # generic row path (a dict keeps the last of them, as ecli's JSON map does).
+        self._row_path = len(set(names)) != len(names)
+        order = sorted(range(len(fields)), key=lambda i: names[i])
+        self._json_order = order
+        keys = [
+            ("{" if k == 0 else ",") + encode_basestring(names[i]) + ":"
+            for k, i in enumerate(order)
+        ]
+        self._json_format = "".join(k.replace("%", "%%") + "%s" for k in keys) + "}\n"
+
+    def text(self, records: Records, count: int, when: float) -> str:
+        arr = self.decoder.array(records, count)
+        if not count:
+            return ""
+        names = arr.dtype.names or ()
+        fields = self.decoder.layout.fields
+        if self.json:
+            if self._row_path:
+                return "".join(json_line(r) + "\n" for r in self.decoder.rows(arr))
+            cols = [json_strings(fields[i], arr[names[i]]) for i in self._json_order]
+            return "".join(map(self._json_format.__mod__, zip(*cols, strict=True)))
+        columns = [plain_strings(f, arr[names[i]]) for i, f in enumerate(fields)]
+        return self.table.text(columns, when)
+
+
+def log2_histogram(slots: Sequence[int], unit: str) -> str:
+    """bcc's ``print_log2_hist``, as ecli ports it; empty when every slot is zero."""
+    idx_max = max((i for i, v in enumerate(slots) if v), default=-1)
+    if idx_max < 0:
+        return ""
+    val_max = max(slots[: idx_max + 1])
+    wide = idx_max > 32
+    w1, w2, w, stars_max = (15, 29, 20, 20) if wide else (5, 19, 10, 40)
+    out = [f"{'':>{w1}}{unit:<{w2}} : count    distribution"]
+    for i in range(idx_max + 1):
+        low = (1 << (i + 1)) >> 1
+        high = (1 << (i + 1)) - 1
+        if low == high:
+            low -= 1
+        val = slots[i]
+        stars = "*" * (val * stars_max // val_max) if val_max else ""
+        out.append(f"{low:>{w}} -> {high:<{w}} : {val:<8} |{stars:<{stars_max}}|")
+    return "\n".join(out) + "\n"
+
+
+def log2_chunk(key: Sequence[Any], value: dict[str, Any], unit: str) -> str:
+    """One key of a log2_hist sampled map: ``key =  <key>``, other members, blank, histogram.
+
+    ecli writes ``"key = "`` and then each key member with its separating space, hence the two.
+    """
+    lines = ["key = " + "".join(" " + plain_value(v) for v in key)]
+    lines += [f"{name} = {plain_value(v)}" for name, v in value.items() if name != "slots"]
+    return "\n".join(lines) + "\n\n" + log2_histogram(value["slots"], unit)
+
+
+class BatchPrinter:
+    """Text for each batch of a session, as ``lmp run`` prints it (plain or ``--json``).
+
+    Takes an event ``Decoder`` or a ``SnapshotDecoder`` (sampled maps) and the sample metadata.
+    ``text`` gives a batch's lines as one string (each ending in a newline), built a column at
+    a time; ``lines`` the same as a list.
+    """
+
+    def __init__(
+        self,
+        decoder: Decoder | None = None,
+        snapshot_decoder: SnapshotDecoder | None = None,
+        json_mode: bool = False,
+        sample_type: str = "default_kv",
+        unit: str = "(unit)",
+    ) -> None:
+        self.decoder = decoder
+        self.snapshot = snapshot_decoder
+        self.json = json_mode
+        self.sample_type = sample_type
+        self.unit = unit
+        self.events = EventText(decoder, json_mode) if decoder is not None else None
+        self.table: PlainTable | None = None
+        if self.events is not None:
+            self.table = self.events.table
+        elif snapshot_decoder is not None and sample_type == "default_kv":
+            self.table = PlainTable(
+                snapshot_decoder.key.layout.names + snapshot_decoder.value.layout.names
+            )
+
+    def header(self) -> str | None:
+        """Printed once before any event (none for JSON and log2 histograms)."""
+        if self.json or self.table is None or self.sample_type == "log2_hist" and self.snapshot:
+            return None
+        return self.table.header
+
+    def text(self, batch: Batch) -> str:
+        if not batch.count:
+            return ""
+        if self.events is not None and not batch.snapshot:
+            return self.events.text(batch.records, batch.count, batch.time)
+        if self.snapshot is not None and batch.snapshot:
+            return "".join(line + "\n" for line in self._snapshot_lines(batch))
+        return ""
+
+    def lines(self, batch: Batch) -> list[str]:
+        return self.text(batch).splitlines()
+
+    def _snapshot_lines(self, batch: Batch) -> list[str]:
+        assert self.snapshot is not None
+        entries = self.snapshot.entries(batch.records, batch.count)
+        if self.json:
+            return [json_line({"key": k, "value": v}) for k, v in entries]
+        if self.sample_type == "log2_hist":
+            return [log2_chunk(list(k.values()), v, self.unit) for k, v in entries]
+        return [f"{clock(batch.time)} {json_line(k)} {json_line(v)}" for k, v in entries]

@@ -1,0 +1,266 @@
+"""Queries over stored events: the filter language, sort orders, and views kept up to date.
+
+``select`` answers a query from scratch (what a paused view needs once). ``RowView`` keeps the
+answer for a live store: each refresh filters and sorts only the rows that arrived since the
+last one and merges them into the order it kept, so a refresh costs a few linear passes over
+the view, never a sort of the whole store (a million rows took 157 ms to sort per tick).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import LmpError
+from ..format.layout import Field, FieldKind, StructLayout
+from .store import EventStore, is_signal_field, parse_signal
+
+
+class FilterError(LmpError):
+    """A filter expression that cannot be applied to this layout."""
+
+
+class RowSource(Protocol):
+    """Rows a query runs over: a structured array and its valid rows in arrival order."""
+
+    layout: StructLayout
+    rows: np.ndarray
+
+    def arrival(self) -> np.ndarray: ...
+
+
+OPERATORS = ("!~", ">=", "<=", "!=", "==", "~", "=", ">", "<")
+_TERM = re.compile(r"^(?P<field>[A-Za-z_]\w*)\s*(?P<op>!~|>=|<=|!=|==|~|=|>|<)(?P<value>.*)$", re.S)
+_COMPARE: dict[str, Callable[[np.ndarray, Any], np.ndarray]] = {
+    "=": np.equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """``field op value``, with ``value`` already parsed for the field's type."""
+
+    field: str
+    op: str
+    value: Any
+
+    def mask(self, column: np.ndarray) -> np.ndarray:
+        if self.op in ("~", "!~"):
+            found = np.char.find(column, self.value) >= 0
+            return found if self.op == "~" else ~found
+        return _COMPARE[self.op](column, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """All conditions must hold (``comm~bash pid>100``)."""
+
+    text: str = ""
+    conditions: tuple[Condition, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.conditions)
+
+    def mask(self, rows: np.ndarray) -> np.ndarray:
+        keep = np.ones(len(rows), bool)
+        for c in self.conditions:
+            keep &= c.mask(rows[c.field])
+        return keep
+
+
+def parse_filter(text: str, layout: StructLayout) -> Filter:
+    """Parse ``field op value`` terms separated by spaces (quote values that contain spaces).
+
+    Operators: ``~`` contains and ``!~`` does not (text), ``=``/``==``, ``!=``, ``<``, ``<=``,
+    ``>``, ``>=``. Enums match by name or number, signal fields by name (``sig=SIGUSR1``).
+    """
+    try:
+        terms = shlex.split(text)
+    except ValueError as exc:
+        raise FilterError(f"filter: {exc}") from None
+    return Filter(text, tuple(_condition(t, layout) for t in terms))
+
+
+def _condition(term: str, layout: StructLayout) -> Condition:
+    m = _TERM.match(term)
+    if m is None:
+        raise FilterError(
+            f"{term!r}: expected field, operator and value, as in pid>100 "
+            f"(operators: {' '.join(OPERATORS)})"
+        )
+    name, op, raw = m.group("field"), m.group("op"), m.group("value")
+    try:
+        f = layout.field(name)
+    except KeyError:
+        raise FilterError(
+            f"{term!r}: no field {name!r} (fields: {', '.join(layout.names)})"
+        ) from None
+    if raw == "":
+        raise FilterError(f"{term!r}: needs a value after {op}")
+    if f.kind == FieldKind.STRING:
+        if op not in ("~", "!~", "=", "==", "!="):
+            raise FilterError(f"{term!r}: {name} is text: use ~, !~, = or !=")
+        return Condition(name, op, raw.encode())
+    if op in ("~", "!~"):
+        raise FilterError(f"{term!r}: ~ matches text; {name} is a number (use = < >)")
+    if f.kind in (FieldKind.INT, FieldKind.BOOL, FieldKind.PTR, FieldKind.FLOAT, FieldKind.ENUM):
+        return Condition(name, op, _number(raw, f, term))
+    raise FilterError(f"{term!r}: {name} ({f.kind}) cannot be filtered")
+
+
+def _number(raw: str, f: Field, term: str) -> int | float:
+    if is_signal_field(f):
+        try:
+            return parse_signal(raw)
+        except ValueError as exc:
+            raise FilterError(f"{term!r}: {exc}") from None
+    if f.kind == FieldKind.ENUM:
+        for n, v in f.enum_values:
+            if n == raw or n.lower() == raw.lower():
+                return v
+    if f.kind == FieldKind.BOOL:
+        lowered = raw.lower()
+        if lowered in ("true", "yes", "on"):
+            return 1
+        if lowered in ("false", "no", "off"):
+            return 0
+    try:
+        return int(raw, 0)
+    except ValueError:
+        pass
+    try:
+        if f.kind == FieldKind.FLOAT:
+            return float(raw)
+    except ValueError:
+        pass
+    raise FilterError(
+        f"{term!r}: {raw!r} is not a number"
+        + (f" or one of {', '.join(n for n, _ in f.enum_values)}" if f.enum_values else "")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    """Order by one field; ``None`` means arrival order. ``reverse`` puts largest first."""
+
+    field: str | None = None
+    reverse: bool = False
+
+
+def sortable(f: Field) -> bool:
+    return f.kind not in (FieldKind.ARRAY, FieldKind.STRUCT, FieldKind.UNION, FieldKind.INT128)
+
+
+def select(source: RowSource, sort: Sort = Sort(), where: Filter = Filter()) -> np.ndarray:
+    """Indices into ``source.rows`` of the rows that pass ``where``, in ``sort`` order.
+
+    Ties keep arrival order (a stable sort), so a sorted view does not shuffle between ticks.
+    """
+    index = source.arrival()
+    if where:
+        index = index[where.mask(source.rows[index])]
+    if sort.field is not None and sortable(source.layout.field(sort.field)):
+        keys = source.rows[sort.field][index]
+        if sort.reverse:
+            # Descending but still stable: sort the reversed run, then map back.
+            order = np.argsort(keys[::-1], kind="stable")[::-1]
+            index = index[::-1][order]
+        else:
+            index = index[np.argsort(keys, kind="stable")]
+    elif sort.reverse:
+        index = index[::-1]
+    return index
+
+
+SORT_WINDOW_BYTES = 32 << 20
+
+
+class RowView:
+    """The rows of a live ``EventStore`` that pass ``where``, in ``sort`` order, kept current.
+
+    Rows are followed by their write numbers (``EventStore.written``): an update drops the
+    numbers that fell off the ring, filters the rows that arrived since the last update, sorts
+    just those and merges them into the kept order (``searchsorted`` + ``insert``). Ties keep
+    arrival order in both directions, as ``select`` does. A descending view is kept ascending
+    by (key, newest first) and read backwards.
+
+    A merge copies the kept keys, so a sort keeps at most ``SORT_WINDOW_BYTES`` of them: by a
+    long string field (a 255-byte path) that is the newest ~127,000 rows, by a number more
+    rows than any store holds. ``window`` says how many rows it covers (None: all).
+    """
+
+    def __init__(self, store: EventStore, sort: Sort = Sort(), where: Filter = Filter()) -> None:
+        self.store = store
+        self.sort = sort
+        self.where = where
+        field = sort.field
+        self._field = field if field is not None and sortable(store.layout.field(field)) else None
+        self.window: int | None = None
+        if self._field is not None:
+            width = store.rows.dtype.fields[self._field][0].itemsize + 8  # key + row number
+            if store.capacity * width > SORT_WINDOW_BYTES:
+                self.window = SORT_WINDOW_BYTES // width
+        self._numbers = np.zeros(0, np.int64)
+        self._keys: np.ndarray | None = None
+        self._upto = 0
+        self._resets = -1
+
+    def update(self) -> np.ndarray:
+        """Indices into ``store.rows`` of the view's rows, in display order."""
+        store = self.store
+        if store.resets != self._resets:
+            self._resets, self._upto = store.resets, 0
+            self._numbers = np.zeros(0, np.int64)
+            self._keys = None
+        oldest = store.written - min(store.size, self.window or store.size)
+        self._drop_before(oldest)
+        start = max(self._upto, oldest)
+        if store.written > start:
+            self._add(np.arange(start, store.written, dtype=np.int64))
+        self._upto = store.written
+        slots = self._numbers % store.capacity
+        return slots[::-1] if self.sort.reverse else slots
+
+    def _drop_before(self, oldest: int) -> None:
+        if not len(self._numbers) or self._numbers.min(initial=oldest) >= oldest:
+            return
+        if self._keys is None:  # arrival order: the oldest are a prefix
+            self._numbers = self._numbers[np.searchsorted(self._numbers, oldest) :]
+            return
+        keep = self._numbers >= oldest
+        self._numbers, self._keys = self._numbers[keep], self._keys[keep]
+
+    def _add(self, numbers: np.ndarray) -> None:
+        store = self.store
+        rows = store.rows[numbers % store.capacity]
+        if self.where:
+            keep = self.where.mask(rows)
+            numbers, rows = numbers[keep], rows[keep]
+        if self._field is None:
+            self._numbers = np.concatenate((self._numbers, numbers))
+            return
+        keys = rows[self._field]
+        if self.sort.reverse:  # ascending by key, newest first among equals
+            order = len(keys) - 1 - np.argsort(keys[::-1], kind="stable")
+            side = "left"
+        else:
+            order = np.argsort(keys, kind="stable")
+            side = "right"
+        numbers, keys = numbers[order], keys[order]
+        if self._keys is None:
+            self._numbers, self._keys = numbers, keys
+            return
+        at = np.searchsorted(self._keys, keys, side=side)  # type: ignore[call-overload]
+        self._numbers = np.insert(self._numbers, at, numbers)
+        self._keys = np.insert(self._keys, at, keys)

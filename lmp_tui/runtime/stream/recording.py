@@ -1,0 +1,482 @@
+"""Recordings (``.lmprec``): a msgpack stream of one header map, then one map per batch.
+
+Raw records plus the layout are stored, so a replay decodes through the very same ``Decoder``
+as the live run, and recording costs a memcpy per batch rather than a Python call per event.
+The stream is append-only and every frame is flushed as it is written: a recording cut at any
+byte replays every complete frame before the cut. See README "Recording format".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import msgpack
+
+from ..errors import LmpError
+from ..format.layout import StructLayout
+from .batch import Batch, EventSource
+from .decode import Decoder, SnapshotDecoder
+from .writer import WRITE_SLICE
+
+FORMAT = "lmprec"
+VERSION = 1
+# Bounds for the reader, so a corrupt length prefix cannot make it allocate or wait for gigabytes.
+MAX_FRAME = 256 << 20
+
+
+class RecordingError(LmpError):
+    """Not a recording, a newer format, or a recording that cannot be written."""
+
+
+@dataclass(slots=True)
+class RecordingHeader:
+    """What a recording is of: enough to decode and print it anywhere, without the object."""
+
+    program: str
+    kind: str  # "events" | "sample"
+    layout: StructLayout | None = None
+    key_layout: StructLayout | None = None
+    value_layout: StructLayout | None = None
+    sample: dict[str, Any] = field(default_factory=dict)
+    package_digest: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    host: str = field(default_factory=socket.gethostname)
+    kernel: str = field(default_factory=lambda: os.uname().release)
+    start: float = field(default_factory=time.time)
+    version: int = VERSION
+
+    @property
+    def record_size(self) -> int:
+        if self.kind == "sample":
+            assert self.key_layout and self.value_layout
+            return self.key_layout.size + self.value_layout.size
+        return self.layout.size if self.layout else 0
+
+    def decoders(self) -> tuple[Decoder | None, SnapshotDecoder | None]:
+        if self.kind == "sample" and self.key_layout and self.value_layout:
+            return None, SnapshotDecoder(self.key_layout, self.value_layout)
+        return (Decoder(self.layout) if self.layout else None), None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "format": FORMAT,
+            "version": self.version,
+            "program": self.program,
+            "kind": self.kind,
+            "package_digest": self.package_digest,
+            "params": self.params,
+            "host": self.host,
+            "kernel": self.kernel,
+            "start": self.start,
+        }
+        if self.layout:
+            d["layout"] = self.layout.to_dict()
+        if self.key_layout and self.value_layout:
+            d["key_layout"] = self.key_layout.to_dict()
+            d["value_layout"] = self.value_layout.to_dict()
+            d["sample"] = self.sample
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any, source: str) -> RecordingHeader:
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise RecordingError(f"{source}: not an lmp recording")
+        version = d.get("version")
+        if not isinstance(version, int) or version < 1:
+            raise RecordingError(f"{source}: recording has no valid format version")
+        if version > VERSION:
+            raise RecordingError(
+                f"{source}: recording format version {version} is newer than this lmp "
+                f"understands ({VERSION}); upgrade lmp-tui"
+            )
+        try:
+            layout = StructLayout.from_dict(d["layout"]) if d.get("layout") else None
+            key = StructLayout.from_dict(d["key_layout"]) if d.get("key_layout") else None
+            value = StructLayout.from_dict(d["value_layout"]) if d.get("value_layout") else None
+            return cls(
+                program=str(d["program"]),
+                kind=str(d["kind"]),
+                layout=layout,
+                key_layout=key,
+                value_layout=value,
+                sample=dict(d.get("sample") or {}),
+                package_digest=str(d.get("package_digest", "")),
+                params=dict(d.get("params") or {}),
+                host=str(d.get("host", "")),
+                kernel=str(d.get("kernel", "")),
+                start=float(d.get("start", 0.0)),
+                version=version,
+            )
+        except (KeyError, TypeError, ValueError, LmpError) as exc:
+            raise RecordingError(f"{source}: corrupt recording header ({exc})") from None
+
+
+FLUSH_BYTES = 2 << 20
+"""Unwritten frame bytes that make the recorder write at once: the batches it holds until then
+are staging buffers the drain thread is waiting to reuse."""
+
+
+class Recorder:
+    """Appends batches to a recording file; stops by itself at ``max_bytes``.
+
+    Frames are packed as batches arrive and written out together: under an asyncio loop at
+    most ``flush_interval`` after the first unwritten one (a timer on the loop) or as soon as
+    ``FLUSH_BYTES`` wait, elsewhere at once. A batch is often a handful of events, and a write per batch would cost more than
+    the events do; a crash loses at most ``flush_interval`` of frames.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        header: RecordingHeader,
+        max_bytes: int = 1 << 30,
+        flush_interval: float = 0.1,
+    ) -> None:
+        self.path = Path(path)
+        self.header = header
+        self.max_bytes = max_bytes
+        self.flush_interval = flush_interval
+        self.frames = 0
+        self.events = 0
+        self.bytes = 0
+        self.stopped_reason = ""
+        self._packer = msgpack.Packer(use_bin_type=True)
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._timer: asyncio.TimerHandle | None = None
+        try:
+            # unbuffered: frames are gathered here and written with one writev per flush
+            self._file: BinaryIO | None = open(self.path, "wb", buffering=0)  # noqa: SIM115
+        except OSError as exc:
+            raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
+        self._append(header.to_dict())
+        self.flush()
+
+    @property
+    def active(self) -> bool:
+        return self._file is not None
+
+    def write(self, batch: Batch) -> None:
+        """One frame per batch: the raw record bytes, untouched (and not copied: the frame's
+        other fields are packed in front of them and both go to the file as they are)."""
+        if self._file is None:
+            return
+        frame: dict[str, Any] = {"t": batch.time, "n": batch.count, "d": batch.drops}
+        if batch.snapshot:
+            frame["s"] = True
+        if batch.shed:
+            frame["x"] = batch.shed
+        pack = self._packer.pack
+        head = [self._packer.pack_map_header(len(frame) + 1)]
+        for key, value in frame.items():
+            head += [pack(key), pack(value)]
+        head += [pack("r"), _bin_header(len(batch.records))]
+        self._pending += [b"".join(head), batch.records]
+        size = sum(map(len, self._pending[-2:]))
+        self.bytes += size
+        self._pending_bytes += size
+        self.frames += 1
+        self.events += batch.count
+        if self.bytes >= self.max_bytes:
+            self.close(f"size limit of {self.max_bytes} bytes reached")
+        elif self._pending_bytes >= FLUSH_BYTES:
+            self.flush()
+        elif self._timer is None:
+            self._schedule_flush()
+
+    def _append(self, obj: dict[str, Any]) -> None:
+        data = self._packer.pack(obj)
+        self._pending.append(data)
+        self.bytes += len(data)
+        self._pending_bytes += len(data)
+
+    def _schedule_flush(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._timer = loop.call_later(self.flush_interval, self.flush)
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._file is None or not self._pending:
+            return
+        chunks, self._pending, self._pending_bytes = self._pending, [], 0
+        try:
+            _write_all(self._file.fileno(), chunks)
+        except OSError as exc:
+            self._file.close()
+            self._file = None
+            self.stopped_reason = f"write failed: {exc.strerror}"
+            raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
+
+    def close(self, reason: str = "") -> None:
+        if self._file is not None:
+            self.flush()
+            if self._file is not None:
+                self._file.close()
+            self._file = None
+            self.stopped_reason = reason
+
+
+def _bin_header(n: int) -> bytes:
+    """The msgpack bin header for ``n`` bytes (bin 8/16/32, the shortest that fits)."""
+    if n < 1 << 8:
+        return b"\xc4" + n.to_bytes(1, "big")
+    if n < 1 << 16:
+        return b"\xc5" + n.to_bytes(2, "big")
+    return b"\xc6" + n.to_bytes(4, "big")
+
+
+def _write_all(fd: int, chunks: list[bytes]) -> None:
+    """``writev`` until every byte is written (a pipe takes part of it at a time), at most
+    ``WRITE_SLICE`` bytes per call (why: see there)."""
+    views = [memoryview(c).cast("B") for c in chunks if c]
+    while views:
+        iov, size = [], 0
+        for view in views[:IOV_MAX]:
+            iov.append(view[: WRITE_SLICE - size])
+            size += len(iov[-1])
+            if size >= WRITE_SLICE:
+                break
+        done = os.writev(fd, iov)
+        while views and done >= len(views[0]):
+            done -= len(views[0])
+            views.pop(0)
+        if views and done:
+            views[0] = views[0][done:]
+
+
+IOV_MAX = 1024
+
+
+@dataclass(slots=True)
+class Frame:
+    batch: Batch
+    offset: int
+
+
+@dataclass(slots=True)
+class ReadReport:
+    """How reading ended: cleanly, on a torn tail, or on a corrupt frame."""
+
+    frames: int = 0
+    torn_bytes: int = 0
+    corrupt: str = ""
+
+    def problem(self, source: str) -> str:
+        if self.corrupt:
+            return f"{source}: {self.corrupt}; replayed the {self.frames} frames before it"
+        if self.torn_bytes:
+            return (
+                f"{source}: recording ends with a torn frame ({self.torn_bytes} bytes after "
+                f"frame {self.frames}, cut while writing); replayed {self.frames} frames"
+            )
+        return ""
+
+
+class RecordingReader:
+    """Reads a recording: ``header``, then ``frames()``; never raises on a damaged tail."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.source = str(path)
+        try:
+            self._file = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+        except OSError as exc:
+            raise RecordingError(f"{path}: cannot read: {exc.strerror}") from None
+        self.size = os.fstat(self._file.fileno()).st_size
+        self._unpacker = self._new_unpacker()
+        try:
+            first = next(self._unpacker)
+        except StopIteration:
+            self.close()
+            raise RecordingError(f"{path}: not an lmp recording (empty or truncated)") from None
+        except Exception:
+            self.close()
+            raise RecordingError(f"{path}: not an lmp recording") from None
+        try:
+            self.header = RecordingHeader.from_dict(first, self.source)
+        except RecordingError:
+            self.close()
+            raise
+        self.data_offset = self._unpacker.tell()
+        self.report = ReadReport()
+
+    def _new_unpacker(self) -> msgpack.Unpacker:
+        return msgpack.Unpacker(
+            self._file,
+            raw=False,
+            max_buffer_size=MAX_FRAME,
+            strict_map_key=False,
+        )
+
+    def frames(self) -> Iterator[Frame]:
+        """Every complete, well-formed frame in order; ``report`` says how it ended."""
+        self._file.seek(self.data_offset)
+        self._unpacker = self._new_unpacker()
+        self.report = ReadReport()
+        size = self.header.record_size
+        offset = self.data_offset
+        while True:
+            try:
+                obj = next(self._unpacker)
+            except StopIteration:
+                self.report.torn_bytes = max(0, self.size - offset)
+                return
+            except Exception as exc:  # msgpack raises several types on damaged input
+                self.report.corrupt = f"corrupt frame at byte {offset} ({type(exc).__name__})"
+                return
+            batch = _frame_batch(obj, size)
+            if batch is None:
+                self.report.corrupt = f"corrupt frame at byte {offset}"
+                return
+            yield Frame(batch, offset)
+            self.report.frames += 1
+            offset = self.data_offset + self._unpacker.tell()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> RecordingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _frame_batch(obj: Any, record_size: int) -> Batch | None:
+    if not isinstance(obj, dict):
+        return None
+    t, n, r, d, x = obj.get("t"), obj.get("n"), obj.get("r"), obj.get("d", 0), obj.get("x", 0)
+    if not isinstance(t, int | float) or isinstance(t, bool):
+        return None
+    if not isinstance(n, int) or not isinstance(r, bytes) or not isinstance(d, int):
+        return None
+    if not isinstance(x, int) or n < 0 or len(r) != n * record_size:
+        return None
+    return Batch(float(t), r, n, record_size, d, snapshot=bool(obj.get("s", False)), shed=x)
+
+
+class ReplaySource(EventSource):
+    """Replays a recording as an event source, paced by the recorded times.
+
+    ``speed`` scales time (2.0 = twice as fast); ``None`` replays as fast as possible.
+    ``paused`` holds the stream; ``seek(t)`` jumps to the first frame at or after ``t`` seconds
+    from the recording's start.
+    """
+
+    def __init__(self, reader: RecordingReader, speed: float | None = 1.0) -> None:
+        self.reader = reader
+        self.speed = speed
+        self.paused = False
+        self.position = 0.0  # seconds from start of the last frame delivered
+        self.total = 0
+        self._frames: list[Frame] = list(reader.frames())
+        self._next = 0
+        self._seeks = 0
+        self._resume = asyncio.Event()
+        self._resume.set()
+
+    @property
+    def duration(self) -> float:
+        if not self._frames:
+            return 0.0
+        return self._frames[-1].batch.time - self.reader.header.start
+
+    @property
+    def finished(self) -> bool:
+        return self._next >= len(self._frames)
+
+    def pause(self, paused: bool = True) -> None:
+        self.paused = paused
+        if paused:
+            self._resume.clear()
+        else:
+            self._resume.set()
+
+    def seek(self, seconds: float) -> None:
+        target = self.reader.header.start + seconds
+        self._next = next(
+            (i for i, f in enumerate(self._frames) if f.batch.time >= target), len(self._frames)
+        )
+        self.position = max(0.0, seconds)
+        self._seeks += 1
+
+    def history(self) -> list[Batch]:
+        """The batches before the current position, oldest first (what a viewer has seen)."""
+        return [f.batch for f in self._frames[: self._next]]
+
+    def close(self) -> None:
+        super().close()
+        self._resume.set()  # a paused replay wakes up to see it is closed
+
+    async def batches(self) -> AsyncIterator[Batch]:
+        start = self.reader.header.start
+        prev_time: float | None = None
+        seeks = self._seeks
+        while not self.closed and not self.finished:
+            if seeks != self._seeks:  # pace from the new position, not across the jump
+                prev_time, seeks = None, self._seeks
+                continue
+            if self.paused:
+                await self._resume.wait()
+                prev_time = None
+                continue
+            frame = self._frames[self._next]
+            if self.speed and prev_time is not None:
+                gap = (frame.batch.time - prev_time) / self.speed
+                if gap > 0:
+                    await asyncio.sleep(min(gap, 5.0))
+                    if self.paused or self.frames_moved(frame):
+                        continue
+            self._next += 1
+            prev_time = frame.batch.time
+            self.position = frame.batch.time - start
+            self.total += frame.batch.count
+            yield frame.batch
+
+    def frames_moved(self, frame: Frame) -> bool:
+        """True when a seek happened while we slept on ``frame``."""
+        return self.finished or self._frames[self._next] is not frame
+
+
+def demo_recordings() -> list[Path]:
+    """The small recordings shipped in the package (``scripts/make_demos.py`` made them)."""
+    from importlib import resources
+
+    return sorted(Path(str(resources.files("lmp_tui.demos"))).glob("*.lmprec"))
+
+
+def header_for(session: Any) -> RecordingHeader:
+    """The header describing what a ``LiveSession`` produces."""
+    package = session.package
+    common = {
+        "program": package.name,
+        "package_digest": package.digest,
+        "params": {k: v for k, v in session.values.items() if _plain(v)},
+    }
+    if session.snapshot_decoder is not None:
+        sample = session.choice.sample
+        return RecordingHeader(
+            kind="sample",
+            key_layout=session.snapshot_decoder.key.layout,
+            value_layout=session.snapshot_decoder.value.layout,
+            sample={"type": sample.type, "unit": sample.unit, "interval_ms": sample.interval_ms},
+            **common,
+        )
+    return RecordingHeader(kind="events", layout=session.layout, **common)
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool)
