@@ -363,20 +363,21 @@ def tui_worker(target: str, pid_param: str, pid: int, log: Path) -> None:
 
     from lmp_tui.app import LmpApp
     from lmp_tui.runtime.distribution import hub
+    from lmp_tui.runtime.runs.pipeline import Pipeline
     from lmp_tui.tui.config import Config
-    from lmp_tui.tui.runner import ProgramRun, RunSettings
+    from lmp_tui.tui.runner import RunSettings
 
     points: list[tuple[int, int]] = []
     received = 0
-    original = ProgramRun.receive
+    original = Pipeline.deliver
 
-    def receive(self: ProgramRun, batch: Any) -> None:  # measurement only
+    def deliver(self: Pipeline, batch: Any) -> None:  # measurement only
         nonlocal received
         received += batch.count
         points.append((received, time.time_ns()))
         original(self, batch)
 
-    ProgramRun.receive = receive  # type: ignore[method-assign]
+    Pipeline.deliver = deliver  # type: ignore[method-assign]
 
     async def main() -> None:
         app = LmpApp(Config())

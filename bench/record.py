@@ -50,7 +50,7 @@ async def _consume(
     exited = asyncio.Event()
     pidfd = os.pidfd_open(producer.pid)
     loop.add_reader(pidfd, exited.set)
-    source, decoder = session.source, session.decoder
+    source, decoder = session.source, session.decoders.events
     assert source is not None and decoder is not None
     events = 0
 
@@ -115,7 +115,7 @@ def live_run(
 def replay_rate(path: Path) -> tuple[float, float, int]:
     """Events per second through ReplaySource at max speed: (array decode, JSON values), events."""
     with RecordingReader(path) as reader:
-        decoder, _ = reader.header.decoders()
+        decoder = reader.header.decoders().events
         assert decoder is not None
         source = ReplaySource(reader, speed=None)  # loads the frame index up front
 

@@ -29,32 +29,28 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
-from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from .runtime.distribution import hub
 from .runtime.distribution.hub import HubProgram
 from .runtime.errors import LmpError
 from .runtime.format.params import parameters
 from .runtime.kernel import probe
+from .runtime.runs.manager import SPEEDS, Run, RunManager, SessionRun
+from .runtime.runs.replay import ReplaySession
+from .runtime.runs.session import Session
+from .runtime.runs.sinks import make_store
 from .runtime.stream.recording import Recorder
+from .runtime.stream.rows import RowStore
 from .runtime.stream.store import EventStore, StoreConfig
+from .runtime.wasm.run import WasmRun
 from .tui.config import Config, config_path, load_config
 from .tui.demo import demo_session
 from .tui.formatting import duration, human_bytes
 from .tui.messages import BatchDecoded, ProgramStarted, ProgramStopped
-from .tui.replay import WASM_SUFFIX, ReplaySession, openable_files, speed_label
-from .tui.runner import (
-    SPEEDS,
-    ProgramRun,
-    RunSettings,
-    Session,
-    SessionFactory,
-    live_session,
-    make_store,
-)
+from .tui.replay import WASM_SUFFIX, openable_files, speed_label
+from .tui.runner import RunSettings, SessionFactory, live_session
 from .tui.screens import KeyInfo, KeysScreen, OpenScreen, ParameterForm
 from .tui.themes import ThemeFile, discover_themes
-from .tui.wasm import RowStore, WasmRun
 from .widgets.details import ProgramDetails
 from .widgets.event_table import EventTable
 from .widgets.program_view import ProgramView
@@ -66,7 +62,7 @@ from .widgets.top_keys import TopKeysTable
 from .widgets.wasm_view import WasmView
 
 Availability = Callable[[HubProgram], "str | None"]
-AnyRun = ProgramRun | WasmRun
+AnyRun = SessionRun | WasmRun
 AnyView = ProgramView | WasmView
 MAX_VIEWS = 9
 DETAILS = "details"
@@ -77,10 +73,6 @@ def _availability(program: HubProgram) -> str | None:
         return program.unavailable()
     except LmpError as exc:
         return str(exc)
-
-
-PUMP_END_TIMEOUT = 1.0
-"""How long a stopped program's pump may take to hand over what the kernel still held."""
 
 
 class LmpApp(App[None]):
@@ -151,11 +143,10 @@ class LmpApp(App[None]):
         self.store_config = StoreConfig(
             capacity=self.config.row_limit, series_length=self.config.series_seconds
         )
-        self.runs: dict[int, AnyRun] = {}
+        self.runs = RunManager(MAX_VIEWS, on_stopped=self._run_stopped)
         self.views: dict[int, AnyView] = {}
         self._announced: set[int] = set()  # recordings whose "saved" was said
         self.current: int | None = None
-        self._pumps: dict[int, Worker[None]] = {}
         self.lmp_themes = themes if themes is not None else discover_themes()
         for theme_file in self.lmp_themes.values():
             self.register_theme(theme_file.theme)
@@ -229,7 +220,8 @@ class LmpApp(App[None]):
 
     @property
     def current_run(self) -> AnyRun | None:
-        return self.runs.get(self.current) if self.current is not None else None
+        run = self.runs.get(self.current) if self.current is not None else None
+        return run if isinstance(run, SessionRun | WasmRun) else None
 
     def view_of(self, run: AnyRun) -> AnyView | None:
         return self.views.get(run.number)
@@ -242,8 +234,8 @@ class LmpApp(App[None]):
             batches, records = run.flush()
             if batches and (view := self.view_of(run)) is not None:
                 view.post_message(BatchDecoded(run, records))  # type: ignore[arg-type]
-            recorder = run.recorder
-            if isinstance(run, ProgramRun) and recorder is not None and not recorder.active:
+            recorder = run.recorder if isinstance(run, SessionRun) else None
+            if isinstance(run, SessionRun) and recorder is not None and not recorder.active:
                 run.stop_recording()  # it stopped by itself: size limit or a failed write
                 self._announce_saved(recorder)
         view = self.views.get(self.current) if self.current is not None else None
@@ -275,8 +267,10 @@ class LmpApp(App[None]):
         if self._free_number() is None:
             self.notify(f"at most {MAX_VIEWS} views: close one first (ctrl+w)", severity="warning")
             return
+        package = entry.program.package
         try:
-            params = parameters(entry.program.package)
+            params = parameters(package)
+            spec = package.export()
         except LmpError as exc:
             self.notify(f"{entry.name}: {exc}", severity="error", timeout=8)
             return
@@ -288,8 +282,7 @@ class LmpApp(App[None]):
             if settings is not None:
                 self.start_program(entry.program, settings)
 
-        choice = entry.program.package.export()
-        buffer = entry.program.package.buffer_bytes(choice) if choice.kind != "sample" else 0
+        buffer = package.buffer_bytes(spec) if spec.kind != "sample" else 0
         self.push_screen(ParameterForm(entry.name, params, buffer), submitted)
 
     def start_program(self, program: HubProgram, settings: RunSettings | None = None) -> None:
@@ -302,7 +295,7 @@ class LmpApp(App[None]):
             session = self.session_factory(program, settings)
             # Loading and attaching takes a while (BTF, verifier): keep the UI responsive.
             await asyncio.to_thread(session.start)
-            store = make_store(session, self.store_config)
+            store = make_store(session.spec, self.store_config)
         except Exception as exc:
             if session is not None:
                 session.close()
@@ -315,12 +308,14 @@ class LmpApp(App[None]):
             session.close()
             self.notify(f"at most {MAX_VIEWS} views: close one first (ctrl+w)", severity="warning")
             return
-        run = ProgramRun(number, program, session, store, settings.values)
-        self.runs[number] = run
+        self._started(SessionRun(number, session, store, label=program.name))
+
+    def _started(self, run: AnyRun) -> None:
+        self.runs.start(run)
         self.post_message(ProgramStarted(run))
 
     def _free_number(self) -> int | None:
-        return next((n for n in range(1, MAX_VIEWS + 1) if n not in self.runs), None)
+        return self.runs.free_number()
 
     # -- replays and wasm apps ------------------------------------------------------------------
 
@@ -348,7 +343,7 @@ class LmpApp(App[None]):
             session = await asyncio.to_thread(ReplaySession, path)  # reads every frame
             if paused:
                 session.source.pause(True)
-            store = make_store(session, self.store_config)
+            store = make_store(session.spec, self.store_config)
         except (LmpError, OSError) as exc:
             if session is not None:
                 session.close()
@@ -362,9 +357,7 @@ class LmpApp(App[None]):
             session.close()
             self.notify(f"at most {MAX_VIEWS} views: close one first (ctrl+w)", severity="warning")
             return
-        run = ProgramRun(number, None, session, store, session.values, label=session.program)
-        self.runs[number] = run
-        self.post_message(ProgramStarted(run))
+        self._started(SessionRun(number, session, store))
 
     def open_wasm(self, path: Path, argv: list[str]) -> None:
         """Run a wasm app; each JSON line it prints becomes a row of its table."""
@@ -384,9 +377,9 @@ class LmpApp(App[None]):
         except OSError as exc:
             self.notify(f"{path}: {exc.strerror or exc}", severity="error", timeout=10)
             return
-        run = WasmRun(number, Path(path), data, list(argv), RowStore(self.config.row_limit))
-        self.runs[number] = run
-        self.post_message(ProgramStarted(run))  # type: ignore[arg-type]
+        self._started(
+            WasmRun(number, Path(path), data, list(argv), RowStore(self.config.row_limit))
+        )
 
     def action_open(self, problem: str | None = None) -> None:
         """List the recordings (demos first) and wasm apps here; Enter opens one."""
@@ -416,7 +409,7 @@ class LmpApp(App[None]):
     def action_record(self) -> None:
         """Start recording the shown program, or stop and say where it went."""
         run = self.current_run
-        if not isinstance(run, ProgramRun) or run.kind != "live" or run.state != "running":
+        if not isinstance(run, SessionRun) or not run.recordable:
             self.bell()
             return
         if run.recorder is not None:
@@ -450,7 +443,7 @@ class LmpApp(App[None]):
         )
 
     async def on_program_started(self, message: ProgramStarted) -> None:
-        run: AnyRun = message.run
+        run = message.run
         view: AnyView = (
             WasmView(run, id=f"view-{run.number}")
             if isinstance(run, WasmRun)
@@ -459,51 +452,26 @@ class LmpApp(App[None]):
         self.views[run.number] = view
         await self.switcher.add_content(view, set_current=False)
         self.call_after_refresh(gc.freeze)  # the view lives as long as the run: as at start
-        self._pumps[run.number] = self.run_worker(
-            self._pump(run), group="pump", exit_on_error=False
-        )
         self.show_view(run.number)
 
-    async def _pump(self, run: AnyRun) -> None:
-        error: str | None = None
-        try:
-            await run.pump()
-        except LmpError as exc:
-            error = str(exc)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        run.flush()
-        if run.stop(error):
-            self.post_message(ProgramStopped(run, error))
+    def _run_stopped(self, run: Run, error: str | None) -> None:
+        self.post_message(ProgramStopped(run, error))
 
-    async def stop_run(self, run: AnyRun) -> None:
-        """Detach the program, let the pump take what the kernel still held, then stop."""
-        worker = self._pumps.pop(run.number, None)
-        if isinstance(run, ProgramRun):
-            run.end()
-        if worker is not None:
-            try:
-                await asyncio.wait_for(worker.wait(), PUMP_END_TIMEOUT)
-            except (TimeoutError, WorkerCancelled, WorkerFailed, asyncio.CancelledError):
-                worker.cancel()
-                with contextlib.suppress(WorkerCancelled, WorkerFailed, asyncio.CancelledError):
-                    await worker.wait()
-        run.flush()
-        if run.stop():
-            self.post_message(ProgramStopped(run))
+    async def stop_run(self, run: Run) -> None:
+        """Detach the program, let its pump take what the kernel still held, then stop."""
+        await self.runs.stop(run)
 
-    def _stop_later(self, run: AnyRun) -> None:
-        self.run_worker(self.stop_run(run), exit_on_error=False)
+    def _stop_later(self, run: Run) -> None:
+        self.run_worker(self.runs.stop(run), exit_on_error=False)
 
     async def stop_all(self) -> None:
-        for run in list(self.runs.values()):
-            await self.stop_run(run)
+        await self.runs.stop_all()
 
     def on_program_stopped(self, message: ProgramStopped) -> None:
         run = message.run
         if message.error:
             self.notify(f"{run.name} stopped: {message.error}", severity="error", timeout=10)
-        if isinstance(run, ProgramRun) and run.last_recording is not None:
+        if isinstance(run, SessionRun) and run.last_recording is not None:
             self._announce_saved(run.last_recording)
         if (view := self.view_of(run)) is not None:
             view.refresh_data()
@@ -511,8 +479,7 @@ class LmpApp(App[None]):
 
     def on_unmount(self) -> None:
         # The last word: whatever still runs is detached before the process goes.
-        for run in self.runs.values():
-            run.stop()
+        self.runs.release_all()
 
     # -- switching views -----------------------------------------------------------------------
 
@@ -568,10 +535,9 @@ class LmpApp(App[None]):
         run = self.current_run
         if run is None:
             return
-        await self.stop_run(run)
         numbers = sorted(self.runs)
         index = numbers.index(run.number)
-        del self.runs[run.number]
+        await self.runs.remove(run)
         await self.views.pop(run.number).remove()
         # The closed view was frozen out of the collector (on_program_started): let a full
         # pass free it, then freeze what remains.
@@ -603,7 +569,7 @@ class LmpApp(App[None]):
             return self.current_run is not None
         if action == "record":
             run = self.current_run
-            return isinstance(run, ProgramRun) and run.kind == "live" and run.state == "running"
+            return isinstance(run, SessionRun) and run.recordable
         if action in ("next_view", "previous_view"):
             return bool(self.runs)
         return True
@@ -663,12 +629,12 @@ class LmpApp(App[None]):
     @staticmethod
     def _recording_state(run: AnyRun) -> tuple[str, bool]:
         """What the status bar says about recording: file, size and duration while it records."""
-        if isinstance(run, ProgramRun) and (replay := run.replay) is not None:
+        if isinstance(run, SessionRun) and (replay := run.replay) is not None:
             path = getattr(run.session, "path", None)
             name = path.name if isinstance(path, Path) else "recording"
             state = "paused" if replay.paused else speed_label(replay.speed)
             return f"replay {name} ({state})", False
-        recorder = run.recorder
+        recorder = run.recorder if isinstance(run, SessionRun) else None
         if recorder is not None and recorder.active:
             since = duration(time.monotonic() - run.recording_since)
             return f"● REC {recorder.path.name} {human_bytes(recorder.bytes)} {since}", True
@@ -719,7 +685,7 @@ class LmpApp(App[None]):
                 f"Theme: {name}", f"Use the {name} theme", partial(setattr, self, "theme", name)
             )
         run = self.current_run
-        if isinstance(run, ProgramRun) and run.kind == "live" and run.state == "running":
+        if isinstance(run, SessionRun) and run.recordable:
             if run.recorder is not None:
                 yield SystemCommand(
                     f"Stop recording {run.name}",
@@ -732,7 +698,7 @@ class LmpApp(App[None]):
                     f"Record its events to a .lmprec file in {self.recordings_dir()} (r)",
                     self.action_record,
                 )
-        if isinstance(run, ProgramRun) and run.replay is not None and run.state == "running":
+        if isinstance(run, SessionRun) and run.replay is not None and run.state == "running":
             view = self.views[run.number]
             assert isinstance(view, ProgramView)
             yield SystemCommand(

@@ -231,9 +231,9 @@ def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 @contextlib.contextmanager
-def http_server(directory: Path) -> Iterator[tuple[str, list[str]]]:
-    """A static web server on 127.0.0.1 in a thread: (base URL with a trailing slash, the paths
-    it was asked for, in order)."""
+def http_server(directory: Path, tls: Tls | None = None) -> Iterator[tuple[str, list[str]]]:
+    """A static web server on 127.0.0.1 in a thread (https with ``tls``): (base URL with a
+    trailing slash, the paths it was asked for, in order)."""
     requests: list[str] = []
 
     class Handler(SimpleHTTPRequestHandler):
@@ -248,10 +248,16 @@ def http_server(directory: Path) -> Iterator[tuple[str, list[str]]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    scheme = "http"
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls.cert, tls.key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", requests
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}/", requests
     finally:
         server.shutdown()
         server.server_close()

@@ -17,8 +17,16 @@ from lmp_tui.runtime.format.layout import (
     layout_from_btf,
     layout_from_export,
 )
+from lmp_tui.runtime.format.package import ExportSpec
 from lmp_tui.runtime.stream.batch import Batch
-from lmp_tui.runtime.stream.decode import Decoder, c_strings, json_line, plain_value
+from lmp_tui.runtime.stream.decode import (
+    Decoded,
+    Decoder,
+    Decoders,
+    c_strings,
+    json_line,
+    plain_value,
+)
 from lmp_tui.runtime.stream.output import BatchPrinter
 
 
@@ -199,14 +207,15 @@ def test_batch_text_equals_the_per_event_reference(records, json_mode):
     decoder = Decoder(layout_from_btf(btf, ev))
     raw = b"".join(records)
     arr = decoder.array(raw)
-    printer = BatchPrinter(decoder, None, json_mode)
+    printer = BatchPrinter(ExportSpec("ringbuf", layout=decoder.layout), json_mode)
     when = 1_700_000_000.0
     if json_mode:
         expected = [json_line(row) for row in decoder.rows(arr)]
     else:
         assert printer.table is not None
         expected = [printer.table.row(list(row.values()), when) for row in decoder.rows(arr)]
-    text = printer.text(Batch(when, raw, len(records), decoder.layout.size))
+    batch = Batch(when, raw, len(records), decoder.layout.size)
+    text = printer.text(Decoded(batch, Decoders(events=decoder)))
     assert text == "".join(line + "\n" for line in expected)
 
 

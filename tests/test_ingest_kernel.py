@@ -60,10 +60,11 @@ def consume_all(package: Package, loadgen: Path) -> tuple[list[str], int, str]:
 
     async def pump() -> None:
         nonlocal drops
-        assert session.source is not None and session.decoder is not None
+        decoder = session.decoders.events
+        assert session.source is not None and decoder is not None
         async for batch in session.source:
             drops += batch.drops + batch.shed
-            arr = session.decoder.array(batch.records, batch.count)
+            arr = decoder.array(batch.records, batch.count)
             names.extend(np.char.decode(arr["fname"], "utf-8").tolist())
 
     async def main() -> None:
@@ -81,7 +82,7 @@ def consume_all(package: Package, loadgen: Path) -> tuple[list[str], int, str]:
         session.close()
         gen.kill()
         gen.wait()
-    return names, drops, session.choice.kind
+    return names, drops, session.spec.kind
 
 
 @pytest.mark.parametrize("which", ["opensnoop", "perfsnoop"])

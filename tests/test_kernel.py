@@ -30,7 +30,8 @@ def collect(
     while time.monotonic() < deadline:
         batch = session.source.drain()
         if batch is not None and batch.count:
-            rows += session.decoder.rows(session.decoder.array(batch.records, batch.count))
+            decoder = session.decoders.events
+            rows += decoder.rows(decoder.array(batch.records, batch.count))
             if until(rows):
                 break
         else:
@@ -118,11 +119,11 @@ def test_procstat_sees_rss_grow():
 
 def test_runqlat_histogram_fills():
     with LiveSession(find_builtin("runqlat").package) as s:
-        assert s.choice.kind == "sample" and s.choice.sample.type == "log2_hist"
+        assert s.spec.kind == "sample" and s.spec.sample.type == "log2_hist"
         for _ in range(50):
             time.sleep(0.002)
         batch = s.source.snapshot()
-    entries = s.snapshot_decoder.entries(batch.records, batch.count)
+    entries = s.decoders.snapshot.entries(batch.records, batch.count)
     assert entries
     key, value = entries[0]
     assert list(key) == ["u32"] or len(key) == 1
@@ -143,7 +144,7 @@ def test_perf_buffer_programs_deliver_events(tmp_path):
         log=lambda _: None,
     )
     with LiveSession(load_package(built.package_json)) as s:
-        assert s.choice.kind == "perf"
+        assert s.spec.kind == "perf"
         child = subprocess.Popen(["/bin/true"])
         child.wait()
         rows = collect(s, lambda rows: any(r["pid"] == child.pid for r in rows))

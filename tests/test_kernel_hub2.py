@@ -166,11 +166,11 @@ def test_tcpstates_loopback_connection():
 
 def syscount_entries(values: dict[str, Any], work: Callable[[], None]) -> dict[int, dict[str, Any]]:
     with LiveSession(find_builtin("syscount").package, values) as s:
-        assert s.choice.kind == "sample" and s.choice.map_name == "data"
-        assert s.choice.sample.type == "default_kv" and s.choice.sample.interval_ms == 1000
+        assert s.spec.kind == "sample" and s.spec.map_name == "data"
+        assert s.spec.sample.type == "default_kv" and s.spec.sample.interval_ms == 1000
         work()
         batch = s.source.snapshot()
-    entries = s.snapshot_decoder.entries(batch.records, batch.count)
+    entries = s.decoders.snapshot.entries(batch.records, batch.count)
     out = {}
     for key, value in entries:
         assert list(key) == ["__u32"], key

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from lmp_tui.runtime.distribution.hub import find_builtin
 from lmp_tui.runtime.runs.session import LiveSession
 from lmp_tui.runtime.stream.batch import Batch
+from lmp_tui.runtime.stream.decode import Decoded
 from lmp_tui.runtime.stream.output import BatchPrinter
 from lmp_tui.runtime.stream.recording import (
     Recorder,
@@ -33,20 +34,24 @@ def live_and_recorded(program: str, values: dict, trigger, tmp_path: Path, secon
     live: list[str] = []
     with LiveSession(find_builtin(program).package, values) as s:
         rec = Recorder(path, header_for(s))
-        printer = BatchPrinter(s.decoder, s.snapshot_decoder, json_mode=True)
+        printer = BatchPrinter(s.spec, json_mode=True)
         trigger()
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            batch = s.source.snapshot() if s.choice.kind == "sample" else s.source.drain()
+            batch = s.source.snapshot() if s.spec.kind == "sample" else s.source.drain()
             if batch is not None:
                 rec.write(batch)
-                live += printer.lines(batch)
-            time.sleep(0.05 if s.choice.kind != "sample" else 0.5)
+                live += printer.text(Decoded(batch, s.decoders)).splitlines()
+            time.sleep(0.05 if s.spec.kind != "sample" else 0.5)
         rec.close()
     with RecordingReader(path) as reader:
-        dec, snap = reader.header.decoders()
-        again = BatchPrinter(dec, snap, json_mode=True)
-        replayed = [ln for f in reader.frames() for ln in again.lines(f.batch)]
+        header = reader.header
+        again, decoders = BatchPrinter(header.spec, json_mode=True), header.decoders()
+        replayed = [
+            ln
+            for f in reader.frames()
+            for ln in again.text(Decoded(f.batch, decoders)).splitlines()
+        ]
         assert not reader.report.problem(str(path))
     return live, replayed
 
@@ -125,8 +130,7 @@ def test_sigkill_mid_recording_keeps_flushed_frames(tmp_path):
 
 def synthetic_recording(path: Path, frames: int = 30) -> bytes:
     pkg = find_builtin("sigsnoop").package
-    layout = pkg.export_layout()
-    rec = Recorder(path, RecordingHeader(program="sigsnoop", kind="events", layout=layout))
+    rec = Recorder(path, RecordingHeader(program="sigsnoop", spec=pkg.export()))
     for i in range(frames):
         n = i % 4
         rec.write(Batch(1000.0 + i, bytes(range(32)) * n, n, 32, drops=i % 2))

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from conftest import ROOT, assert_no_leaks, bpf_prog_ids
-from registry import LMP, http_server, lmp
+from registry import LMP, http_server, lmp, make_tls
 
 SIGSNOOP = ROOT / "lmp_tui/hub/sigsnoop/package.json"
 
@@ -64,3 +64,54 @@ def test_run_by_name_from_a_web_hub_then_from_the_cache(lmp_dirs, tmp_path):
         rows, pid = run_and_signal("mysig")
         assert any(r["tpid"] == pid for r in rows)
         assert requests == ["/mysig/package.json"]  # the second run used the cache
+
+
+def record_and_signal(tmp_path: Path, *args: str) -> tuple[list[dict], int]:
+    """`lmp record ARGS -o FILE`, one SIGUSR1 to a child, SIGINT: the recording's rows (as
+    `lmp replay --json` prints them) and the child's pid."""
+    out = tmp_path / "x.lmprec"
+    out.unlink(missing_ok=True)
+    child = subprocess.Popen(["sleep", "30"])
+    proc = subprocess.Popen(
+        [*LMP, "record", *args, "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        line = proc.stderr.readline()
+        assert "waiting for events" in line, line + proc.stderr.read()
+        os.kill(child.pid, signal.SIGUSR1)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        child.kill()
+        child.wait()
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    replay = lmp("replay", str(out), "--json", "--max-speed")
+    assert replay.returncode == 0, replay.stderr
+    return [json.loads(ln) for ln in replay.stdout.splitlines()], child.pid
+
+
+def test_record_by_registry_reference(registry, lmp_dirs, tmp_path):
+    before = bpf_prog_ids()
+    ref = f"127.0.0.1:{registry.port}/lmp/sigsnoop:rec"
+    assert lmp("push", str(SIGSNOOP), ref, "--insecure").returncode == 0
+    rows, pid = record_and_signal(tmp_path, ref, "--insecure")
+    assert any(r["tpid"] == pid and r["sig"] == 10 for r in rows), rows
+    assert_no_leaks(before)
+
+
+def test_record_by_https_url(lmp_dirs, tmp_path):
+    before = bpf_prog_ids()
+    tls = make_tls(tmp_path / "tls")
+    site = tmp_path / "site"
+    site.mkdir()
+    shutil.copy(SIGSNOOP, site / "package.json")
+    with http_server(site, tls) as (url, requests):
+        rows, pid = record_and_signal(tmp_path, url + "package.json", "--ca-file", str(tls.ca))
+    assert requests == ["/package.json"]
+    assert any(r["tpid"] == pid and r["sig"] == 10 for r in rows), rows
+    assert_no_leaks(before)

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lmp_tui.runtime.distribution import hub
+from lmp_tui.runtime.runs.scripted import pack, snapshot_batch, snapshot_decoder
 from lmp_tui.runtime.stream.decode import Decoder
 from lmp_tui.runtime.stream.query import FilterError, RowView, Sort, parse_filter, select
 from lmp_tui.runtime.stream.store import EventStore, SnapshotStore, parse_signal, signal_name
-from lmp_tui.tui.scripted import pack, snapshot_batch, snapshot_decoder
 
 
 @pytest.fixture(scope="module")

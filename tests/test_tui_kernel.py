@@ -19,12 +19,12 @@ from textual.pilot import Pilot
 
 from lmp_tui.app import LmpApp
 from lmp_tui.runtime.distribution import hub
+from lmp_tui.runtime.runs.manager import SessionRun
 from lmp_tui.runtime.stream.decode import Decoder
 from lmp_tui.runtime.stream.query import Filter, Sort, parse_filter, select
 from lmp_tui.runtime.stream.recording import RecordingReader
 from lmp_tui.runtime.stream.store import EventStore
 from lmp_tui.tui.config import Config
-from lmp_tui.tui.runner import ProgramRun
 from lmp_tui.tui.screens import ParameterForm
 from lmp_tui.widgets import EventTable
 
@@ -59,7 +59,7 @@ async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> 
         await asyncio.sleep(0.05)
 
 
-async def start(pilot: Pilot, name: str) -> ProgramRun:
+async def start(pilot: Pilot, name: str) -> SessionRun:
     """Run ``name`` from the sidebar with its default parameters, as a user would."""
     app = pilot.app
     assert isinstance(app, LmpApp)
@@ -121,8 +121,8 @@ async def test_sigsnoop_and_procstat_live_in_the_app(tmp_path: Path) -> None:
             await pilot.press("r")
             assert sig.recorder is None and not recorder.active
             with RecordingReader(recorder.path) as reader:
-                assert reader.header.program == "sigsnoop" and reader.header.kind == "events"
-                decoder = Decoder(reader.header.layout)
+                assert reader.header.program == "sigsnoop" and reader.header.spec.kind == "ringbuf"
+                decoder = Decoder(reader.header.spec.layout)
                 rows = np.concatenate(
                     [decoder.array(f.batch.records, f.batch.count) for f in reader.frames()]
                 )

@@ -18,13 +18,14 @@ from lmp_tui.app import LmpApp
 from lmp_tui.runtime.distribution import hub
 from lmp_tui.runtime.distribution.hub import HubProgram
 from lmp_tui.runtime.kernel import probe
+from lmp_tui.runtime.runs.manager import SessionRun
+from lmp_tui.runtime.runs.scripted import ScriptedSession, ScriptedSource, event_batch
 from lmp_tui.runtime.stream.decode import Decoder
 from lmp_tui.runtime.stream.query import Sort
 from lmp_tui.tui.config import Config, load_config, parse_config
 from lmp_tui.tui.demo import START, demo_session
-from lmp_tui.tui.runner import ProgramRun, RunSettings
+from lmp_tui.tui.runner import RunSettings
 from lmp_tui.tui.screens import KeysScreen, OpenScreen, ParameterForm
-from lmp_tui.tui.scripted import ScriptedSession, ScriptedSource, event_batch
 from lmp_tui.tui.themes import discover_themes, parse_theme
 from lmp_tui.widgets import EventTable, ProgramView, StatusBar
 
@@ -58,12 +59,12 @@ async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def loaded(run: ProgramRun | None) -> bool:
+def loaded(run: SessionRun | None) -> bool:
     source = run.session.source if run is not None else None
-    return isinstance(source, ScriptedSource) and source.done and not run._pending
+    return isinstance(source, ScriptedSource) and source.done and not run.queued
 
 
-async def start(pilot: Pilot, name: str, form: bool = True) -> ProgramRun:
+async def start(pilot: Pilot, name: str, form: bool = True) -> SessionRun:
     app = pilot.app
     assert isinstance(app, LmpApp)
     before = set(app.runs)
@@ -85,7 +86,7 @@ def text_of(renderable: Any) -> str:
     return console.export_text()
 
 
-def view(app: LmpApp, run: ProgramRun) -> ProgramView:
+def view(app: LmpApp, run: SessionRun) -> ProgramView:
     return app.query_one(f"#view-{run.number}", ProgramView)
 
 
@@ -216,7 +217,7 @@ async def test_pause_freezes_the_table_while_events_keep_arriving() -> None:
     ]
 
     def slow(program: HubProgram, settings: RunSettings) -> ScriptedSession:
-        return ScriptedSession.events(program.package, batches, interval=0.05)
+        return ScriptedSession.of(program.package, batches, interval=0.05)
 
     app = make_app(slow)
     async with app.run_test(size=SIZE) as pilot:

@@ -19,15 +19,16 @@ from lmp_tui import app as app_module
 from lmp_tui.app import LmpApp
 from lmp_tui.runtime.distribution import hub
 from lmp_tui.runtime.distribution.hub import HubProgram
+from lmp_tui.runtime.runs.manager import SessionRun
+from lmp_tui.runtime.runs.scripted import FeedSource, ScriptedSession, event_batch
 from lmp_tui.runtime.stream.batch import Batch
 from lmp_tui.runtime.stream.decode import Decoder
 from lmp_tui.runtime.stream.recording import RecordingReader
 from lmp_tui.runtime.stream.store import EventStore, SnapshotStore
+from lmp_tui.runtime.wasm.run import WasmRun
 from lmp_tui.tui.config import Config
 from lmp_tui.tui.demo import START, demo_recording, demo_session
-from lmp_tui.tui.runner import ProgramRun, RunSettings
-from lmp_tui.tui.scripted import FeedSource, ScriptedSession, event_batch
-from lmp_tui.tui.wasm import WasmRun
+from lmp_tui.tui.runner import RunSettings
 from lmp_tui.widgets import ProgramView, StatusBar
 from lmp_tui.widgets.wasm_view import WasmView
 
@@ -42,14 +43,14 @@ def make_app(
     return pilot.make_app(factory, PROGRAMS, **kw)
 
 
-async def opened(app: LmpApp, number: int = 1) -> ProgramRun:
+async def opened(app: LmpApp, number: int = 1) -> SessionRun:
     await wait_for(lambda: number in app.views and app.current == number)
     run = app.runs[number]
-    assert isinstance(run, ProgramRun)
+    assert isinstance(run, SessionRun)
     return run
 
 
-def program_view(app: LmpApp, run: ProgramRun) -> ProgramView:
+def program_view(app: LmpApp, run: SessionRun) -> ProgramView:
     view = app.views[run.number]
     assert isinstance(view, ProgramView)
     return view
@@ -181,7 +182,7 @@ async def test_r_records_the_batches_the_view_gets_and_the_file_replays_them(
     source = FeedSource()
 
     def factory(p: HubProgram, settings: RunSettings) -> ScriptedSession:
-        session = ScriptedSession(p.package, source, decoder)
+        session = ScriptedSession(p.package, source, p.package.export())
         session.values = dict(settings.values)
         return session
 

@@ -15,11 +15,11 @@ from textual.pilot import Pilot
 
 from lmp_tui.app import LmpApp
 from lmp_tui.runtime.distribution import hub
+from lmp_tui.runtime.runs.manager import SessionRun
+from lmp_tui.runtime.runs.scripted import ScriptedSource
 from lmp_tui.runtime.stream.store import EventStore
 from lmp_tui.tui.config import Config
 from lmp_tui.tui.demo import demo_recording, demo_session
-from lmp_tui.tui.runner import ProgramRun
-from lmp_tui.tui.scripted import ScriptedSource
 from lmp_tui.tui.themes import discover_themes
 from lmp_tui.widgets import SparklinePanel
 
@@ -68,7 +68,7 @@ async def start(pilot: Pilot, name: str) -> None:
             and run.name == name
             and isinstance(source, ScriptedSource)
             and source.done
-            and not run._pending
+            and not run.queued
         ):
             break
         await asyncio.sleep(0.02)
@@ -83,7 +83,7 @@ async def start(pilot: Pilot, name: str) -> None:
     await pilot.pause(0.2)
 
 
-def settled(app: LmpApp, run: ProgramRun) -> bool:
+def settled(app: LmpApp, run: SessionRun) -> bool:
     view = app.views[run.number]
     store = run.store
     if isinstance(store, EventStore):

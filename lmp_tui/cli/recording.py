@@ -7,45 +7,29 @@ import asyncio
 import sys
 from pathlib import Path
 
-from ..runtime.stream.output import BatchPrinter
-from ..runtime.stream.recording import RecordingReader, ReplaySource
+from ..runtime.runs.pipeline import Pipeline
+from ..runtime.runs.replay import ReplaySession
+from ..runtime.runs.sinks import TextSink
 from . import run
-from .common import err, write_lines
+from .common import err
 from .distribution import add_transport_args
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    args.quiet = True
-    return run.cmd_run(args)
+    return run.run(run.RunRequest.from_args(args, quiet=True))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    with RecordingReader(Path(args.file)) as reader:
-        header = reader.header
-        decoder, snapshot = header.decoders()
-        sample = header.sample
-        printer = BatchPrinter(
-            decoder,
-            snapshot,
-            args.json,
-            sample.get("type", "default_kv"),
-            sample.get("unit", "(unit)"),
-        )
-        speed = None if args.max_speed else args.speed
-        source = ReplaySource(reader, speed)
-        if (line := printer.header()) is not None:
-            write_lines([line])
-
-        async def pump() -> None:
-            async for batch in source:
-                sys.stdout.write(printer.text(batch))
-                sys.stdout.flush()
-
-        asyncio.run(pump())
-        problem = reader.report.problem(str(args.file))
-    if problem:
-        err(problem)
-        return 1 if reader.report.corrupt else 0
+    session = ReplaySession(Path(args.file), None if args.max_speed else args.speed)
+    pipeline = Pipeline(session, [TextSink(session.spec, sys.stdout.fileno(), args.json)])
+    try:
+        asyncio.run(pipeline.run())
+    finally:
+        session.close()
+        pipeline.close()
+    if session.problem:
+        err(session.problem)
+        return 1 if session.source.reader.report.corrupt else 0
     return 0
 
 

@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +19,53 @@ from ..runtime import units
 from ..runtime.author.build import build
 from ..runtime.distribution import fetch, hub
 from ..runtime.distribution.fetch import Resolved
-from ..runtime.errors import NotFoundError, PackageError
+from ..runtime.distribution.oci import TransportOptions
+from ..runtime.errors import NotFoundError
 from ..runtime.format import params
-from ..runtime.format.package import ExportChoice, Package, parse_package
+from ..runtime.format.package import ExportSpec, Package, parse_package
+from ..runtime.runs.pipeline import Pipeline
 from ..runtime.runs.session import LiveSession
-from ..runtime.stream.output import BatchPrinter
+from ..runtime.runs.sinks import RecorderSink, TextSink
 from ..runtime.stream.recording import Recorder, header_for
-from ..runtime.stream.writer import ChunkWriter
 from .common import err
 from .distribution import add_transport_args, progress_printer, transport_options
 
 
-def resolve(target: str, args: argparse.Namespace | None = None) -> Resolved:
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """``lmp run`` and ``lmp record``, parsed once from the command line."""
+
+    target: str
+    program_args: tuple[str, ...] = ()
+    json: bool = False
+    quiet: bool = False
+    """No text output (``lmp record``)."""
+    duration: float | None = None
+    verbose: bool = False
+    no_cache: bool = False
+    ring_size: int | None = None
+    transport: TransportOptions = field(default_factory=TransportOptions)
+    record: Path | None = None
+    max_bytes: int = 1 << 30
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, quiet: bool = False) -> RunRequest:
+        return cls(
+            target=args.program,
+            program_args=tuple(args.program_args),
+            json=bool(getattr(args, "json", False)),
+            quiet=quiet,
+            duration=args.duration,
+            verbose=args.verbose,
+            no_cache=args.no_cache,
+            ring_size=ring_size_option(args.ring_size),
+            transport=transport_options(args),
+            record=Path(args.record) if args.record else None,
+            max_bytes=args.max_size << 20,
+        )
+
+
+def resolve(target: str, transport: TransportOptions, no_cache: bool = False) -> Resolved:
     """A local file, a built-in Hub name, then a URL, OCI reference or remote-Hub name."""
     if not Path(target).exists():
         try:
@@ -41,37 +77,33 @@ def resolve(target: str, args: argparse.Namespace | None = None) -> Resolved:
             return Resolved(data, "package", str(builtin.package_path), target, "")
     return fetch.resolve(
         target,
-        no_cache=bool(getattr(args, "no_cache", False)),
-        options=transport_options(args) if args is not None else None,
+        no_cache=no_cache,
+        options=transport,
         progress=progress_printer(f"fetching {target}"),
     )
-
-
-def resolve_package(target: str, args: argparse.Namespace | None = None) -> Package:
-    found = resolve(target, args)
-    if found.kind == "wasm":
-        raise PackageError(f"{found.source}: is a WebAssembly app; `lmp run` runs it, not this")
-    return parse_package(found.data, found.source, found.name)
 
 
 # -- run -------------------------------------------------------------------------------------------
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    found = resolve(args.program, args)
+    return run(RunRequest.from_args(args))
+
+
+def run(request: RunRequest) -> int:
+    found = resolve(request.target, request.transport, request.no_cache)
     if found.kind == "wasm":
-        return run_wasm_app(found, args)
+        return run_wasm_app(found, request)
     package = parse_package(found.data, found.source, found.name)
-    values, verbose = params.parse_args(package, args.program_args)
+    values, verbose = params.parse_args(package, list(request.program_args))
     session = LiveSession(
-        package, values, verbose=verbose or args.verbose, ring_size=ring_size_option(args)
+        package, values, verbose=verbose or request.verbose, ring_size=request.ring_size
     )
-    return asyncio.run(_run(session, args, quiet=getattr(args, "quiet", False)))
+    return asyncio.run(_run(session, request))
 
 
-def ring_size_option(args: argparse.Namespace) -> int | None:
+def ring_size_option(text: str | None) -> int | None:
     """``--ring-size``, rounded up to a power of 2 of pages (saying so when it was)."""
-    text = getattr(args, "ring_size", None)
     if not text:
         return None
     size, note = units.ring_size(text)
@@ -80,100 +112,72 @@ def ring_size_option(args: argparse.Namespace) -> int | None:
     return size
 
 
-async def _run(session: LiveSession, args: argparse.Namespace, quiet: bool = False) -> int:
+EXPORT_KINDS = {
+    "ringbuf": "ring buffer",
+    "perf": "perf event",
+    "sample": "map sampling",
+    "none": "nothing (no export map)",
+}
+
+
+async def _run(session: LiveSession, request: RunRequest) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     started = time.monotonic()
-    events = drops = shed = 0
-    recorder: Recorder | None = None
-    # stdout is written by a thread of its own: a slow or stuck reader sheds lines, counted,
-    # instead of stalling the drain (and Ctrl-C).
-    out = None if quiet else ChunkWriter(sys.stdout.fileno())
+    pipeline = Pipeline(session)
+    text: TextSink | None = None
+    recorder: RecorderSink | None = None
     try:
         session.start()
-        if args.record:
-            recorder = Recorder(Path(args.record), header_for(session), args.max_size << 20)
-        source = session.source
-        sample = session.choice.sample
-        printer = BatchPrinter(
-            session.decoder,
-            session.snapshot_decoder,
-            args.json,
-            sample.type if sample else "default_kv",
-            sample.unit if sample else "(unit)",
-        )
-        kind = {
-            "ringbuf": "ring buffer",
-            "perf": "perf event",
-            "sample": "map sampling",
-            "none": "nothing (no export map)",
-        }[session.choice.kind]
-        err(f"running {session.package.name}: waiting for events from {kind}... (Ctrl-C to stop)")
-        if out is not None and (header := printer.header()) is not None:
-            out.write(header + "\n", 0)
-
-        async def pump() -> None:
-            nonlocal events, drops, shed
-            if source is None:
-                await stop.wait()
-                return
-            async for batch in source:
-                events += batch.count
-                drops += batch.drops
-                shed += batch.shed
-                if recorder is not None:
-                    recorder.write(batch)
-                if out is not None:
-                    out.write(printer.text(batch), batch.count)
-                    if out.failed:  # the reader went away (| head) or the disk is full
-                        stop.set()
-
-        task = asyncio.ensure_future(pump())
-        waiter = asyncio.ensure_future(stop.wait())
-        await asyncio.wait(
-            {task, waiter}, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED
-        )
-        waiter.cancel()
-        # Detach, then let the source hand over what the kernel still holds: nothing is lost.
-        session.stop()
-        stop.set()
-        await task
+        if request.record is not None:
+            recorder = RecorderSink(
+                Recorder(request.record, header_for(session), request.max_bytes)
+            )
+            pipeline.attach(recorder)
+        kind = EXPORT_KINDS[session.spec.kind]
+        err(f"running {session.name}: waiting for events from {kind}... (Ctrl-C to stop)")
+        if not request.quiet:
+            # stdout is written by a thread of its own: a slow or stuck reader sheds lines,
+            # counted, instead of stalling the drain (and Ctrl-C); a failed one ends the run.
+            text = TextSink(session.spec, sys.stdout.fileno(), request.json, on_failed=stop.set)
+            pipeline.attach(text)
+        tally = await pipeline.run(until=stop, duration=request.duration)
     finally:
         session.close()
-        if recorder is not None:
-            recorder.close()
-        if out is not None:
-            out.close()
+        pipeline.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    shed += out.shed_lines if out is not None else 0
-    lost = f"{drops} dropped" + (f", {shed} shed (lmp fell behind)" if shed else "")
+    shed = tally.shed + (text.shed if text is not None else 0)
+    lost = f"{tally.drops} dropped" + (f", {shed} shed (lmp fell behind)" if shed else "")
     err(
-        f"{session.package.name}: {events} events, {lost} in "
+        f"{session.name}: {tally.events} events, {lost} in "
         f"{time.monotonic() - started:.1f} s; detached"
     )
-    if out is not None and out.error and not out.broken_pipe:
-        err(f"cannot write the output: {out.error}")
+    if text is not None and text.error and not text.broken_pipe:
+        err(f"cannot write the output: {text.error}")
         return 1
     if recorder is not None:
-        note = f" ({recorder.stopped_reason})" if recorder.stopped_reason else ""
-        err(f"recorded {recorder.frames} frames, {recorder.bytes} bytes to {recorder.path}{note}")
+        rec = recorder.recorder
+        note = f" ({rec.stopped_reason})" if rec.stopped_reason else ""
+        err(f"recorded {rec.frames} frames, {rec.bytes} bytes to {rec.path}{note}")
+        if rec.failed:
+            return 1
     return 0
 
 
-def run_wasm_app(found: Resolved, args: argparse.Namespace) -> int:
+def run_wasm_app(found: Resolved, request: RunRequest) -> int:
     """A wasm-bpf or legacy ewasm app: the guest runs, its stdout is the output."""
     from ..runtime.wasm.host import run_wasm
 
     return run_wasm(
         found.data,
-        args.program_args,
+        list(request.program_args),
         sys.stdout,
         sys.stderr,
         name=Path(found.source).name or "app.wasm",
-        duration=args.duration,
+        duration=request.duration,
     )
 
 
@@ -210,7 +214,7 @@ def builtin_rows() -> list[dict[str, Any]]:
     rows = []
     for prog in hub.builtin_programs():
         why = prog.unavailable()
-        choice = prog.package.export()
+        spec = prog.package.export()
         rows.append(
             {
                 "name": prog.name,
@@ -218,23 +222,23 @@ def builtin_rows() -> list[dict[str, Any]]:
                 "summary": prog.summary or prog.package.description,
                 "runnable": why is None,
                 "reason": why or "",
-                "output": output_summary(prog.package, choice),
-                "export": choice.kind,
-                "buffer_bytes": prog.package.buffer_bytes(choice),
+                "output": output_summary(prog.package, spec),
+                "export": spec.kind,
+                "buffer_bytes": prog.package.buffer_bytes(spec),
             }
         )
     return rows
 
 
-def output_summary(package: Package, choice: ExportChoice) -> str:
+def output_summary(package: Package, spec: ExportSpec) -> str:
     """``ring 4 MiB``, ``perf 256 KiB/CPU``, ``sampled 1 s``: how events leave the kernel."""
-    size = units.format_bytes(package.buffer_bytes(choice))
-    if choice.kind == "ringbuf":
+    size = units.format_bytes(package.buffer_bytes(spec))
+    if spec.kind == "ringbuf":
         return f"ring {size}"
-    if choice.kind == "perf":
+    if spec.kind == "perf":
         return f"perf {size}/CPU"
-    if choice.kind == "sample" and choice.sample is not None:
-        return f"sampled {choice.sample.interval_ms / 1000:g} s"
+    if spec.kind == "sample" and spec.sample is not None:
+        return f"sampled {spec.sample.interval_ms / 1000:g} s"
     return "-"
 
 

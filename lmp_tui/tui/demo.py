@@ -14,11 +14,7 @@ from typing import Any
 
 from ..runtime.distribution.hub import HubProgram
 from ..runtime.format.layout import FieldKind
-from ..runtime.stream.batch import Batch
-from ..runtime.stream.decode import Decoder
-from ..runtime.stream.recording import header_for
-from .runner import RunSettings
-from .scripted import (
+from ..runtime.runs.scripted import (
     ScriptedSession,
     ScriptedSource,
     event_batch,
@@ -26,6 +22,10 @@ from .scripted import (
     snapshot_decoder,
     write_recording,
 )
+from ..runtime.stream.batch import Batch
+from ..runtime.stream.decode import Decoder
+from ..runtime.stream.recording import header_for
+from .runner import RunSettings
 
 START = 1_700_000_000.0
 """The demo's wall-clock start (2023-11-14 22:13:20 UTC): fixed, so output is reproducible."""
@@ -173,15 +173,15 @@ def _demo_session(program: HubProgram) -> ScriptedSession:
     rng = random.Random(f"lmp-demo-{program.name}")
     package = program.package
     if any(m.sample is not None for m in package.maps):
-        return ScriptedSession.snapshots(package, _histograms(program, rng))
-    layout = package.export_layout()
-    if layout is None:
-        return ScriptedSession(package, None)
-    decoder = Decoder(layout)
+        return ScriptedSession.of(package, _histograms(program, rng))
+    spec = package.export()
+    if spec.layout is None:
+        return ScriptedSession(package, None, spec)
+    decoder = Decoder(spec.layout)
     script = EVENT_SCRIPTS.get(program.name)
     seconds = script(rng) if script else _generic(decoder, rng)
     batches = [event_batch(decoder, rows, START + i + 0.5) for i, rows in enumerate(seconds)]
-    return ScriptedSession.events(package, batches)
+    return ScriptedSession.of(package, batches)
 
 
 def demo_recording(program: HubProgram, path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Messages named for what happened to a running program.
+"""Messages named for what happened to a run (a program, a replay, a wasm app).
 
 The data path posts exactly one ``BatchDecoded`` per program per refresh tick, however many
 events arrived: views redraw on it, never per event.
@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from .runner import ProgramRun
+    from ..runtime.runs.manager import Run
 
 
 class ProgramStarted(Message):
     """A program was loaded and attached; its view can be shown."""
 
-    def __init__(self, run: ProgramRun) -> None:
+    def __init__(self, run: Run) -> None:
         super().__init__()
         self.run = run
 
@@ -25,7 +25,7 @@ class ProgramStarted(Message):
 class BatchDecoded(Message):
     """New records of ``run`` reached its store during the last tick."""
 
-    def __init__(self, run: ProgramRun, records: int) -> None:
+    def __init__(self, run: Run, records: int) -> None:
         super().__init__()
         self.run = run
         self.records = records
@@ -34,7 +34,7 @@ class BatchDecoded(Message):
 class ProgramStopped(Message):
     """A program was detached: stopped by the user, ended, or failed (``error`` says why)."""
 
-    def __init__(self, run: ProgramRun, error: str | None = None) -> None:
+    def __init__(self, run: Run, error: str | None = None) -> None:
         super().__init__()
         self.run = run
         self.error = error

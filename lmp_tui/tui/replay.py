@@ -1,84 +1,18 @@
-"""Recordings in the TUI: a session that replays a ``.lmprec`` file, and the files to offer.
-
-A ``ReplaySession`` quacks like a live session, so a replay gets the very same view (decoder,
-store, table, panels) as the program had live; it needs neither root nor BPF.
-"""
+"""The files the app offers to open: recordings to replay (the built-in demos first) and wasm
+apps (replays themselves are ``runtime.runs.replay.ReplaySession`` runs, in the same views as
+a live program)."""
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..runtime.distribution import hub
-from ..runtime.errors import LmpError
-from ..runtime.format.package import ExportChoice, SampleMeta
-from ..runtime.stream.recording import (
-    RecordingHeader,
-    RecordingReader,
-    ReplaySource,
-    demo_recordings,
-)
+from ..runtime.stream.recording import demo_recordings
 from .formatting import human_bytes
 
 RECORDING_SUFFIX = ".lmprec"
 WASM_SUFFIX = ".wasm"
-
-
-def _sample_meta(header: RecordingHeader) -> SampleMeta:
-    sample = header.sample
-    clear = sample.get("clear_map")
-    if clear is None:  # not recorded: the built-in program of that name says
-        clear = False
-        with contextlib.suppress(LmpError, OSError):
-            for m in hub.find_builtin(header.program).package.maps:
-                if m.sample is not None:
-                    clear = m.sample.clear_map
-    return SampleMeta(
-        interval_ms=int(sample.get("interval_ms", 1000)),
-        type=str(sample.get("type", "default_kv")),
-        unit=str(sample.get("unit", "(unit)")),
-        clear_map=bool(clear),
-    )
-
-
-class ReplaySession:
-    """A recording opened for replay: ``source`` is a ``ReplaySource`` (frames loaded here)."""
-
-    def __init__(self, path: Path, speed: float | None = 1.0) -> None:
-        self.path = Path(path)
-        reader = RecordingReader(self.path)
-        try:
-            self.source = ReplaySource(reader, speed)
-        except BaseException:
-            reader.close()
-            raise
-        self.header = header = reader.header
-        self.problem = reader.report.problem(str(path))
-        """Why the recording ends early (torn or corrupt tail), or ``""``."""
-        self.decoder, self.snapshot_decoder = header.decoders()
-        self.package: Any = None
-        self.values = dict(header.params)
-        self.layout = header.layout
-        if header.kind == "sample":
-            self.choice = ExportChoice("sample", "", _sample_meta(header))
-        else:
-            self.choice = ExportChoice("ringbuf" if self.decoder else "none")
-
-    @property
-    def program(self) -> str:
-        return self.header.program
-
-    def start(self) -> ReplaySession:
-        return self
-
-    def stop(self) -> None:
-        self.source.stop()
-
-    def close(self) -> None:
-        self.source.close()
-        self.source.reader.close()
 
 
 @dataclass(frozen=True, slots=True)

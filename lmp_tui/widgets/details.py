@@ -13,9 +13,7 @@ from ..runtime.errors import LmpError
 from ..runtime.format.layout import StructLayout
 from ..runtime.format.package import Package
 from ..runtime.format.params import parameters
-from ..runtime.runs.session import sample_layouts
 from ..runtime.units import format_bytes
-from ..tui.scripted import map_types, sample_choice
 from .sidebar import ProgramEntry
 
 WELCOME = """\
@@ -121,38 +119,28 @@ class ProgramDetails(VerticalScroll):
 
     @staticmethod
     def _output(name: str, package: Package) -> list[RenderableType]:
-        out: list[RenderableType] = []
         try:
-            sample = sample_choice(package)
-        except LmpError:
-            sample = None
-        if sample is not None and sample.sample is not None:
-            s = sample.sample
-            out.append(
-                Text(
-                    f"output: map {sample.map_name!r} sampled every {s.interval_ms} ms "
-                    f"({s.type}, unit {s.unit})"
-                )
-            )
-            try:
-                key, value = sample_layouts(package, *map_types(package, sample.map_name))
-                out.append(_layout_table("key", key))
-                out.append(_layout_table("value", value))
-            except LmpError as exc:
-                out.append(Text(f"(layout unknown until it runs: {exc})", style="dim"))
-            return out
-        try:
-            layout = package.export_layout()
+            spec = package.export()
         except LmpError as exc:
-            return [Text(f"output: cannot resolve the exported struct: {exc}", style="red")]
+            return [Text(f"output: cannot resolve what it exports: {exc}", style="red")]
+        if spec.kind == "sample" and spec.sample is not None and spec.key and spec.value:
+            s = spec.sample
+            return [
+                Text(
+                    f"output: map {spec.map_name!r} sampled every {s.interval_ms} ms "
+                    f"({s.type}, unit {s.unit})"
+                ),
+                _layout_table("key", spec.key),
+                _layout_table("value", spec.value),
+            ]
+        layout = spec.layout
         if layout is None:
             return [Text("output: none (the program exports no events)", style="dim")]
-        choice = package.export()
-        buffer = package.buffer_bytes(choice)
-        via = {"ringbuf": "ring buffer", "perf": "perf buffer"}.get(choice.kind, "")
-        where = f" via {via} {choice.map_name!r}, {format_bytes(buffer)}" if via else ""
-        if choice.kind == "perf":
-            where += " per CPU"
-        out.append(Text(f"output: events of struct {layout.name} ({layout.size} bytes){where}"))
-        out.append(_layout_table("fields", layout))
-        return out
+        buffer = format_bytes(package.buffer_bytes(spec))
+        via = {"ringbuf": "ring buffer", "perf": "perf buffer"}[spec.kind]
+        per_cpu = " per CPU" if spec.kind == "perf" else ""
+        where = f" via {via} {spec.map_name!r}, {buffer}{per_cpu}"
+        return [
+            Text(f"output: events of struct {layout.name} ({layout.size} bytes){where}"),
+            _layout_table("fields", layout),
+        ]

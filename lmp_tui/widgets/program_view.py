@@ -18,10 +18,10 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from ..runtime.errors import LmpError
+from ..runtime.runs.manager import SessionRun
 from ..runtime.stream.query import Filter, parse_filter
 from ..runtime.stream.store import EventStore, SnapshotStore
 from ..tui.messages import BatchDecoded
-from ..tui.runner import ProgramRun
 from .event_table import EventTable
 from .histogram import HistogramPanel
 from .sparklines import Series, SparklinePanel
@@ -91,14 +91,14 @@ class ProgramView(RefreshWhenShown, Vertical):
     }
     """
 
-    def __init__(self, run: ProgramRun, *, id: str | None = None) -> None:
+    def __init__(self, run: SessionRun, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.run = run
         self.key: int | None = None
         self._stale = False
         # The parts are made here, not in compose, so they exist from the first tick on.
         store = run.store
-        sample = run.session.choice.sample
+        sample = run.session.spec.sample
         self.sparklines = SparklinePanel(id="sparklines")
         self.events: EventTable | None = None
         self.top_keys: TopKeysTable | None = None

@@ -19,7 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..runtime.stream.query import Sort
-from ..tui.wasm import RowStore, cell_text, sort_key
+from ..runtime.stream.rows import RowStore, cell_text, sort_key
 from .event_table import GAP, SORT_MARKS, TABLE_BINDINGS
 
 MAX_WIDTH = 40

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from ..tui.wasm import WasmRun
+from ..runtime.wasm.run import WasmRun
 from .program_view import RefreshWhenShown
 from .row_table import RowTable
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from ..errors import BuildError, LayoutError, NotFoundError
 from ..format import skeleton
 from ..format.layout import Field, FieldKind, StructLayout, field_from_btf
-from ..format.package import Package, choose_export, load_package
+from ..format.package import Package, load_package
 from ..format.params import Parameter, parameters
 from .templates import read_config, templates_root
 
@@ -375,7 +375,7 @@ def skeleton_header(project: WasmProject) -> str:
     obj = project.obj
     guard = f"__{obj.upper()}_WASM_SKEL_H__"
     elf = pkg.obj
-    maps = [name for name, _ in skeleton.user_maps(pkg.btf)]
+    maps = [m.name for m in skeleton.map_defs(pkg.btf)]
     progs = [p.name for p in pkg.progs]
     data = globals_by_section(pkg)
     out = [
@@ -613,9 +613,8 @@ def _main_loop(kind: str, event_map: str) -> str:
 
 def app_source(project: WasmProject) -> str:
     pkg = project.package
-    layout = pkg.export_layout()
-    map_types = {n: t for n, t in skeleton.user_maps(pkg.btf) if t is not None}
-    choice = choose_export(pkg, map_types)
+    choice = pkg.export()
+    layout = choice.layout
     streams = choice.kind in ("ringbuf", "perf") and layout is not None
     offsets = {s for s in FILE_BACKED if (sec := pkg.elf.section(s)) and not sec.is_nobits}
     settable = [

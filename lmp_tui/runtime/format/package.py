@@ -12,16 +12,16 @@ import hashlib
 import json
 import mmap
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import LayoutError, PackageError
 from . import skeleton
 from .btf import Btf, Kind
 from .elf import ElfFile
-from .layout import StructLayout, layout_from_export
-from .skeleton import MAP_PERF_EVENT_ARRAY, MAP_RINGBUF
+from .layout import StructLayout, layout_from_btf, layout_from_export
+from .skeleton import MAP_PERF_EVENT_ARRAY, MAP_RINGBUF, MapDef
 
 WASM_MAGIC = b"\0asm"
 
@@ -81,16 +81,31 @@ class Variable:
     value: Any = None
 
 
-@dataclass(frozen=True, slots=True)
-class MapDef:
-    """A map as its BTF definition in ``.maps`` declares it (``__uint(type, ...)`` and so on)."""
-
-    name: str
-    type: int
-    max_entries: int
-
-
 DEFAULT_PERF_BUFFER_PAGES = 64
+ExportKind = Literal["ringbuf", "perf", "sample", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSpec:
+    """What a run exports and how its records are laid out: a ring or perf buffer's records
+    (``layout``), or a sampled map's entries (``key`` then ``value``, every ``sample`` interval).
+
+    Made by ``Package.export()`` and kept in recordings, so a replay knows what the live run knew.
+    """
+
+    kind: ExportKind = "none"
+    map_name: str = ""
+    layout: StructLayout | None = None
+    key: StructLayout | None = None
+    value: StructLayout | None = None
+    sample: SampleMeta | None = None
+
+    @property
+    def record_size(self) -> int:
+        """Bytes per record of a batch: an event, or a sampled map's key and value."""
+        if self.key is not None and self.value is not None:
+            return self.key.size + self.value.size
+        return self.layout.size if self.layout is not None else 0
 
 
 @dataclass(slots=True)
@@ -183,26 +198,8 @@ class Package:
 
     @property
     def map_defs(self) -> dict[str, MapDef]:
-        """Maps defined in the object's ``.maps`` section, from BTF alone (no kernel needed).
-
-        libbpf encodes ``__uint(name, N)`` as a pointer to an array of N elements.
-        """
-        datasec = self.btf.find(".maps", Kind.DATASEC)
-        out: dict[str, MapDef] = {}
-        for info in datasec.secinfos if datasec is not None else ():
-            var = self.btf[info.type_id]
-            struct = self.btf.strip(var.type)
-            if struct.kind != Kind.STRUCT:
-                continue
-            values: dict[str, int] = {}
-            for m in struct.members:
-                ptr = self.btf.strip(m.type_id)
-                if ptr.kind == Kind.PTR:
-                    arr = self.btf.strip(ptr.type)
-                    if arr.kind == Kind.ARRAY:
-                        values[m.name] = arr.nelems
-            out[var.name] = MapDef(var.name, values.get("type", 0), values.get("max_entries", 0))
-        return out
+        """Maps defined in the object's ``.maps`` section, from BTF alone (no kernel needed)."""
+        return {d.name: d for d in skeleton.map_defs(self.btf)}
 
     @property
     def perf_buffer_pages(self) -> int:
@@ -217,17 +214,72 @@ class Package:
             raise PackageError(f"perf_buffer_pages must be a power of 2, not {pages!r}")
         return pages
 
-    def export(self) -> ExportChoice:
-        """The export map, from the object's BTF map definitions (no kernel needed)."""
-        return choose_export(self, {n: d.type for n, d in self.map_defs.items()})
+    def export(self) -> ExportSpec:
+        """What a run of this package exports: the one answer to "which map", everywhere.
 
-    def buffer_bytes(self, choice: ExportChoice) -> int:
+        ecli's rule (spec 4.5): among the maps the metadata lists, a sampled one, else a ring
+        buffer, else a perf event array; the last one wins. Map types come from the object's
+        BTF, so the answer is the same before loading, while running and in a recording.
+        Raises ``PackageError`` when the chosen map's records cannot be laid out.
+        """
+        defs = self.map_defs
+        chosen: tuple[MapMeta, ExportKind] | None = None
+        for m in self.maps:
+            kind = defs[m.name].type if m.name in defs else None
+            if m.sample is not None:
+                chosen = (m, "sample")
+            elif kind == MAP_RINGBUF:
+                chosen = (m, "ringbuf")
+            elif kind == MAP_PERF_EVENT_ARRAY:
+                chosen = (m, "perf")
+        if chosen is None:
+            return ExportSpec()
+        meta, kind = chosen
+        if kind == "sample":
+            key, value = self._sample_layouts(defs.get(meta.name))
+            return ExportSpec(kind, meta.name, key=key, value=value, sample=meta.sample)
+        try:
+            layout = self.export_layout()
+        except LayoutError as exc:
+            raise PackageError(str(exc)) from None
+        if layout is None:
+            raise PackageError(
+                f"Export map named {meta.name} found, but no export type is provided"
+            )
+        return ExportSpec(kind, meta.name, layout=layout)
+
+    def _sample_layouts(self, d: MapDef | None) -> tuple[StructLayout, StructLayout]:
+        """Key and value layouts of a sampled map; value member names from ``export_types``
+        when they name the value struct's members."""
+        if d is None or not d.key_type or not d.value_type:
+            raise PackageError(
+                "the sampled map has no BTF key/value types (declare it with __type)"
+            )
+        try:
+            key = layout_from_btf(self.btf, d.key_type)
+            value = layout_from_btf(self.btf, d.value_type)
+        except LayoutError as exc:
+            raise PackageError(str(exc)) from None
+        names = self.sample_value_member_names()
+        vt = self.btf.strip(d.value_type)
+        exports = _list(self.meta.get("export_types"))
+        if (
+            names
+            and vt.kind == Kind.STRUCT
+            and exports[0].get("name") == vt.name
+            and len(names) == len(value.fields)
+        ):
+            fields = tuple(replace(f, name=n) for f, n in zip(value.fields, names, strict=True))
+            value = StructLayout(value.name, value.size, fields, value.kind)
+        return key, value
+
+    def buffer_bytes(self, spec: ExportSpec) -> int:
         """What the export map buffers as shipped: a ring buffer's size, a perf event array's
         buffer per CPU; 0 for anything else."""
-        if choice.kind == "ringbuf":
-            d = self.map_defs.get(choice.map_name)
+        if spec.kind == "ringbuf":
+            d = self.map_defs.get(spec.map_name)
             return d.max_entries if d else 0
-        if choice.kind == "perf":
+        if spec.kind == "perf":
             return self.perf_buffer_pages * mmap.PAGESIZE
         return 0
 
@@ -243,27 +295,6 @@ class Package:
         if not exports:
             return None
         return [m.get("name") for m in exports[0].get("members", [])]
-
-
-@dataclass(frozen=True, slots=True)
-class ExportChoice:
-    kind: str  # "ringbuf" | "perf" | "sample" | "none"
-    map_name: str = ""
-    sample: SampleMeta | None = None
-
-
-def choose_export(package: Package, map_types: dict[str, int]) -> ExportChoice:
-    """The map a run reads, as ecli chooses it (spec 4.5): a sampled map, else a ring buffer,
-    else a perf event array; the last one wins. ``map_types`` from libbpf or from BTF."""
-    choice = ExportChoice("none")
-    for m in package.maps:
-        if m.sample is not None:
-            choice = ExportChoice("sample", m.name, m.sample)
-        elif map_types.get(m.name) == MAP_RINGBUF:
-            choice = ExportChoice("ringbuf", m.name)
-        elif map_types.get(m.name) == MAP_PERF_EVENT_ARRAY:
-            choice = ExportChoice("perf", m.name)
-    return choice
 
 
 def _list(value: Any) -> list[Any]:

@@ -6,6 +6,7 @@ the same JSON in Python so ``lmp build`` needs only Debian's clang, and so a bar
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .btf import Btf, Kind
@@ -61,30 +62,50 @@ def _ident(section: str) -> str:
     return section.lstrip(".").replace(".", "_")
 
 
-def map_type_of(btf: Btf, var_type_id: int) -> int | None:
-    """The ``type`` of a BTF-defined map: its ``__uint(type, X)`` member is ``int (*type)[X]``."""
-    t = btf.strip(var_type_id)
-    if t.kind != Kind.STRUCT:
-        return None
-    for m in t.members:
-        if m.name == "type":
-            ptr = btf.strip(m.type_id)
-            if ptr.kind == Kind.PTR:
-                arr = btf.strip(ptr.type)
-                if arr.kind == Kind.ARRAY:
-                    return arr.nelems
-    return None
+@dataclass(frozen=True, slots=True)
+class MapDef:
+    """A map as its BTF definition in ``.maps`` declares it: ``__uint(type, ...)``,
+    ``__uint(max_entries, ...)``, and the type ids of ``__type(key, ...)``/``__type(value, ...)``
+    (0 when not declared that way)."""
+
+    name: str
+    type: int | None
+    max_entries: int = 0
+    key_type: int = 0
+    value_type: int = 0
 
 
-def user_maps(btf: Btf) -> list[tuple[str, int | None]]:
-    """``(name, map type)`` of each map in the ``.maps`` section, in declaration order."""
+def map_defs(btf: Btf) -> list[MapDef]:
+    """The maps of the ``.maps`` section, in declaration order, from BTF alone.
+
+    libbpf encodes ``__uint(name, N)`` as a member ``int (*name)[N]`` and ``__type(name, T)``
+    as a member ``T *name``.
+    """
     sec = btf.find(".maps", Kind.DATASEC)
-    if sec is None:
-        return []
     out = []
-    for info in sec.secinfos:
+    for info in sec.secinfos if sec is not None else ():
         var = btf[info.type_id]
-        out.append((var.name, map_type_of(btf, var.type)))
+        struct = btf.strip(var.type)
+        uints: dict[str, int] = {}
+        types: dict[str, int] = {}
+        for m in struct.members if struct.kind == Kind.STRUCT else ():
+            ptr = btf.strip(m.type_id)
+            if ptr.kind != Kind.PTR:
+                continue
+            target = btf.strip(ptr.type)
+            if target.kind == Kind.ARRAY and m.name in ("type", "max_entries"):
+                uints[m.name] = target.nelems
+            else:
+                types[m.name] = ptr.type
+        out.append(
+            MapDef(
+                var.name,
+                uints.get("type"),
+                uints.get("max_entries", 0),
+                types.get("key", 0),
+                types.get("value", 0),
+            )
+        )
     return out
 
 
@@ -114,7 +135,7 @@ def _drop_qualifiers(btf: Btf, type_id: int) -> int:
 def bpf_skel(elf: ElfFile, btf: Btf, obj_name: str) -> dict[str, Any]:
     """The ``meta.bpf_skel`` object for this object (before doc comments are merged)."""
     data_sections = []
-    maps: list[dict[str, Any]] = [{"ident": n, "name": n} for n, _ in user_maps(btf)]
+    maps: list[dict[str, Any]] = [{"ident": m.name, "name": m.name} for m in map_defs(btf)]
     for section in elf.sections:
         if not is_global_data_section(section.name) or not section.size:
             continue

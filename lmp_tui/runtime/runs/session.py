@@ -1,71 +1,62 @@
-"""A running program and its event stream: what ``lmp run`` and the TUI both drive.
-
-Chooses the export map as ecli does (spec 4.5: sample maps, ring buffers, perf buffers, the last
-one wins), builds the matching source and decoder, and tears everything down on ``close()``.
+"""Sessions: where a run's batches come from. A live program on this kernel here; a recording
+(``replay``) and a script (``scripted``) follow the same ``Session`` protocol, so everything
+downstream (pipeline, sinks, views) is written once.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Protocol
 
-from ..errors import LayoutError, PackageError
-from ..format.btf import Kind
-from ..format.layout import StructLayout, layout_from_btf
-from ..format.package import ExportChoice, Package, choose_export
+from ..format.package import ExportSpec, Package
 from ..kernel import libbpf
 from ..kernel.program import Program
 from ..kernel.sources import (
     PAGE_SIZE,
     DropCounter,
-    EventSource,
     PerfBufferSource,
     RingBufferSource,
     SampledMapSource,
 )
-from ..stream.decode import Decoder, SnapshotDecoder
+from ..stream.batch import EventSource
+from ..stream.decode import Decoders
 
 DROPS_MAP = "drops"
+"""A per-CPU array a program counts its ring buffer reserve failures in (the Hub's convention)."""
 
 
-def sample_layouts(
-    package: Package, key_type_id: int, value_type_id: int
-) -> tuple[StructLayout, StructLayout]:
-    """Key and value layouts of a sampled map, value member names from export_types when they fit."""
-    if not key_type_id or not value_type_id:
-        raise PackageError("the sampled map has no BTF key/value types (declare it with __type)")
-    key = layout_from_btf(package.btf, key_type_id)
-    value = layout_from_btf(package.btf, value_type_id)
-    names = package.sample_value_member_names()
-    vt = package.btf.strip(value_type_id)
-    exports = package.meta.get("export_types") or []
-    if (
-        names
-        and vt.kind == Kind.STRUCT
-        and exports
-        and exports[0].get("name") == vt.name
-        and len(names) == len(value.fields)
-    ):
-        value = StructLayout(
-            value.name,
-            value.size,
-            tuple(
-                type(f)(**{**_fields(f), "name": n})
-                for f, n in zip(value.fields, names, strict=True)
-            ),
-            value.kind,
-        )
-    return key, value
+class Session(Protocol):
+    """What a run is made from."""
 
+    name: str
+    spec: ExportSpec
+    """What its batches are: the export's kind and layouts."""
+    decoders: Decoders
+    values: dict[str, Any]
+    """The program's parameter values."""
+    digest: str
+    """The package's digest, when known ("" otherwise)."""
+    source: EventSource | None
+    """Its batches, once started (None when it exports nothing)."""
 
-def _fields(f: Any) -> dict[str, Any]:
-    return {s: getattr(f, s) for s in f.__slots__}
+    def start(self) -> Session: ...
+
+    def stop(self) -> None:
+        """No more data: the source hands over what it still holds, then its iteration ends."""
+
+    def close(self) -> None:
+        """Release everything (for a live session: nothing stays attached in the kernel)."""
+
+    def now(self) -> float:
+        """The session's clock, in wall-clock seconds (a replay's and a script's are their
+        batches' recorded times)."""
 
 
 class LiveSession:
-    """A program attached to this kernel, with its event source and decoder.
+    """A package loaded and attached on this kernel, with the source that drains its export.
 
-    ``ring_size`` (bytes, a power of 2 of pages) replaces the export map's size before load: a
-    ring buffer's ``max_entries``, or a perf event array's buffer per CPU.
+    ``ring_size`` (bytes, a power of 2 of pages) replaces the export buffer's size before load:
+    a ring buffer's ``max_entries``, or a perf event array's buffer per CPU.
     """
 
     def __init__(
@@ -76,65 +67,53 @@ class LiveSession:
         ring_size: int | None = None,
     ) -> None:
         self.package = package
+        self.name = package.name
+        self.digest = package.digest
         self.values = dict(values or {})
         self.ring_size = ring_size
+        self.spec = package.export()
+        self.decoders = Decoders.of(self.spec)
         libbpf.log.verbose = verbose
         self.program = Program(package, self.values)
         self.source: EventSource | None = None
-        self.choice = ExportChoice("none")
-        self.layout: StructLayout | None = None
-        self.decoder: Decoder | None = None
-        self.snapshot_decoder: SnapshotDecoder | None = None
+
+    def now(self) -> float:
+        return time.time()
 
     def start(self) -> LiveSession:
         self.program.open()
         try:
-            maps = self.program.maps
-            self.choice = choose_export(self.package, {n: m.type for n, m in maps.items()})
-            if self.ring_size and self.choice.kind == "ringbuf":
-                self.program.resize_map(self.choice.map_name, self.ring_size)
+            if self.ring_size and self.spec.kind == "ringbuf":
+                self.program.resize_map(self.spec.map_name, self.ring_size)
             self.program.load()
-            self._open_source()
+            self.source = self._open_source()
         except BaseException:
             self.close()
             raise
         return self
 
-    def _open_source(self) -> None:
+    def _open_source(self) -> EventSource | None:
+        spec = self.spec
+        if spec.kind == "none":
+            return None
         maps = self.program.maps
-        if self.choice.kind == "none":
-            return
-        info = maps[self.choice.map_name]
-        if self.choice.kind == "sample":
-            assert self.choice.sample is not None
-            key, value = sample_layouts(self.package, info.btf_key_type_id, info.btf_value_type_id)
-            self.snapshot_decoder = SnapshotDecoder(key, value)
-            self.source = SampledMapSource(
+        info = maps[spec.map_name]
+        if spec.kind == "sample":
+            assert spec.sample is not None
+            return SampledMapSource(
                 info.fd,
                 info.key_size,
                 info.value_size,
-                self.choice.sample.interval_ms,
-                self.choice.sample.clear_map,
+                spec.sample.interval_ms,
+                spec.sample.clear_map,
             )
-            return
-        try:
-            layout = self.package.export_layout()
-        except LayoutError as exc:
-            raise PackageError(str(exc)) from None
-        if layout is None:
-            raise PackageError(
-                f"Export map named {self.choice.map_name} found, but no export type is provided"
-            )
-        self.layout = layout
-        self.decoder = Decoder(layout)
-        if self.choice.kind == "ringbuf":
+        if spec.kind == "ringbuf":
             drops_map = maps.get(DROPS_MAP)
             ncpus = libbpf.lib().libbpf_num_possible_cpus()
             drops = DropCounter(drops_map.fd if drops_map else None, ncpus)
-            self.source = RingBufferSource(info.fd, info.max_entries, layout.size, drops)
-        else:
-            pages = (self.ring_size or 0) // PAGE_SIZE or self.package.perf_buffer_pages
-            self.source = PerfBufferSource(info.fd, layout.size, pages)
+            return RingBufferSource(info.fd, info.max_entries, spec.record_size, drops)
+        pages = (self.ring_size or 0) // PAGE_SIZE or self.package.perf_buffer_pages
+        return PerfBufferSource(info.fd, spec.record_size, pages)
 
     def stop(self) -> None:
         """Detach the programs, then let the source hand over what the kernel still holds."""

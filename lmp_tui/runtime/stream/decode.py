@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import LayoutError
 from ..format.layout import Field, FieldKind, StructLayout
-from .batch import Records
+from ..format.package import ExportSpec
+from .batch import Batch, Records
 
 
 def numpy_dtype(fields: Sequence[Field], itemsize: int) -> np.dtype:
@@ -204,3 +206,51 @@ class SnapshotDecoder:
     def entries(self, records: Records, count: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         keys, values = self.arrays(records, count)
         return list(zip(self.key.rows(keys), self.value.rows(values), strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Decoders:
+    """What decodes the batches of one export: events, or a sampled map's snapshots."""
+
+    events: Decoder | None = None
+    snapshot: SnapshotDecoder | None = None
+
+    @classmethod
+    def of(cls, spec: ExportSpec) -> Decoders:
+        if spec.key is not None and spec.value is not None:
+            return cls(snapshot=SnapshotDecoder(spec.key, spec.value))
+        if spec.layout is not None:
+            return cls(events=Decoder(spec.layout))
+        return cls()
+
+
+class Decoded:
+    """A batch with its decoded views, made at most once whoever asks (every sink of a
+    pipeline gets the same one): ``events`` for ring/perf records, ``snapshot`` for a sampled
+    map's keys and values. Both are views of the raw records, not copies."""
+
+    __slots__ = ("batch", "decoders", "_events", "_snapshot")
+
+    def __init__(self, batch: Batch, decoders: Decoders) -> None:
+        self.batch = batch
+        self.decoders = decoders
+        self._events: np.ndarray | None = None
+        self._snapshot: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def events(self) -> np.ndarray:
+        if self._events is None:
+            decoder = self.decoders.events
+            if decoder is None or self.batch.snapshot:
+                raise LayoutError("this batch holds no events")
+            self._events = decoder.array(self.batch.records, self.batch.count)
+        return self._events
+
+    @property
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._snapshot is None:
+            decoder = self.decoders.snapshot
+            if decoder is None or not self.batch.snapshot:
+                raise LayoutError("this batch is not a sampled map's snapshot")
+            self._snapshot = decoder.arrays(self.batch.records, self.batch.count)
+        return self._snapshot

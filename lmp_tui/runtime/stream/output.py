@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from ..format.layout import Field, FieldKind
-from .batch import Batch, Records
+from ..format.package import ExportSpec
 from .decode import (
+    Decoded,
     Decoder,
-    SnapshotDecoder,
+    Decoders,
     c_strings,
     converter,
     json_line,
@@ -136,9 +137,8 @@ class EventText:
         ]
         self._json_format = "".join(k.replace("%", "%%") + "%s" for k in keys) + "}\n"
 
-    def text(self, records: Records, count: int, when: float) -> str:
-        arr = self.decoder.array(records, count)
-        if not count:
+    def text(self, arr: np.ndarray, when: float) -> str:
+        if not len(arr):
             return ""
         names = arr.dtype.names or ()
         fields = self.decoder.layout.fields
@@ -182,33 +182,24 @@ def log2_chunk(key: Sequence[Any], value: dict[str, Any], unit: str) -> str:
 
 
 class BatchPrinter:
-    """Text for each batch of a session, as ``lmp run`` prints it (plain or ``--json``).
+    """Text for each batch of a run, as ``lmp run`` prints it (plain or ``--json``), for an
+    export's events or its sampled map's snapshots. ``text`` gives a batch's lines as one
+    string (each ending in a newline), built a column at a time."""
 
-    Takes an event ``Decoder`` or a ``SnapshotDecoder`` (sampled maps) and the sample metadata.
-    ``text`` gives a batch's lines as one string (each ending in a newline), built a column at
-    a time; ``lines`` the same as a list.
-    """
-
-    def __init__(
-        self,
-        decoder: Decoder | None = None,
-        snapshot_decoder: SnapshotDecoder | None = None,
-        json_mode: bool = False,
-        sample_type: str = "default_kv",
-        unit: str = "(unit)",
-    ) -> None:
-        self.decoder = decoder
-        self.snapshot = snapshot_decoder
+    def __init__(self, spec: ExportSpec, json_mode: bool = False) -> None:
+        decoders = Decoders.of(spec)
+        sample = spec.sample
         self.json = json_mode
-        self.sample_type = sample_type
-        self.unit = unit
-        self.events = EventText(decoder, json_mode) if decoder is not None else None
+        self.snapshot = decoders.snapshot
+        self.sample_type = sample.type if sample is not None else "default_kv"
+        self.unit = sample.unit if sample is not None else "(unit)"
+        self.events = EventText(decoders.events, json_mode) if decoders.events else None
         self.table: PlainTable | None = None
         if self.events is not None:
             self.table = self.events.table
-        elif snapshot_decoder is not None and sample_type == "default_kv":
+        elif self.snapshot is not None and self.sample_type == "default_kv":
             self.table = PlainTable(
-                snapshot_decoder.key.layout.names + snapshot_decoder.value.layout.names
+                self.snapshot.key.layout.names + self.snapshot.value.layout.names
             )
 
     def header(self) -> str | None:
@@ -217,23 +208,23 @@ class BatchPrinter:
             return None
         return self.table.header
 
-    def text(self, batch: Batch) -> str:
+    def text(self, item: Decoded) -> str:
+        batch = item.batch
         if not batch.count:
             return ""
         if self.events is not None and not batch.snapshot:
-            return self.events.text(batch.records, batch.count, batch.time)
+            return self.events.text(item.events, batch.time)
         if self.snapshot is not None and batch.snapshot:
-            return "".join(line + "\n" for line in self._snapshot_lines(batch))
+            return "".join(line + "\n" for line in self._snapshot_lines(item))
         return ""
 
-    def lines(self, batch: Batch) -> list[str]:
-        return self.text(batch).splitlines()
-
-    def _snapshot_lines(self, batch: Batch) -> list[str]:
+    def _snapshot_lines(self, item: Decoded) -> list[str]:
         assert self.snapshot is not None
-        entries = self.snapshot.entries(batch.records, batch.count)
+        keys, values = item.snapshot
+        entries = zip(self.snapshot.key.rows(keys), self.snapshot.value.rows(values), strict=True)
         if self.json:
             return [json_line({"key": k, "value": v}) for k, v in entries]
         if self.sample_type == "log2_hist":
             return [log2_chunk(list(k.values()), v, self.unit) for k, v in entries]
-        return [f"{clock(batch.time)} {json_line(k)} {json_line(v)}" for k, v in entries]
+        when = clock(item.batch.time)
+        return [f"{when} {json_line(k)} {json_line(v)}" for k, v in entries]

@@ -9,6 +9,7 @@ byte replays every complete frame before the cut. See README "Recording format".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
@@ -21,8 +22,9 @@ import msgpack
 
 from ..errors import LmpError
 from ..format.layout import StructLayout
+from ..format.package import ExportSpec, SampleMeta
 from .batch import Batch, EventSource
-from .decode import Decoder, SnapshotDecoder
+from .decode import Decoders
 from .writer import WRITE_SLICE
 
 FORMAT = "lmprec"
@@ -37,14 +39,14 @@ class RecordingError(LmpError):
 
 @dataclass(slots=True)
 class RecordingHeader:
-    """What a recording is of: enough to decode and print it anywhere, without the object."""
+    """What a recording is of: enough to decode, print and show it anywhere, without the object.
+
+    ``spec`` is the live run's ``ExportSpec`` (layouts and sample metadata, ``clear_map``
+    included), so a replay behaves as the run did.
+    """
 
     program: str
-    kind: str  # "events" | "sample"
-    layout: StructLayout | None = None
-    key_layout: StructLayout | None = None
-    value_layout: StructLayout | None = None
-    sample: dict[str, Any] = field(default_factory=dict)
+    spec: ExportSpec
     package_digest: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     host: str = field(default_factory=socket.gethostname)
@@ -54,34 +56,37 @@ class RecordingHeader:
 
     @property
     def record_size(self) -> int:
-        if self.kind == "sample":
-            assert self.key_layout and self.value_layout
-            return self.key_layout.size + self.value_layout.size
-        return self.layout.size if self.layout else 0
+        return self.spec.record_size
 
-    def decoders(self) -> tuple[Decoder | None, SnapshotDecoder | None]:
-        if self.kind == "sample" and self.key_layout and self.value_layout:
-            return None, SnapshotDecoder(self.key_layout, self.value_layout)
-        return (Decoder(self.layout) if self.layout else None), None
+    def decoders(self) -> Decoders:
+        return Decoders.of(self.spec)
 
     def to_dict(self) -> dict[str, Any]:
+        spec = self.spec
         d: dict[str, Any] = {
             "format": FORMAT,
             "version": self.version,
             "program": self.program,
-            "kind": self.kind,
+            "kind": "sample" if spec.kind == "sample" else "events",
+            "export": spec.kind,
+            "map": spec.map_name,
             "package_digest": self.package_digest,
             "params": self.params,
             "host": self.host,
             "kernel": self.kernel,
             "start": self.start,
         }
-        if self.layout:
-            d["layout"] = self.layout.to_dict()
-        if self.key_layout and self.value_layout:
-            d["key_layout"] = self.key_layout.to_dict()
-            d["value_layout"] = self.value_layout.to_dict()
-            d["sample"] = self.sample
+        if spec.layout is not None:
+            d["layout"] = spec.layout.to_dict()
+        if spec.key is not None and spec.value is not None and spec.sample is not None:
+            d["key_layout"] = spec.key.to_dict()
+            d["value_layout"] = spec.value.to_dict()
+            d["sample"] = {
+                "type": spec.sample.type,
+                "unit": spec.sample.unit,
+                "interval_ms": spec.sample.interval_ms,
+                "clear_map": spec.sample.clear_map,
+            }
         return d
 
     @classmethod
@@ -97,16 +102,9 @@ class RecordingHeader:
                 f"understands ({VERSION}); upgrade lmp-tui"
             )
         try:
-            layout = StructLayout.from_dict(d["layout"]) if d.get("layout") else None
-            key = StructLayout.from_dict(d["key_layout"]) if d.get("key_layout") else None
-            value = StructLayout.from_dict(d["value_layout"]) if d.get("value_layout") else None
             return cls(
                 program=str(d["program"]),
-                kind=str(d["kind"]),
-                layout=layout,
-                key_layout=key,
-                value_layout=value,
-                sample=dict(d.get("sample") or {}),
+                spec=_spec_from(d),
                 package_digest=str(d.get("package_digest", "")),
                 params=dict(d.get("params") or {}),
                 host=str(d.get("host", "")),
@@ -116,6 +114,27 @@ class RecordingHeader:
             )
         except (KeyError, TypeError, ValueError, LmpError) as exc:
             raise RecordingError(f"{source}: corrupt recording header ({exc})") from None
+
+
+def _spec_from(d: dict[str, Any]) -> ExportSpec:
+    """The export a header describes. Recordings before ``export`` and ``clear_map`` were
+    written say only events or sample: a ring buffer, and a map that keeps its counts."""
+    layout = StructLayout.from_dict(d["layout"]) if d.get("layout") else None
+    if d.get("kind") == "sample":
+        sample = dict(d.get("sample") or {})
+        meta = SampleMeta(
+            interval_ms=int(sample.get("interval_ms", 1000)),
+            type=str(sample.get("type", "default_kv")),
+            unit=str(sample.get("unit", "(unit)")),
+            clear_map=bool(sample.get("clear_map", False)),
+        )
+        key = StructLayout.from_dict(d["key_layout"])
+        value = StructLayout.from_dict(d["value_layout"])
+        return ExportSpec("sample", str(d.get("map", "")), key=key, value=value, sample=meta)
+    export = d.get("export", "ringbuf" if layout is not None else "none")
+    if export not in ("ringbuf", "perf", "none"):
+        raise ValueError(f"unknown export kind {export!r}")
+    return ExportSpec(export, str(d.get("map", "")), layout=layout)
 
 
 FLUSH_BYTES = 2 << 20
@@ -147,9 +166,11 @@ class Recorder:
         self.events = 0
         self.bytes = 0
         self.stopped_reason = ""
+        self.error = ""
+        """Why writing failed ("" while it works): the file ends at the last frame written."""
         self._packer = msgpack.Packer(use_bin_type=True)
         self._pending: list[bytes] = []
-        self._pending_bytes = 0
+        self._pending_bytes = self._pending_frames = self._pending_events = 0
         self._timer: asyncio.TimerHandle | None = None
         try:
             # unbuffered: frames are gathered here and written with one writev per flush
@@ -162,6 +183,10 @@ class Recorder:
     @property
     def active(self) -> bool:
         return self._file is not None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error)
 
     def write(self, batch: Batch) -> None:
         """One frame per batch: the raw record bytes, untouched (and not copied: the frame's
@@ -184,6 +209,8 @@ class Recorder:
         self._pending_bytes += size
         self.frames += 1
         self.events += batch.count
+        self._pending_frames += 1
+        self._pending_events += batch.count
         if self.bytes >= self.max_bytes:
             self.close(f"size limit of {self.max_bytes} bytes reached")
         elif self._pending_bytes >= FLUSH_BYTES:
@@ -203,22 +230,34 @@ class Recorder:
         except RuntimeError:
             self.flush()
             return
-        self._timer = loop.call_later(self.flush_interval, self.flush)
+        self._timer = loop.call_later(self.flush_interval, self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        with contextlib.suppress(RecordingError):  # said by ``error``, ``stopped_reason``
+            self.flush()
 
     def flush(self) -> None:
+        """Write out the frames gathered so far; raises ``RecordingError`` if that fails, after
+        which the recording is closed and its counts are those of the file."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         if self._file is None or not self._pending:
             return
-        chunks, self._pending, self._pending_bytes = self._pending, [], 0
+        chunks, pending = self._pending, (self._pending_bytes, self._pending_frames)
+        events = self._pending_events
+        self._pending, self._pending_bytes, self._pending_frames, self._pending_events = [], 0, 0, 0
         try:
             _write_all(self._file.fileno(), chunks)
         except OSError as exc:
             self._file.close()
             self._file = None
-            self.stopped_reason = f"write failed: {exc.strerror}"
-            raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
+            self.bytes -= pending[0]
+            self.frames -= pending[1]
+            self.events -= events
+            self.error = exc.strerror or str(exc)
+            self.stopped_reason = f"write failed: {self.error}"
+            raise RecordingError(f"cannot write {self.path}: {self.error}") from None
 
     def close(self, reason: str = "") -> None:
         if self._file is not None:
@@ -459,23 +498,13 @@ def demo_recordings() -> list[Path]:
 
 
 def header_for(session: Any) -> RecordingHeader:
-    """The header describing what a ``LiveSession`` produces."""
-    package = session.package
-    common = {
-        "program": package.name,
-        "package_digest": package.digest,
-        "params": {k: v for k, v in session.values.items() if _plain(v)},
-    }
-    if session.snapshot_decoder is not None:
-        sample = session.choice.sample
-        return RecordingHeader(
-            kind="sample",
-            key_layout=session.snapshot_decoder.key.layout,
-            value_layout=session.snapshot_decoder.value.layout,
-            sample={"type": sample.type, "unit": sample.unit, "interval_ms": sample.interval_ms},
-            **common,
-        )
-    return RecordingHeader(kind="events", layout=session.layout, **common)
+    """The header describing what a session produces (any ``runs.Session``)."""
+    return RecordingHeader(
+        program=session.name,
+        spec=session.spec,
+        package_digest=session.digest,
+        params={k: v for k, v in session.values.items() if _plain(v)},
+    )
 
 
 def _plain(value: Any) -> bool:

@@ -25,16 +25,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import select
+from collections.abc import Callable
 from typing import Any
 
 import wasmtime
 
 from ..errors import LmpError, PackageError
-from ..format.package import parse_package
-from ..kernel.sources import SampledMapSource, StreamSource
+from ..format.package import ExportSpec, parse_package
+from ..runs.pipeline import Pipeline
 from ..runs.session import LiveSession
-from ..stream.batch import EventSource
+from ..stream.decode import Decoded
 from ..stream.output import BatchPrinter
 from .guest import (
     POLL_SLICE_MS,
@@ -47,6 +47,21 @@ ENV_MODULE = "env"
 EVENT_BUFFER_SIZE = 4096
 MAX_PROGRAMS = 16
 PAGE = 65536
+
+
+class EventFeed:
+    """A pipeline sink: each event, as the JSON line ``lmp run -j`` prints, to the guest."""
+
+    def __init__(self, spec: ExportSpec, on_line: Callable[[str], None]) -> None:
+        self.printer = BatchPrinter(spec, json_mode=True)
+        self.on_line = on_line
+
+    def write(self, item: Decoded) -> None:
+        for line in self.printer.text(item).splitlines():
+            self.on_line(line)
+
+    def close(self) -> None:
+        pass
 
 
 class EwasmApp(GuestRuntime):
@@ -142,9 +157,8 @@ class EwasmApp(GuestRuntime):
     def run_bpf(self, id_: int) -> int:
         if not 0 <= id_ < len(self.packages) or id_ in self.sessions:
             return -1
-        session = LiveSession(self.packages[id_])
         try:
-            session.start()
+            session = LiveSession(self.packages[id_]).start()
         except LmpError as exc:
             self.diag(f"run_bpf: {exc}")
             return -1
@@ -155,36 +169,11 @@ class EwasmApp(GuestRuntime):
         session = self.sessions.get(id_)
         if session is None:
             return -1
-        sample = session.choice.sample
-        printer = BatchPrinter(
-            session.decoder,
-            session.snapshot_decoder,
-            True,
-            sample.type if sample else "default_kv",
-            sample.unit if sample else "(unit)",
-        )
-        source = session.source
+        pipeline = Pipeline(session, [EventFeed(session.spec, self._event)])
         while not self.stop_requested:
-            if source is None:
-                self.wait(POLL_SLICE_MS / 1000)
-                continue
-            batch = self._next_batch(source)
-            if batch is not None:
-                for line in printer.lines(batch):
-                    self._event(line)
+            self.check_forced_stop()
+            pipeline.poll(POLL_SLICE_MS / 1000)
         return 0
-
-    def _next_batch(self, source: EventSource) -> Any:
-        if isinstance(source, SampledMapSource):
-            self.wait(source.interval)
-            return None if self.stop_requested else source.snapshot()
-        if isinstance(source, StreamSource):
-            batch = source.drain()
-            if batch is None:
-                self.check_forced_stop()
-                select.select([source.fileno()], [], [], POLL_SLICE_MS / 1000)
-            return batch
-        raise PackageError(f"{self.name}: unsupported event source {type(source).__name__}")
 
     def _event(self, line: str) -> None:
         """Hand one event to ``process_event``; what it keeps goes to ``on_event``."""

@@ -1,95 +1,27 @@
-"""Wasm apps in the TUI: the guest runs in a thread, each JSON line it prints becomes a row.
+"""A wasm app as a run: the guest runs in a thread, each line it prints becomes a row.
 
-``WasmRun`` is to a wasm app what ``ProgramRun`` is to a Hub program: numbered, pumped, flushed
-into a store once per tick, stopped. Its store is a ``RowStore``: the newest rows as Python
-dicts, with columns named by the keys in the order they were first seen. A line that is not a
-JSON object becomes a row with one ``output`` column. Only one wasm app runs at a time.
+``WasmRun`` is to a wasm app what ``SessionRun`` is to a program: numbered, pumped, flushed into
+a store (a ``RowStore``) once per refresh, stopped. It cannot be recorded or sought.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ..runtime.errors import LmpError
-from ..runtime.wasm.guest import GuestRuntime, RunOptions
-from ..runtime.wasm.host import create_app
-from .runner import SHED_LIMIT, RunKind, RunState
+from ..errors import LmpError
+from ..runs.manager import SHED_LIMIT, RunKind, RunState
+from ..stream.rows import RowStore, parse_line
+from .guest import GuestRuntime, RunOptions
+from .host import create_app
 
-OUTPUT_COLUMN = "output"
 STDERR_LINES = 20
-
-
-class RowStore:
-    """The newest ``capacity`` rows of a wasm app, and how many arrive per second."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.rows: deque[dict[str, Any]] = deque(maxlen=capacity)
-        self.columns: list[str] = []
-        self.numeric: dict[str, bool] = {}
-        """Whether a column's first value was a number (right-aligned, like the events table)."""
-        self.total = 0
-        self.drops = 0
-        self.shed = 0
-        self.generation = 0
-        self.last_time: float | None = None
-        self._buckets: dict[int, int] = {}
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def append(self, rows: list[dict[str, Any]], time: float) -> None:
-        for row in rows:
-            for key, value in row.items():
-                if key not in self.numeric:
-                    self.numeric[key] = isinstance(value, int | float) and not isinstance(
-                        value, bool
-                    )
-                    self.columns.append(key)
-        self.rows.extend(rows)
-        self.total += len(rows)
-        second = math.floor(time)
-        self._buckets[second] = self._buckets.get(second, 0) + len(rows)
-        for old in [s for s in self._buckets if s < second - 2]:
-            del self._buckets[old]
-        self.last_time = time
-        self.generation += 1
-
-    def add_shed(self, count: int) -> None:
-        self.shed += count
-        self.generation += 1
-
-    def events_per_second(self) -> float:
-        """Rows in the last complete second."""
-        if self.last_time is None:
-            return 0.0
-        return float(self._buckets.get(math.floor(time.time()) - 1, 0))
-
-
-def parse_line(line: str) -> dict[str, Any] | None:
-    """A JSON object as a row; other non-blank output as ``{"output": line}``."""
-    text = line.strip()
-    if not text:
-        return None
-    if text.startswith("{"):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            pass
-        else:
-            if isinstance(value, dict):
-                return {str(k): v for k, v in value.items()}
-    return {OUTPUT_COLUMN: line.rstrip("\r")}
 
 
 class LineSink:
@@ -127,8 +59,6 @@ class WasmRun:
     error: str | None = None
     exit_code: int | None = None
     shed_limit: int = SHED_LIMIT
-    recorder: None = None
-    replay: None = None
     stderr: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_LINES), repr=False)
     _lines: list[str] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -148,6 +78,9 @@ class WasmRun:
     @property
     def kind(self) -> RunKind:
         return "wasm"
+
+    recordable = False
+    seekable = False
 
     @property
     def alive(self) -> bool:
@@ -226,38 +159,3 @@ class WasmRun:
         if (app := self._app) is not None:
             app.stop()
         return True
-
-
-def rows_text(rows: Iterable[dict[str, Any]], columns: list[str]) -> list[list[str]]:
-    """Rows as the table shows them (for tests and debugging)."""
-    return [[cell_text(row.get(c)) for c in columns] for row in rows]
-
-
-def cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, int):
-        return str(value)
-    return json.dumps(value, separators=(",", ":"))
-
-
-def sort_key(name: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
-    """Numbers in numeric order, then text, then anything else by its JSON; missing last."""
-
-    def key(row: dict[str, Any]) -> tuple[int, Any]:
-        value = row.get(name)
-        if value is None:
-            return (3, 0)
-        if isinstance(value, int | float):
-            return (0, value)
-        if isinstance(value, str):
-            return (1, value)
-        return (2, cell_text(value))
-
-    return key

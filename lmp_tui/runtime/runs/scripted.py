@@ -1,7 +1,7 @@
 """Sessions that replay prepared batches instead of attaching to the kernel.
 
-Used by the tests (deterministic snapshots), the load benchmark and anything else that wants the
-real views without BPF. The batches carry real layouts: build them with ``pack`` and
+Used by ``lmp-tui --demo``, the tests (deterministic snapshots), the load benchmark and anything
+else that wants the real views without BPF. The batches carry real layouts: build them with ``pack`` and
 ``pack_snapshot`` from plain dicts, using the program's own package.
 """
 
@@ -17,14 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from ..runtime.errors import PackageError
-from ..runtime.format.btf import Kind
-from ..runtime.format.layout import StructLayout
-from ..runtime.format.package import ExportChoice, Package
-from ..runtime.runs.session import sample_layouts
-from ..runtime.stream.batch import Batch, EventSource
-from ..runtime.stream.decode import Decoder, SnapshotDecoder
-from ..runtime.stream.recording import Recorder, RecordingHeader
+from ..errors import PackageError
+from ..format.package import ExportSpec, Package
+from ..stream.batch import Batch, EventSource
+from ..stream.decode import Decoder, Decoders, SnapshotDecoder
+from ..stream.recording import Recorder, RecordingHeader
 
 
 class ScriptedSource(EventSource):
@@ -87,33 +84,12 @@ def write_recording(path: Path, header: RecordingHeader, batches: Iterable[Batch
     return Path(path)
 
 
-def map_types(package: Package, map_name: str) -> tuple[int, int]:
-    """The BTF key and value type ids of a map declared with ``__type(key/value, ...)``."""
-    btf = package.btf
-    maps = btf.find(".maps", Kind.DATASEC)
-    if maps is not None:
-        for info in maps.secinfos:
-            var = btf[info.type_id]
-            if var.name != map_name:
-                continue
-            members = {m.name: m.type_id for m in btf.strip(var.type).members}
-            if "key" in members and "value" in members:
-                return btf.strip(members["key"]).type, btf.strip(members["value"]).type
-    raise PackageError(f"map {map_name!r} has no BTF key/value types")
-
-
-def sample_choice(package: Package) -> ExportChoice:
-    for m in package.maps:
-        if m.sample is not None:
-            return ExportChoice("sample", m.name, m.sample)
-    raise PackageError(f"{package.name} has no sampled map")
-
-
 def snapshot_decoder(package: Package) -> SnapshotDecoder:
-    """The decoder a live session would build for the package's sampled map."""
-    choice = sample_choice(package)
-    key, value = sample_layouts(package, *map_types(package, choice.map_name))
-    return SnapshotDecoder(key, value)
+    """The decoder a live session builds for the package's sampled map."""
+    decoder = Decoders.of(package.export()).snapshot
+    if decoder is None:
+        raise PackageError(f"{package.name} has no sampled map")
+    return decoder
 
 
 def _fill(arr: np.ndarray, rows: list[Mapping[str, Any]]) -> None:
@@ -151,23 +127,22 @@ def snapshot_batch(
 
 @dataclass
 class ScriptedSession:
-    """Quacks like ``LiveSession``; ``start`` and ``close`` touch nothing outside."""
+    """A session of prepared batches: ``start`` and ``close`` touch nothing outside."""
 
     package: Package = field(repr=False)
     source: EventSource | None
-    decoder: Decoder | None = None
-    snapshot_decoder: SnapshotDecoder | None = None
-    choice: ExportChoice = field(default_factory=lambda: ExportChoice("ringbuf", "events"))
+    spec: ExportSpec = field(default_factory=ExportSpec)
+    values: dict[str, Any] = field(default_factory=dict)
     started: bool = False
     closed: bool = False
-    values: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def layout(self) -> StructLayout | None:
-        return self.decoder.layout if self.decoder is not None else None
+    def __post_init__(self) -> None:
+        self.name = self.package.name
+        self.digest = self.package.digest
+        self.decoders = Decoders.of(self.spec)
 
     def now(self) -> float:
-        """The session's clock: scripted batches carry made-up times, so the newest of them."""
+        """Scripted batches carry made-up times: the newest of them."""
         last = getattr(self.source, "last_time", None)
         return last if last is not None else time.time()
 
@@ -185,22 +160,11 @@ class ScriptedSession:
             self.source.close()
 
     @classmethod
-    def events(
+    def of(
         cls, package: Package, batches: Iterable[Batch], interval: float = 0.0
     ) -> ScriptedSession:
-        layout = package.export_layout()
-        if layout is None:
-            raise PackageError(f"{package.name} exports no event struct")
-        return cls(package, ScriptedSource(batches, interval), Decoder(layout))
-
-    @classmethod
-    def snapshots(
-        cls, package: Package, batches: Iterable[Batch], interval: float = 0.0
-    ) -> ScriptedSession:
-        return cls(
-            package,
-            ScriptedSource(batches, interval),
-            None,
-            snapshot_decoder(package),
-            sample_choice(package),
-        )
+        """The package's own export (events or snapshots), fed ``batches``."""
+        spec = package.export()
+        if spec.kind == "none":
+            raise PackageError(f"{package.name} exports nothing")
+        return cls(package, ScriptedSource(batches, interval), spec)

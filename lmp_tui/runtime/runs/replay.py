@@ -1,0 +1,43 @@
+"""A recording as a session: the same views and sinks as the live run, no root or BPF needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..stream.recording import RecordingReader, ReplaySource
+
+
+class ReplaySession:
+    """A ``.lmprec`` file opened for replay; ``source`` paces its frames by their times."""
+
+    def __init__(self, path: Path, speed: float | None = 1.0) -> None:
+        self.path = Path(path)
+        reader = RecordingReader(self.path)
+        try:
+            self.source = ReplaySource(reader, speed)
+        except BaseException:
+            reader.close()
+            raise
+        header = reader.header
+        self.header = header
+        self.name = header.program
+        self.spec = header.spec
+        self.decoders = header.decoders()
+        self.digest = header.package_digest
+        self.values: dict[str, Any] = dict(header.params)
+        self.problem = reader.report.problem(str(path))
+        """Why the recording ends early (torn or corrupt tail), or ``""``."""
+
+    def now(self) -> float:
+        return self.header.start + self.source.position
+
+    def start(self) -> ReplaySession:
+        return self
+
+    def stop(self) -> None:
+        self.source.stop()
+
+    def close(self) -> None:
+        self.source.close()
+        self.source.reader.close()
