@@ -362,9 +362,9 @@ def tui_worker(target: str, pid_param: str, pid: int, log: Path) -> None:
     import asyncio
 
     from lmp_tui.app import LmpApp
+    from lmp_tui.runtime.config import Config
     from lmp_tui.runtime.distribution import hub
     from lmp_tui.runtime.runs.pipeline import Pipeline
-    from lmp_tui.tui.config import Config
     from lmp_tui.tui.runner import RunSettings
 
     points: list[tuple[int, int]] = []
@@ -476,7 +476,7 @@ def tui_end_to_end(
     session = f"lmpbench{os.getpid()}"
     with tempfile.TemporaryDirectory(prefix="lmp-tui-e2e-") as tmpdir:
         config = Path(tmpdir) / "config.toml"
-        config.write_text(f"row_limit = {row_limit}\n")
+        config.write_text(f"[tui]\nrow_limit = {row_limit}\n")
         gen = subprocess.Popen(
             [str(paths["loadgen"]), "open", str(PRODUCER_CPU), str(rate), str(seconds)],
             stdin=subprocess.PIPE,
@@ -484,7 +484,7 @@ def tui_end_to_end(
             text=True,
         )
         assert gen.stdin is not None and gen.stdout is not None
-        env = {**os.environ, "LMP_CONFIG": str(config), "TERM": "xterm-256color"}
+        env = {**os.environ, "LMP_CONFIG_DIR": str(config.parent), "TERM": "xterm-256color"}
         cmd = f"taskset -c {CONSUMER_CPU} {VENV_BIN / 'lmp-tui'}"
 
         def tm(*args: str) -> str:

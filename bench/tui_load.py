@@ -30,12 +30,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lmp_tui.app import LmpApp  # noqa: E402
+from lmp_tui.runtime.config import Config, TuiSettings  # noqa: E402
 from lmp_tui.runtime.distribution import hub  # noqa: E402
 from lmp_tui.runtime.distribution.hub import HubProgram  # noqa: E402
 from lmp_tui.runtime.runs.scripted import ScriptedSession  # noqa: E402
 from lmp_tui.runtime.stream.batch import Batch, EventSource
 from lmp_tui.runtime.stream.decode import Decoder  # noqa: E402
-from lmp_tui.tui.config import Config  # noqa: E402
 from lmp_tui.tui.runner import RunSettings  # noqa: E402
 from lmp_tui.widgets import EventTable  # noqa: E402
 
@@ -117,7 +117,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         return ScriptedSession(p.package, source, p.package.export())
 
     app = LmpApp(
-        Config(row_limit=args.rows, refresh_rate=args.refresh),
+        Config(tui=TuiSettings(row_limit=args.rows, refresh_rate=args.refresh)),
         programs=[program],
         session_factory=factory,
         availability=lambda _: None,

@@ -20,6 +20,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,6 +31,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
+from .runtime.config import Config, config_path, load_config
 from .runtime.distribution import hub
 from .runtime.distribution.hub import HubProgram
 from .runtime.errors import LmpError
@@ -43,14 +45,13 @@ from .runtime.stream.recording import Recorder
 from .runtime.stream.rows import RowStore
 from .runtime.stream.store import EventStore, StoreConfig
 from .runtime.wasm.run import WasmRun
-from .tui.config import Config, config_path, load_config
 from .tui.demo import demo_session
 from .tui.formatting import duration, human_bytes
 from .tui.messages import BatchDecoded, ProgramStarted, ProgramStopped
 from .tui.replay import WASM_SUFFIX, openable_files, speed_label
 from .tui.runner import RunSettings, SessionFactory, live_session
 from .tui.screens import KeyInfo, KeysScreen, OpenScreen, ParameterForm
-from .tui.themes import ThemeFile, discover_themes
+from .tui.themes import ThemeFile, default_theme, discover_themes
 from .widgets.details import ProgramDetails
 from .widgets.event_table import EventTable
 from .widgets.program_view import ProgramView
@@ -140,8 +141,9 @@ class LmpApp(App[None]):
         self.bpf_problem = bpf_problem
         listed = list(programs) if programs is not None else hub.builtin_programs()
         self.entries = [ProgramEntry(p, self.bpf_problem or availability(p)) for p in listed]
+        self.settings = self.config.tui
         self.store_config = StoreConfig(
-            capacity=self.config.row_limit, series_length=self.config.series_seconds
+            capacity=self.settings.row_limit, series_length=self.settings.series_seconds
         )
         self.runs = RunManager(MAX_VIEWS, on_stopped=self._run_stopped)
         self.views: dict[int, AnyView] = {}
@@ -154,7 +156,7 @@ class LmpApp(App[None]):
                 where = str(theme_file.path) if theme_file.path else f"<theme {theme_file.name}>"
                 self.stylesheet.add_source(theme_file.css, read_from=(where, "theme"))
         self.theme_problem: str | None = None
-        wanted = self.config.theme
+        wanted = self.settings.theme or default_theme()
         if wanted not in self.available_themes:
             fallback = "dark" if "dark" in self.lmp_themes else next(iter(self.lmp_themes))
             self.theme_problem = f"no theme named {wanted!r}; using {fallback!r}"
@@ -194,7 +196,7 @@ class LmpApp(App[None]):
         for problem in (self.config.problem, self.theme_problem):
             if problem:
                 self.notify(problem, severity="warning", timeout=8)
-        self.set_interval(1 / self.config.refresh_rate, self.tick, name="refresh")
+        self.set_interval(1 / self.settings.refresh_rate, self.tick, name="refresh")
         self.sidebar.option_list.focus()
         self.details.show(self.sidebar.entry(self._highlighted_name()))
         self.update_chrome()
@@ -378,22 +380,22 @@ class LmpApp(App[None]):
             self.notify(f"{path}: {exc.strerror or exc}", severity="error", timeout=10)
             return
         self._started(
-            WasmRun(number, Path(path), data, list(argv), RowStore(self.config.row_limit))
+            WasmRun(number, Path(path), data, list(argv), RowStore(self.settings.row_limit))
         )
 
     def action_open(self, problem: str | None = None) -> None:
         """List the recordings (demos first) and wasm apps here; Enter opens one."""
         if isinstance(self.screen, OpenScreen):
             return
-        folder = self.recordings_dir() if self.config.recordings_dir else None
+        folder = self.recordings_dir() if self.settings.recordings_dir else None
         choices = openable_files(recordings_dir=folder)
         self.push_screen(OpenScreen(choices, problem or self.bpf_problem), self.open_path)
 
     # -- recording -----------------------------------------------------------------------------
 
     def recordings_dir(self) -> Path:
-        if self.config.recordings_dir:
-            return Path(self.config.recordings_dir).expanduser()
+        if self.settings.recordings_dir:
+            return Path(self.settings.recordings_dir).expanduser()
         return Path.cwd()
 
     def recording_path(self, program: str) -> Path:
@@ -720,7 +722,7 @@ class LmpApp(App[None]):
             "Replay a .lmprec file or a built-in demo, or run a .wasm app from here (o)",
             self.action_open,
         )
-        folder = self.recordings_dir() if self.config.recordings_dir else None
+        folder = self.recordings_dir() if self.settings.recordings_dir else None
         for choice in openable_files(recordings_dir=folder):
             verb = "Run" if choice.kind == "wasm app" else "Replay"
             yield SystemCommand(
@@ -797,7 +799,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if app_args and args.run is None:
         parser.error("arguments after -- are for a wasm app: give it with --run APP.wasm")
-    config = load_config(args.config).with_overrides(theme=args.theme, row_limit=args.rows)
+    config = load_config(args.config)
+    overrides = {"theme": args.theme, "row_limit": args.rows}
+    tui = replace(config.tui, **{k: v for k, v in overrides.items() if v is not None})
+    config = replace(config, tui=tui)
     opens: dict[str, Any] = {
         "replays": args.replay,
         "wasm": (args.run, app_args) if args.run is not None else None,

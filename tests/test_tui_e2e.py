@@ -72,14 +72,13 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
     session = Tmux(f"lmp-e2e-{os.getpid()}")
     session("new-session", "-d", "-s", session.name, "-x", "120", "-y", "40")
     session("set-option", "-t", session.name, "remain-on-exit", "on")
-    config = tmp_path / "config.toml"
-    config.write_text('theme = "dark"\n')
+    (tmp_path / "config.toml").write_text('[tui]\ntheme = "dark"\n')
     # COLUMNS/LINES (set by some runners) would override the real terminal size.
     # The exit status is written by a shell that waits for lmp-tui, not read from tmux: tmux
     # 3.3 now and then leaves a dead pane's process unreaped, and its status unknown.
     session.status_file = tmp_path / "status"
     command = (
-        f"env -u COLUMNS -u LINES LMP_CONFIG={config} TERM=xterm-256color {LMP_TUI}; "
+        f"env -u COLUMNS -u LINES LMP_CONFIG_DIR={tmp_path} TERM=xterm-256color {LMP_TUI}; "
         f"echo $? > {session.status_file}"
     )
     session("respawn-pane", "-k", "-t", session.name, command)

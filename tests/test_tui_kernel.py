@@ -18,13 +18,13 @@ import pytest
 from textual.pilot import Pilot
 
 from lmp_tui.app import LmpApp
+from lmp_tui.runtime.config import Config, TuiSettings
 from lmp_tui.runtime.distribution import hub
 from lmp_tui.runtime.runs.manager import SessionRun
 from lmp_tui.runtime.stream.decode import Decoder
 from lmp_tui.runtime.stream.query import Filter, Sort, parse_filter, select
 from lmp_tui.runtime.stream.recording import RecordingReader
 from lmp_tui.runtime.stream.store import EventStore
-from lmp_tui.tui.config import Config
 from lmp_tui.tui.screens import ParameterForm
 from lmp_tui.widgets import EventTable
 
@@ -80,7 +80,7 @@ def rows_where(store: EventStore, text: str) -> np.ndarray:
 
 async def test_sigsnoop_and_procstat_live_in_the_app(tmp_path: Path) -> None:
     programs = [hub.find_builtin("sigsnoop"), hub.find_builtin("procstat")]
-    config = Config(theme="dark", refresh_rate=10, recordings_dir=str(tmp_path))
+    config = Config(tui=TuiSettings(theme="dark", refresh_rate=10, recordings_dir=str(tmp_path)))
     app = LmpApp(config, programs=programs)
     assert app.bpf_problem is None
     sleeper = subprocess.Popen(["sleep", "60"])

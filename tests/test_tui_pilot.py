@@ -15,6 +15,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from lmp_tui.app import LmpApp
+from lmp_tui.runtime.config import Config, TuiSettings, load_config, parse_config
 from lmp_tui.runtime.distribution import hub
 from lmp_tui.runtime.distribution.hub import HubProgram
 from lmp_tui.runtime.kernel import probe
@@ -22,7 +23,6 @@ from lmp_tui.runtime.runs.manager import SessionRun
 from lmp_tui.runtime.runs.scripted import ScriptedSession, ScriptedSource, event_batch
 from lmp_tui.runtime.stream.decode import Decoder
 from lmp_tui.runtime.stream.query import Sort
-from lmp_tui.tui.config import Config, load_config, parse_config
 from lmp_tui.tui.demo import START, demo_session
 from lmp_tui.tui.runner import RunSettings
 from lmp_tui.tui.screens import KeysScreen, OpenScreen, ParameterForm
@@ -42,7 +42,7 @@ def make_app(
     kw.setdefault("availability", lambda _: None)
     kw.setdefault("probe_bpf", False)
     return LmpApp(
-        kw.pop("config", Config(theme="dark")),
+        kw.pop("config", Config(tui=TuiSettings(theme="dark"))),
         programs=[hub.find_builtin(n) for n in programs],
         session_factory=factory,
         themes=discover_themes([ROOT / "themes"]),
@@ -485,7 +485,8 @@ def test_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         'theme = "light"\nrow_limit = 500\nrefresh_rate = 4\n[keymap]\n"program.stop" = "ctrl+x"\n'
     )
     config = load_config(path)
-    assert (config.theme, config.row_limit, config.refresh_rate, config.keymap) == (
+    tui = config.tui
+    assert (tui.theme, tui.row_limit, tui.refresh_rate, config.keymap) == (
         "light",
         500,
         4.0,
@@ -493,15 +494,16 @@ def test_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert config.problem is None
     path.write_text("theme = [\n")
-    assert load_config(path).problem and load_config(path).theme == "dark"
+    assert load_config(path).problem and load_config(path).tui.theme is None
     bad = parse_config({"row_limit": -1, "colour": "red"})
-    assert bad.row_limit == 10_000 and "row_limit" in bad.problem and "colour" in bad.problem
+    assert bad.tui.row_limit == 10_000 and "row_limit" in bad.problem and "colour" in bad.problem
     monkeypatch.setenv("NO_COLOR", "1")
-    assert load_config(tmp_path / "missing.toml").theme == "mono"
+    app = LmpApp(load_config(tmp_path / "missing.toml"), programs=[], probe_bpf=False)
+    assert app.theme == "mono"
 
 
 async def test_row_limit_bounds_the_table() -> None:
-    app = make_app(config=Config(row_limit=50))
+    app = make_app(config=Config(tui=TuiSettings(row_limit=50)))
     async with app.run_test(size=SIZE) as pilot:
         run = await start(pilot, "sigsnoop")
         assert run.store.total > 50 and len(run.store) == 50

@@ -17,6 +17,7 @@ from test_tui_pilot import wait_for
 
 from lmp_tui import app as app_module
 from lmp_tui.app import LmpApp
+from lmp_tui.runtime.config import Config, TuiSettings
 from lmp_tui.runtime.distribution import hub
 from lmp_tui.runtime.distribution.hub import HubProgram
 from lmp_tui.runtime.runs.manager import SessionRun
@@ -26,7 +27,6 @@ from lmp_tui.runtime.stream.decode import Decoder
 from lmp_tui.runtime.stream.recording import RecordingReader
 from lmp_tui.runtime.stream.store import EventStore, SnapshotStore
 from lmp_tui.runtime.wasm.run import WasmRun
-from lmp_tui.tui.config import Config
 from lmp_tui.tui.demo import START, demo_recording, demo_session
 from lmp_tui.tui.runner import RunSettings
 from lmp_tui.widgets import ProgramView, StatusBar
@@ -191,7 +191,9 @@ async def test_r_records_the_batches_the_view_gets_and_the_file_replays_them(
         return event_batch(decoder, rows, START + i)
 
     folder = tmp_path / "recordings"
-    app = make_app(factory, config=Config(theme="dark", recordings_dir=str(folder)))
+    app = make_app(
+        factory, config=Config(tui=TuiSettings(theme="dark", recordings_dir=str(folder)))
+    )
     async with app.run_test(size=SIZE) as pilot:
         source.feed(batch(0, 1))
         await pilot.press("slash", *"sigsnoop", "enter", "enter")
@@ -323,7 +325,9 @@ def test_command_line_opens_replays_and_wasm_apps(
 ) -> None:
     seen: list[LmpApp] = []
     monkeypatch.setattr(LmpApp, "run", lambda self: seen.append(self))
-    monkeypatch.setattr(app_module, "load_config", lambda path=None: Config(theme="dark"))
+    monkeypatch.setattr(
+        app_module, "load_config", lambda path=None: Config(tui=TuiSettings(theme="dark"))
+    )
     monkeypatch.setattr(app_module.probe, "can_use_bpf", lambda: "no BPF in this test")
     monkeypatch.setattr(app_module.hub, "builtin_programs", lambda: [])
     a, b = tmp_path / "a.lmprec", tmp_path / "b.lmprec"

@@ -14,11 +14,11 @@ import pytest_textual_snapshot
 from textual.pilot import Pilot
 
 from lmp_tui.app import LmpApp
+from lmp_tui.runtime.config import Config, TuiSettings
 from lmp_tui.runtime.distribution import hub
 from lmp_tui.runtime.runs.manager import SessionRun
 from lmp_tui.runtime.runs.scripted import ScriptedSource
 from lmp_tui.runtime.stream.store import EventStore
-from lmp_tui.tui.config import Config
 from lmp_tui.tui.demo import demo_recording, demo_session
 from lmp_tui.tui.themes import discover_themes
 from lmp_tui.widgets import SparklinePanel
@@ -44,7 +44,7 @@ def _snapshots_in_tests_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def make_app() -> LmpApp:
     return LmpApp(
-        Config(theme="dark"),
+        Config(tui=TuiSettings(theme="dark")),
         programs=[hub.find_builtin(name) for name in PROGRAMS],
         session_factory=demo_session,
         availability=lambda _: None,

@@ -23,6 +23,7 @@ user's own). If none is found the built-in palette below keeps the app usable.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -30,7 +31,16 @@ from pathlib import Path
 
 from textual.theme import Theme
 
-from .config import config_dir
+from ..runtime.config import config_dir
+
+DEFAULT_THEME = "dark"
+NO_COLOR_THEME = "mono"
+
+
+def default_theme() -> str:
+    """Monochrome when the user asked for no colour (https://no-color.org), else dark."""
+    return NO_COLOR_THEME if "NO_COLOR" in os.environ else DEFAULT_THEME
+
 
 PALETTE = (
     "primary",

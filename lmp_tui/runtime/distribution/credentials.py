@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
+from ..config import config_dir
 from ..errors import LmpError
 
 # Docker keeps Docker Hub credentials under its v1 index URL, not under "docker.io".
@@ -31,12 +30,6 @@ class Credentials:
 
     def __repr__(self) -> str:  # never print a password by accident
         return f"Credentials(username={self.username!r}, password=***)"
-
-
-def config_dir() -> Path:
-    """lmp's config dir (credentials, config.toml); ``LMP_CONFIG_DIR`` overrides it (tests)."""
-    override = os.environ.get("LMP_CONFIG_DIR")
-    return Path(override) if override else Path(platformdirs.user_config_dir("lmp"))
 
 
 def store_path() -> Path:

@@ -16,14 +16,13 @@ import os
 import re
 import shutil
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePath, PurePosixPath
-from typing import Any
 
 import httpx
 import platformdirs
 
+from ..config import Config, HubEntry, config_path, load_config
 from ..errors import LmpError, NotFoundError
 from . import credentials, oci
 from .oci import (
@@ -64,10 +63,6 @@ def cache_dir() -> Path:
     """The download cache; ``LMP_CACHE_DIR`` overrides it (tests, CI)."""
     override = os.environ.get("LMP_CACHE_DIR")
     return Path(override) if override else Path(platformdirs.user_cache_dir("lmp"))
-
-
-def config_path() -> Path:
-    return credentials.config_dir() / "config.toml"
 
 
 # -- cache -----------------------------------------------------------------------------------------
@@ -202,40 +197,25 @@ class RegistryHub:
 
 
 Hub = UrlHub | RegistryHub
-_HUB_KEYS = {"url", "registry", "insecure", "ca_file"}
 
 
-def configured_hubs() -> list[Hub]:
-    """``[[hub]]`` tables of ``config.toml``, in order; none when the file does not exist."""
-    path = config_path()
-    try:
-        doc = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise FetchError(f"{path}: {exc}") from None
-    entries = doc.get("hub", [])
-    if not isinstance(entries, list):
-        raise FetchError(f"{path}: `hub` must be an array of tables ([[hub]])")
-    return [_parse_hub(e, path, i) for i, e in enumerate(entries, 1)]
+def configured_hubs(config: Config | None = None) -> list[Hub]:
+    """The ``[[hub]]`` tables of the config file, in order; none when there is no file.
+
+    A config file with problems is refused here, in its one line: resolving a name through
+    Hubs the user meant to configure otherwise would fetch from the wrong place.
+    """
+    config = config or load_config()
+    if config.problem:
+        raise FetchError(config.problem)
+    return [_hub(entry) for entry in config.hubs]
 
 
-def _parse_hub(entry: Any, path: Path, index: int) -> Hub:
-    where = f"{path}: hub #{index}"
-    if not isinstance(entry, dict):
-        raise FetchError(f"{where}: must be a table")
-    if unknown := set(entry) - _HUB_KEYS:
-        raise FetchError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    if ("url" in entry) == ("registry" in entry):
-        raise FetchError(f'{where}: give exactly one of url = "http..." or registry = "host/p"')
-    if "url" in entry:
-        url = str(entry["url"])
-        if not url.startswith(("http://", "https://")):
-            raise FetchError(f"{where}: url must start with http:// or https://")
-        return UrlHub(url if url.endswith("/") else url + "/")
-    host, _, prefix = str(entry["registry"]).strip("/").partition("/")
-    ca_file = entry.get("ca_file")
-    return RegistryHub(host, prefix, bool(entry.get("insecure", False)), ca_file and str(ca_file))
+def _hub(entry: HubEntry) -> Hub:
+    if entry.url is not None:
+        return UrlHub(entry.url if entry.url.endswith("/") else entry.url + "/")
+    host, _, prefix = str(entry.registry).strip("/").partition("/")
+    return RegistryHub(host, prefix, entry.insecure, entry.ca_file)
 
 
 # -- resolving -------------------------------------------------------------------------------------

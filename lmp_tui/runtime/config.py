@@ -1,0 +1,187 @@
+"""lmp's one config file, read the same way by ``lmp`` and ``lmp-tui``.
+
+``config.toml`` lives in the platform config directory (``~/.config/lmp``); ``LMP_CONFIG_DIR``
+names another directory (the credentials file lives there too), ``--config FILE`` another file::
+
+    [tui]
+    theme = "dark"            # a theme file's name (themes/*.tcss) or any Textual theme
+    row_limit = 10000         # events kept per program
+    refresh_rate = 10         # redraws per second
+    series_seconds = 120      # sparkline history, in one-second buckets
+    recordings_dir = "~/lmp"  # where `r` records to (default: the current directory)
+
+    [keymap]                  # binding id = keys (see `?` in the app)
+    "program.stop" = "ctrl+x"
+
+    [[hub]]                   # remote Hubs, searched in order after the built-in one
+    url = "https://linuxkerneltravel.github.io/lmp/"
+    [[hub]]
+    registry = "registry.example.com/lmp"
+
+A missing file means defaults. A broken file, a bad value or an unknown key never stops
+anything: what cannot be used is left at its default and said in ``problems``, which each front
+end reports once. The TUI settings may also sit at the top level, as lmp-tui 0.1 wrote them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "lmp"
+CONFIG_DIR_ENV = "LMP_CONFIG_DIR"
+CONFIG_FILE = "config.toml"
+
+
+def config_dir() -> Path:
+    """``$LMP_CONFIG_DIR``, else the platform's config directory for lmp."""
+    override = os.environ.get(CONFIG_DIR_ENV)
+    return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def config_path() -> Path:
+    return config_dir() / CONFIG_FILE
+
+
+@dataclass(frozen=True, slots=True)
+class TuiSettings:
+    """``[tui]``: how ``lmp-tui`` looks and how much it keeps."""
+
+    theme: str | None = None
+    """None: the default (monochrome when ``NO_COLOR`` is set)."""
+    row_limit: int = 10_000
+    refresh_rate: float = 10.0
+    series_seconds: int = 120
+    recordings_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HubEntry:
+    """One ``[[hub]]`` table: a web Hub (``url``) or a registry prefix (``registry``)."""
+
+    url: str | None = None
+    registry: str | None = None
+    insecure: bool = False
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    tui: TuiSettings = field(default_factory=TuiSettings)
+    keymap: dict[str, str] = field(default_factory=dict)
+    hubs: tuple[HubEntry, ...] = ()
+    path: Path | None = None
+    problems: tuple[str, ...] = ()
+    """What in the file could not be used (left at its default)."""
+
+    @property
+    def problem(self) -> str | None:
+        """The problems as the one line a front end says once, or None."""
+        if not self.problems:
+            return None
+        where = f"{self.path}: " if self.path else ""
+        return where + "; ".join(self.problems)
+
+
+Check = Callable[[Any], bool]
+TUI_KEYS: dict[str, tuple[type, Check | None]] = {
+    "theme": (str, lambda v: bool(v.strip())),
+    "row_limit": (int, lambda v: 1 <= v <= 10_000_000),
+    "refresh_rate": (float, lambda v: 0.5 <= v <= 60),
+    "series_seconds": (int, lambda v: 10 <= v <= 3600),
+    "recordings_dir": (str, lambda v: bool(v.strip())),
+}
+HUB_KEYS = {f.name for f in fields(HubEntry)}
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the config file (``config_path()`` unless ``path``); never raises."""
+    path = path or config_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Config(path=path)
+    except (OSError, UnicodeDecodeError) as exc:
+        return Config(path=path, problems=(f"cannot read ({exc}); using defaults",))
+    except tomllib.TOMLDecodeError as exc:
+        return Config(path=path, problems=(f"{exc}; using defaults",))
+    return parse_config(data, path)
+
+
+def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
+    problems: list[str] = []
+    tui = data.get("tui", {})
+    if not isinstance(tui, dict):
+        problems.append("[tui] must be a table")
+        tui = {}
+    # lmp-tui 0.1 kept its settings at the top level
+    legacy = {k: v for k, v in data.items() if k in TUI_KEYS}
+    settings = _settings({**legacy, **tui}, problems)
+    known = {"tui", "keymap", "hub", *TUI_KEYS}
+    problems += [f"unknown setting {k!r}" for k in data if k not in known]
+    problems += [f"unknown setting [tui] {k!r}" for k in tui if k not in TUI_KEYS]
+    keymap = _keymap(data.get("keymap", {}), problems)
+    hubs = tuple(_hubs(data.get("hub", []), problems))
+    return Config(settings, keymap, hubs, path, tuple(p + " (ignored)" for p in problems))
+
+
+def _settings(values: dict[str, Any], problems: list[str]) -> TuiSettings:
+    taken: dict[str, Any] = {}
+    for key, (kind, check) in TUI_KEYS.items():
+        if key not in values:
+            continue
+        value = values[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or isinstance(value, bool) or (check and not check(value)):
+            problems.append(f"{key} = {value!r} is not valid")
+            continue
+        taken[key] = value
+    return TuiSettings(**taken)
+
+
+def _keymap(keymap: Any, problems: list[str]) -> dict[str, str]:
+    if isinstance(keymap, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()
+    ):
+        return dict(keymap)
+    problems.append("[keymap] must map binding ids to key strings")
+    return {}
+
+
+def _hubs(entries: Any, problems: list[str]) -> list[HubEntry]:
+    if not isinstance(entries, list):
+        problems.append("hub must be an array of tables ([[hub]])")
+        return []
+    hubs = []
+    for index, entry in enumerate(entries, 1):
+        where = f"hub #{index}"
+        if not isinstance(entry, dict):
+            problems.append(f"{where} must be a table")
+            continue
+        if unknown := set(entry) - HUB_KEYS:
+            problems.append(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+            continue
+        if ("url" in entry) == ("registry" in entry):
+            problems.append(f'{where}: give exactly one of url = "http..." or registry = "host/p"')
+            continue
+        url = entry.get("url")
+        if url is not None and not str(url).startswith(("http://", "https://")):
+            problems.append(f"{where}: url must start with http:// or https://")
+            continue
+        ca_file = entry.get("ca_file")
+        hubs.append(
+            HubEntry(
+                url=str(url) if url is not None else None,
+                registry=str(entry["registry"]) if "registry" in entry else None,
+                insecure=bool(entry.get("insecure", False)),
+                ca_file=str(ca_file) if ca_file else None,
+            )
+        )
+    return hubs
