@@ -34,9 +34,9 @@ from lmp_tui.runtime.runs.session import LiveSession  # noqa: E402
 from lmp_tui.runtime.stream.recording import (  # noqa: E402
     Recorder,
     RecordingReader,
-    ReplaySource,
     header_for,
 )
+from lmp_tui.runtime.stream.replay import ReplaySource  # noqa: E402
 
 PRODUCER_CPU, CONSUMER_CPU = 0, 1
 TARGET_EXTRA_PCT = 10.0
@@ -117,7 +117,7 @@ def replay_rate(path: Path) -> tuple[float, float, int]:
     with RecordingReader(path) as reader:
         decoder = reader.header.decoders().events
         assert decoder is not None
-        source = ReplaySource(reader, speed=None)  # loads the frame index up front
+        source = ReplaySource(reader, speed=None)
 
         async def run(convert: bool) -> int:
             n = 0

@@ -342,7 +342,8 @@ class LmpApp(App[None]):
             return
         session: ReplaySession | None = None
         try:
-            session = await asyncio.to_thread(ReplaySession, path)  # reads every frame
+            session = await asyncio.to_thread(ReplaySession, path)
+            await asyncio.to_thread(session.index)  # the timeline's length; the file's tail
             if paused:
                 session.source.pause(True)
             store = make_store(session.spec, self.store_config)

@@ -21,12 +21,21 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     session = ReplaySession(Path(args.file), None if args.max_speed else args.speed)
-    pipeline = Pipeline(session, [TextSink(session.spec, sys.stdout.fileno(), args.json)])
+    return asyncio.run(_replay(session, args.json))
+
+
+async def _replay(session: ReplaySession, json_mode: bool) -> int:
+    stop = asyncio.Event()  # the reader went away (| head): no need to read the rest
+    text = TextSink(session.spec, sys.stdout.fileno(), json_mode, on_failed=stop.set)
+    pipeline = Pipeline(session, [text])
     try:
-        asyncio.run(pipeline.run())
+        await pipeline.run(until=stop)
     finally:
         session.close()
         pipeline.close()
+    if text.error and not text.broken_pipe:
+        err(f"cannot write the output: {text.error}")
+        return 1
     if session.problem:
         err(session.problem)
         return 1 if session.source.reader.report.corrupt else 0

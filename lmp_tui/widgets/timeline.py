@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 
-from ..runtime.stream.recording import ReplaySource
+from ..runtime.stream.replay import ReplaySource
 from ..tui.replay import clock, speed_label
 
 HINT = "P pause · ,/. ±5 s · </> speed · b start"

@@ -17,7 +17,8 @@ from typing import Literal, Protocol
 
 from ..errors import LmpError
 from ..stream.decode import Decoded
-from ..stream.recording import Recorder, ReplaySource, header_for
+from ..stream.recording import Recorder, header_for
+from ..stream.replay import ReplaySource
 from ..stream.store import EventStore, SnapshotStore
 from .pipeline import Pipeline
 from .session import Session
@@ -161,8 +162,7 @@ class SessionRun:
     async def pump(self) -> None:
         """Carry batches until the source ends or the run stops.
 
-        A replay holds at its end instead of ending, so seeking back plays it again; it yields
-        to the loop after each batch, or a replay at full speed would never let a UI draw.
+        A replay holds at its end instead of ending, so seeking back plays it again.
         """
         source = self.session.source
         if source is None:
@@ -173,8 +173,6 @@ class SessionRun:
                 if self.state != "running":
                     return
                 self.pipeline.deliver(batch)
-                if replay is not None:
-                    await asyncio.sleep(0)
             if replay is None:
                 return
             while replay.finished and not replay.closed:
@@ -197,23 +195,21 @@ class SessionRun:
             return seconds
         sink.discard()
         store.clear()
-        history = replay.history()
-        # Only what the store can still show matters: enough records for its ring (the latest
-        # snapshot of a sampled map) and the batches inside its series window. Older events are
-        # only counted; a sampled map's total then counts from the first snapshot kept.
+        # Only what the store can still show is decoded again: enough events for its ring (the
+        # latest snapshot of a sampled map) and the batches inside its series window; older
+        # ones are only counted (a sampled map's total then counts from the snapshot kept).
         horizon = (
             replay.reader.header.start + seconds - store.axis.length * store.axis.bucket_seconds
         )
-        events = isinstance(store, EventStore)
-        first, need = len(history), store.capacity if events else 1
-        while first > 0 and (need > 0 or history[first - 1].time >= horizon):
-            first -= 1
-            need -= history[first].count if events else 1
-        decoders = self.session.decoders
-        sink.apply([Decoded(b, decoders) for b in history[first:]])
         if isinstance(store, EventStore):
-            store.total += sum(b.count for b in history[:first])
-            store.drops += sum(b.drops for b in history[:first])
+            batches, events, drops = replay.history(horizon, events=store.capacity)
+        else:
+            batches, events, drops = replay.history(horizon, frames=1)
+        decoders = self.session.decoders
+        sink.apply([Decoded(b, decoders) for b in batches])
+        if isinstance(store, EventStore):
+            store.total += events
+            store.drops += drops
         return seconds
 
     def set_speed(self, step: int) -> float | None:

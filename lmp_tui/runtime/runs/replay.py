@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..stream.recording import RecordingReader, ReplaySource
+from ..stream.recording import RecordingReader
+from ..stream.replay import ReplaySource
 
 
 class ReplaySession:
@@ -26,8 +27,16 @@ class ReplaySession:
         self.decoders = header.decoders()
         self.digest = header.package_digest
         self.values: dict[str, Any] = dict(header.params)
-        self.problem = reader.report.problem(str(path))
-        """Why the recording ends early (torn or corrupt tail), or ``""``."""
+
+    @property
+    def problem(self) -> str:
+        """Why the recording ends early (a torn or corrupt tail), as far as it has been read
+        (all of it once indexed or played to the end); ``""`` when it does not."""
+        return self.source.reader.report.problem(str(self.path))
+
+    def index(self) -> None:
+        """Scan every frame now (for seeking, the duration, and ``problem``)."""
+        self.source.index()
 
     def now(self) -> float:
         return self.header.start + self.source.position

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,7 +24,7 @@ import msgpack
 from ..errors import LmpError
 from ..format.layout import StructLayout
 from ..format.package import ExportSpec, SampleMeta
-from .batch import Batch, EventSource
+from .batch import Batch
 from .decode import Decoders
 from .writer import WRITE_SLICE
 
@@ -303,6 +304,19 @@ IOV_MAX = 1024
 class Frame:
     batch: Batch
     offset: int
+    """Where the frame starts in the file."""
+    end: int
+    """Where the next one starts."""
+
+
+@dataclass(frozen=True, slots=True)
+class FrameInfo:
+    """A frame as the index knows it, without its records."""
+
+    time: float
+    offset: int
+    count: int
+    drops: int
 
 
 @dataclass(slots=True)
@@ -360,16 +374,19 @@ class RecordingReader:
             strict_map_key=False,
         )
 
-    def frames(self) -> Iterator[Frame]:
-        """Every complete, well-formed frame in order; ``report`` says how it ended."""
-        self._file.seek(self.data_offset)
-        self._unpacker = self._new_unpacker()
+    def frames(self, start: int | None = None) -> Iterator[Frame]:
+        """Every complete, well-formed frame in order, from the first (or the one at byte
+        ``start``); read as they are asked for, so memory stays bounded whatever the file's
+        size. ``report`` says how reading ended."""
+        base = self.data_offset if start is None else start
+        self._file.seek(base)
+        unpacker = self._new_unpacker()
         self.report = ReadReport()
         size = self.header.record_size
-        offset = self.data_offset
+        offset = base
         while True:
             try:
-                obj = next(self._unpacker)
+                obj = next(unpacker)
             except StopIteration:
                 self.report.torn_bytes = max(0, self.size - offset)
                 return
@@ -380,9 +397,41 @@ class RecordingReader:
             if batch is None:
                 self.report.corrupt = f"corrupt frame at byte {offset}"
                 return
-            yield Frame(batch, offset)
+            end = base + unpacker.tell()
+            yield Frame(batch, offset, end)
             self.report.frames += 1
-            offset = self.data_offset + self._unpacker.tell()
+            offset = end
+
+    def scan(self) -> Iterator[FrameInfo]:
+        """Each frame's time, place and counts, without making its records (they are skipped
+        as bytes): what an index for seeking needs. Like ``frames``, it stops at a torn or
+        damaged tail and says so in ``report`` (it does not check each frame's record bytes
+        against its count: ``frames`` does, when they are read)."""
+        self._file.seek(self.data_offset)
+        unpacker = self._new_unpacker()
+        self.report = ReadReport()
+        while True:
+            offset = self.data_offset + unpacker.tell()
+            fields: dict[str, Any] = {}
+            try:
+                for _ in range(unpacker.read_map_header()):
+                    key = unpacker.unpack()
+                    if key == "r":
+                        unpacker.skip()
+                    else:
+                        fields[key] = unpacker.unpack()
+            except msgpack.OutOfData:
+                self.report.torn_bytes = max(0, self.size - offset)
+                return
+            except Exception as exc:  # msgpack raises several types on damaged input
+                self.report.corrupt = f"corrupt frame at byte {offset} ({type(exc).__name__})"
+                return
+            t, n, d = fields.get("t"), fields.get("n"), fields.get("d", 0)
+            if not _finite_number(t) or not isinstance(n, int) or not isinstance(d, int) or n < 0:
+                self.report.corrupt = f"corrupt frame at byte {offset}"
+                return
+            self.report.frames += 1
+            yield FrameInfo(float(t), offset, n, d)
 
     def close(self) -> None:
         self._file.close()
@@ -394,100 +443,21 @@ class RecordingReader:
         self.close()
 
 
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _frame_batch(obj: Any, record_size: int) -> Batch | None:
     if not isinstance(obj, dict):
         return None
     t, n, r, d, x = obj.get("t"), obj.get("n"), obj.get("r"), obj.get("d", 0), obj.get("x", 0)
-    if not isinstance(t, int | float) or isinstance(t, bool):
+    if not _finite_number(t):
         return None
     if not isinstance(n, int) or not isinstance(r, bytes) or not isinstance(d, int):
         return None
     if not isinstance(x, int) or n < 0 or len(r) != n * record_size:
         return None
     return Batch(float(t), r, n, record_size, d, snapshot=bool(obj.get("s", False)), shed=x)
-
-
-class ReplaySource(EventSource):
-    """Replays a recording as an event source, paced by the recorded times.
-
-    ``speed`` scales time (2.0 = twice as fast); ``None`` replays as fast as possible.
-    ``paused`` holds the stream; ``seek(t)`` jumps to the first frame at or after ``t`` seconds
-    from the recording's start.
-    """
-
-    def __init__(self, reader: RecordingReader, speed: float | None = 1.0) -> None:
-        self.reader = reader
-        self.speed = speed
-        self.paused = False
-        self.position = 0.0  # seconds from start of the last frame delivered
-        self.total = 0
-        self._frames: list[Frame] = list(reader.frames())
-        self._next = 0
-        self._seeks = 0
-        self._resume = asyncio.Event()
-        self._resume.set()
-
-    @property
-    def duration(self) -> float:
-        if not self._frames:
-            return 0.0
-        return self._frames[-1].batch.time - self.reader.header.start
-
-    @property
-    def finished(self) -> bool:
-        return self._next >= len(self._frames)
-
-    def pause(self, paused: bool = True) -> None:
-        self.paused = paused
-        if paused:
-            self._resume.clear()
-        else:
-            self._resume.set()
-
-    def seek(self, seconds: float) -> None:
-        target = self.reader.header.start + seconds
-        self._next = next(
-            (i for i, f in enumerate(self._frames) if f.batch.time >= target), len(self._frames)
-        )
-        self.position = max(0.0, seconds)
-        self._seeks += 1
-
-    def history(self) -> list[Batch]:
-        """The batches before the current position, oldest first (what a viewer has seen)."""
-        return [f.batch for f in self._frames[: self._next]]
-
-    def close(self) -> None:
-        super().close()
-        self._resume.set()  # a paused replay wakes up to see it is closed
-
-    async def batches(self) -> AsyncIterator[Batch]:
-        start = self.reader.header.start
-        prev_time: float | None = None
-        seeks = self._seeks
-        while not self.closed and not self.finished:
-            if seeks != self._seeks:  # pace from the new position, not across the jump
-                prev_time, seeks = None, self._seeks
-                continue
-            if self.paused:
-                await self._resume.wait()
-                prev_time = None
-                continue
-            frame = self._frames[self._next]
-            if self.speed and prev_time is not None:
-                gap = (frame.batch.time - prev_time) / self.speed
-                if gap > 0:
-                    await asyncio.sleep(min(gap, 5.0))
-                    if self.paused or self.frames_moved(frame):
-                        continue
-            self._next += 1
-            prev_time = frame.batch.time
-            self.position = frame.batch.time - start
-            self.total += frame.batch.count
-            yield frame.batch
-
-    def frames_moved(self, frame: Frame) -> bool:
-        """True when a seek happened while we slept on ``frame``."""
-        return self.finished or self._frames[self._next] is not frame
 
 
 def demo_recordings() -> list[Path]:
