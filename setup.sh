@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine, run as root:
 #   bash setup.sh run    install everything, then start lmp-tui
-#   bash setup.sh test   install everything, then lint and run the full test suite
+#   bash setup.sh test   install everything, then lint, type-check and run the full test suite
 # Installing is idempotent: packages already present are not fetched again.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -52,6 +52,7 @@ case "${1:-run}" in
     shift || true
     .venv/bin/ruff check lmp_tui tests bench
     .venv/bin/ruff format --check lmp_tui tests bench
+    .venv/bin/mypy
     exec .venv/bin/pytest -q "$@"
     ;;
   install)

@@ -81,7 +81,7 @@ class LmpApp(App[None]):
 
     TITLE = "lmp-tui"
     AUTO_FOCUS = "#programs"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     CSS = """
     Screen { layout: vertical; }
@@ -225,7 +225,7 @@ class LmpApp(App[None]):
         run = self.runs.get(self.current) if self.current is not None else None
         return run if isinstance(run, SessionRun | WasmRun) else None
 
-    def view_of(self, run: AnyRun) -> AnyView | None:
+    def view_of(self, run: Run) -> AnyView | None:
         return self.views.get(run.number)
 
     # -- the refresh tick ----------------------------------------------------------------------
@@ -235,7 +235,7 @@ class LmpApp(App[None]):
         for run in list(self.runs.values()):
             batches, records = run.flush()
             if batches and (view := self.view_of(run)) is not None:
-                view.post_message(BatchDecoded(run, records))  # type: ignore[arg-type]
+                view.post_message(BatchDecoded(run, records))
             recorder = run.recorder if isinstance(run, SessionRun) else None
             if isinstance(run, SessionRun) and recorder is not None and not recorder.active:
                 run.stop_recording()  # it stopped by itself: size limit or a failed write
@@ -312,7 +312,7 @@ class LmpApp(App[None]):
             return
         self._started(SessionRun(number, session, store, label=program.name))
 
-    def _started(self, run: AnyRun) -> None:
+    def _started(self, run: SessionRun | WasmRun) -> None:
         self.runs.start(run)
         self.post_message(ProgramStarted(run))
 
@@ -447,11 +447,13 @@ class LmpApp(App[None]):
 
     async def on_program_started(self, message: ProgramStarted) -> None:
         run = message.run
-        view: AnyView = (
-            WasmView(run, id=f"view-{run.number}")
-            if isinstance(run, WasmRun)
-            else ProgramView(run, id=f"view-{run.number}")
-        )
+        view: AnyView
+        if isinstance(run, WasmRun):
+            view = WasmView(run, id=f"view-{run.number}")
+        elif isinstance(run, SessionRun):
+            view = ProgramView(run, id=f"view-{run.number}")
+        else:
+            return
         self.views[run.number] = view
         await self.switcher.add_content(view, set_current=False)
         self.call_after_refresh(gc.freeze)  # the view lives as long as the run: as at start
@@ -637,7 +639,9 @@ class LmpApp(App[None]):
             name = path.name if isinstance(path, Path) else "recording"
             state = "paused" if replay.paused else speed_label(replay.speed)
             return f"replay {name} ({state})", False
-        recorder = run.recorder if isinstance(run, SessionRun) else None
+        if not isinstance(run, SessionRun):
+            return "not recording", False
+        recorder = run.recorder
         if recorder is not None and recorder.active:
             since = duration(time.monotonic() - run.recording_since)
             return f"● REC {recorder.path.name} {human_bytes(recorder.bytes)} {since}", True
@@ -663,19 +667,19 @@ class LmpApp(App[None]):
 
     # -- command palette and keys --------------------------------------------------------------
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for number, run in sorted(self.runs.items()):
+        for number, each in sorted(self.runs.items()):
             yield SystemCommand(
-                f"View {number}: {run.name}",
-                f"Show {run.name} ({run.state})",
+                f"View {number}: {each.name}",
+                f"Show {each.name} ({each.state})",
                 partial(self.show_view, number),
             )
-            if run.state == "running":
+            if each.state == "running":
                 yield SystemCommand(
-                    f"Stop {run.name} ({number})",
+                    f"Stop {each.name} ({number})",
                     "Detach it from the kernel",
-                    partial(self._stop_later, run),
+                    partial(self._stop_later, each),
                 )
         for entry in self.entries:
             yield SystemCommand(

@@ -14,9 +14,9 @@ from lmp_tui.runtime.format.btf import Btf, BtfBuilder, Kind
 
 def test_round_trip_and_c_decl():
     b = BtfBuilder()
-    u32 = b.int("unsigned int", 4)
-    char = b.int("char", 1, signed=True, char=True)
-    pid_t = b.typedef("pid_t", b.int("int", 4, signed=True))
+    u32 = b.integer("unsigned int", 4)
+    char = b.integer("char", 1, signed=True, char=True)
+    pid_t = b.typedef("pid_t", b.integer("int", 4, signed=True))
     comm = b.array(char, 16)
     ev = b.struct("event", 24, [("pid", pid_t, 0), ("flags", u32, 4), ("comm", comm, 8)])
     ptr = b.ptr(ev)
@@ -48,7 +48,7 @@ def test_random_bytes_never_crash(raw):
 @given(st.binary(min_size=1, max_size=64), st.integers(0, 200))
 def test_corrupted_btf_raises_layout_error_only(noise, where):
     b = BtfBuilder()
-    b.struct("s", 4, [("x", b.int("int", 4, signed=True), 0)])
+    b.struct("s", 4, [("x", b.integer("int", 4, signed=True), 0)])
     raw = bytearray(b.build())
     where = min(where, len(raw) - 1)
     raw[where : where + len(noise)] = noise

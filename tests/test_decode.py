@@ -33,14 +33,14 @@ from lmp_tui.runtime.stream.output import BatchPrinter
 def rich_btf() -> tuple[Btf, int]:
     """A struct with every kind the decoder handles."""
     b = BtfBuilder()
-    i32 = b.int("int", 4, signed=True)
-    u64 = b.int("unsigned long long", 8)
-    u8 = b.int("unsigned char", 1)
-    char = b.int("char", 1, signed=True, char=True)
-    boolean = b.int("_Bool", 1, boolean=True)
-    i128 = b.int("__int128", 16, signed=True)
-    u128 = b.int("unsigned __int128", 16)
-    f32 = b.float("float", 4)
+    i32 = b.integer("int", 4, signed=True)
+    u64 = b.integer("unsigned long long", 8)
+    u8 = b.integer("unsigned char", 1)
+    char = b.integer("char", 1, signed=True, char=True)
+    boolean = b.integer("_Bool", 1, boolean=True)
+    i128 = b.integer("__int128", 16, signed=True)
+    u128 = b.integer("unsigned __int128", 16)
+    f32 = b.floating("float", 4)
     color = b.enum("color", 4, [("RED", 0), ("GREEN", 1), ("BLUE", 7)])
     inner = b.struct("inner", 8, [("a", i32, 0), ("b", i32, 4)])
     un = b.struct("u", 4, [("x", i32, 0), ("bytes", b.array(u8, 4), 0)], union=True)
@@ -135,7 +135,7 @@ def test_decode_matches_ecli_json_mapping():
 
 def test_unknown_enum_and_unterminated_string():
     b = BtfBuilder()
-    char = b.int("char", 1, signed=True, char=True)
+    char = b.integer("char", 1, signed=True, char=True)
     e = b.enum("op", 4, [("A", 1)])
     s = b.struct("s", 8, [("op", e, 0), ("name", b.array(char, 4), 4)])
     dec = Decoder(layout_from_btf(Btf.parse(b.build()), s))
@@ -151,7 +151,7 @@ def test_json_line_sorted_compact():
 
 def test_export_checker_rules():
     b = BtfBuilder()
-    i32 = b.int("int", 4, signed=True)
+    i32 = b.integer("int", 4, signed=True)
     s = b.struct("event", 8, [("pid", i32, 0), ("ret", i32, 4)])
     btf = Btf.parse(b.build())
     export = {
@@ -170,7 +170,7 @@ def test_export_checker_rules():
 
 def test_bitfields_are_refused():
     b = BtfBuilder()
-    i32 = b.int("int", 4, signed=True)
+    i32 = b.integer("int", 4, signed=True)
     s = b.struct("bits", 4, [("a", i32, 0)])
     raw = bytearray(b.build())
     btf = Btf.parse(bytes(raw))

@@ -25,6 +25,7 @@ import pytest
 import wasmtime
 from conftest import ROOT
 
+from lmp_tui.runtime.author.build import build
 from lmp_tui.runtime.author.wasm_build import wasi_sysroot
 from lmp_tui.runtime.errors import PackageError
 from lmp_tui.runtime.format.package import load_package
@@ -120,17 +121,24 @@ def wat_bytes(data: bytes) -> str:
     return "".join(f"\\{b:02x}" for b in data)
 
 
-def module(start: str, *, elf: bool = False, extra: str = "", memory_pages: int = 2) -> bytes:
+def module(
+    start: str,
+    *,
+    elf: bool = False,
+    extra: str = "",
+    memory_pages: int = 2,
+    obj: bytes = BOOTSTRAP_OBJ,
+) -> bytes:
     strings = "\n".join(
         f'  (data (i32.const {addr}) "{text}\\00")' for addr, text in STRINGS.items()
     )
-    obj = f'  (data (i32.const {ELF_AT}) "{wat_bytes(BOOTSTRAP_OBJ)}")' if elf else ""
+    elf_data = f'  (data (i32.const {ELF_AT}) "{wat_bytes(obj)}")' if elf else ""
     text = f"""(module
 {IMPORTS}
   (memory (export "memory") {memory_pages})
 {CALLBACKS}
 {strings}
-{obj}
+{elf_data}
   (global $h (mut i64) (i64.const 0))
   (global $fd (mut i32) (i32.const 0))
   (global $efd (mut i32) (i32.const 0))
@@ -549,26 +557,40 @@ def test_a_negative_callback_result_is_the_poll_result():
     assert run(module(poll_loop(6), elf=True), duration=10)[0] == 107
 
 
+POLL_COUNT = (
+    "(call $poll (global.get $h) (global.get $efd) (i32.const 5) (i32.const 0)"
+    " (i32.const 0x600) (i32.const 256) (i32.const 0))"
+)
+
+
+@pytest.fixture(scope="module")
+def perfexec_obj(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """Exec events through a perf event array (map ``events``, program ``handle_exec``)."""
+    out = tmp_path_factory.mktemp("perfexec")
+    vmlinux = ROOT / "lmp_tui/hub/include/x86"
+    result = build(ROOT / "tests/data/perfexec/perfexec.bpf.c", outdir=out, vmlinux=vmlinux)
+    return load_package(result.package_json).obj
+
+
 @pytest.mark.usefixtures("no_wasm_leaks")
-def test_every_record_of_a_poll_reaches_the_callback():
-    # Sleep 1 s while execs pile up in the ring buffer, then one poll: each record is a call.
+@pytest.mark.parametrize("buffer", ["ring buffer", "perf buffer"])
+def test_every_record_of_a_poll_reaches_the_callback(buffer, request):
+    # Sleep 1 s while execs pile up in the buffer, then one poll: each record is a call.
+    obj = request.getfixturevalue("perfexec_obj") if buffer == "perf buffer" else BOOTSTRAP_OBJ
     sub = struct.pack("<QB7xIxxxxQQH6x", 1, 0, 1, 1_000_000_000, 0, 0)
     start = (
-        f"    (global.set $h {LOAD})\n"
+        f"    (global.set $h (call $load (i32.const {ELF_AT}) (i32.const {len(obj)})))\n"
         + expect("(call $attach (global.get $h) (i32.const 48) (i32.const 0))", 0, 60)
         + "    (global.set $efd (call $fd (global.get $h) (i32.const 32)))\n"
+        # a first poll opens the buffer (a perf event array has no perf events before it)
+        + expect(POLL_COUNT, 0, 62)
         + expect(SLEEP, 0, 61)
-        + expect(
-            "(call $poll (global.get $h) (global.get $efd) (i32.const 5) (i32.const 0)"
-            " (i32.const 0x600) (i32.const 256) (i32.const 0))",
-            0,
-            62,
-        )
+        + expect(POLL_COUNT, 0, 63)
         + "    (call $exit (global.get $count))"
     )
-    exec_soon(delay=0.2, count=8)
+    exec_soon(delay=0.3, count=8)
     extra = f'  (data (i32.const 2048) "{wat_bytes(sub)}")'
-    rc, _, err = run(module(start, elf=True, extra=extra))
+    rc, _, err = run(module(start, elf=True, extra=extra, obj=obj, memory_pages=4))
     assert rc >= 8, err  # 8 execs, and whatever else ran meanwhile
 
 

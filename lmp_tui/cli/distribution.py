@@ -177,7 +177,7 @@ def cmd_cache_clear(args: argparse.Namespace) -> int:
 # -- registration ----------------------------------------------------------------------------------
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     push = sub.add_parser(
         "push",
         help="push a package.json or .wasm to an OCI registry",

@@ -42,7 +42,7 @@ async def _replay(session: ReplaySession, json_mode: bool) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rec = sub.add_parser(
         "record",
         help="run a program and record what it sees to a .lmprec file",

@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,7 +263,7 @@ def remote_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     ]
 
 
-def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def print_table(header: tuple[str, ...], rows: Sequence[Sequence[object]]) -> None:
     widths = [max([len(h)] + [len(str(r[i])) for r in rows]) for i, h in enumerate(header)]
     for line in [header, *rows]:
         cells = [str(c).ljust(w) for c, w in zip(line[:-1], widths, strict=False)]
@@ -312,7 +313,7 @@ def add_record_options(p: argparse.ArgumentParser, required: bool = False) -> No
     )
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser(
         "run",
         help="run a program: Hub name, package.json or .bpf.o",

@@ -119,7 +119,7 @@ def parse_theme(name: str, text: str, path: Path | None = None) -> ThemeFile:
         dark=dark,
         ansi=ansi,
         variables=variables,
-        **palette,
+        **palette,  # type: ignore[arg-type]  # the colour names of PALETTE: all str
     )
     css = f"App.-theme-{name} {{\n{rules}\n}}\n" if rules else ""
     return ThemeFile(name, path, theme, css)

@@ -282,7 +282,8 @@ def parse_doc_comments(text: str) -> DocComments:
 def _parse_comment(lines: list[str]) -> dict[str, Any]:
     """One comment: plain text to ``description``, ``@word rest`` to ``word`` (JSON if it parses)."""
     out: dict[str, Any] = {}
-    key, buf = "description", []
+    key = "description"
+    buf: list[str] = []
 
     def flush() -> None:
         text = " ".join(s for s in buf if s).strip()

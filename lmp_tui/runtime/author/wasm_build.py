@@ -91,7 +91,8 @@ def load_project(path: Path) -> WasmProject:
     if not path.is_dir():
         raise NotFoundError(f"{path}: no such project directory")
     config = read_config(path)
-    wasm = config.get("wasm") if isinstance(config.get("wasm"), dict) else {}
+    wasm = config.get("wasm")
+    wasm = wasm if isinstance(wasm, dict) else {}
     package_path = path / str(config.get("package") or "package.json")
     if not package_path.is_file():
         raise NotFoundError(f"{package_path} does not exist: run `lmp build` in {path} first")

@@ -296,7 +296,7 @@ class BtfBuilder:
         self._types.append(_TYPE.pack(self._str(name), info, size_or_type) + tail)
         return len(self._types)
 
-    def int(
+    def integer(
         self, name: str, size: int, signed: bool = False, char: bool = False, boolean: bool = False
     ) -> int:
         enc = (
@@ -304,7 +304,7 @@ class BtfBuilder:
         )
         return self._add(name, Kind.INT, 0, size, struct.pack("<I", (enc << 24) | size * 8))
 
-    def float(self, name: str, size: int) -> int:
+    def floating(self, name: str, size: int) -> int:
         return self._add(name, Kind.FLOAT, 0, size)
 
     def ptr(self, target: int) -> int:

@@ -225,12 +225,12 @@ class Package:
         defs = self.map_defs
         chosen: tuple[MapMeta, ExportKind] | None = None
         for m in self.maps:
-            kind = defs[m.name].type if m.name in defs else None
+            map_type = defs[m.name].type if m.name in defs else None
             if m.sample is not None:
                 chosen = (m, "sample")
-            elif kind == MAP_RINGBUF:
+            elif map_type == MAP_RINGBUF:
                 chosen = (m, "ringbuf")
-            elif kind == MAP_PERF_EVENT_ARRAY:
+            elif map_type == MAP_PERF_EVENT_ARRAY:
                 chosen = (m, "perf")
         if chosen is None:
             return ExportSpec()

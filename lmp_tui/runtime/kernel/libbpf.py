@@ -66,7 +66,7 @@ log = _Log()
 _LOG_BUFFER_SIZE = 1 << 20
 
 
-@_PRINT_FN
+@_PRINT_FN  # type: ignore[untyped-decorator]  # a ctypes callback type
 def _print(level: int, fmt: bytes, args: int) -> int:
     buf = ctypes.create_string_buffer(_LOG_BUFFER_SIZE)
     _libc.vsnprintf(buf, len(buf), fmt, args)
@@ -120,8 +120,27 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "bpf_map_update_elem": (c_int, [c_int, c_void_p, c_void_p, c_uint64]),
     "bpf_map_delete_elem": (c_int, [c_int, c_void_p]),
     "bpf_map_get_next_key": (c_int, [c_int, c_void_p, c_void_p]),
+    "bpf_map_lookup_elem_flags": (c_int, [c_int, c_void_p, c_void_p, c_uint64]),
+    "bpf_map_delete_elem_flags": (c_int, [c_int, c_void_p, c_uint64]),
+    "bpf_object__find_program_by_name": (c_void_p, [c_void_p, c_char_p]),
+    "bpf_program__attach_cgroup": (c_void_p, [c_void_p, c_int]),
+    "bpf_program__attach_xdp": (c_void_p, [c_void_p, c_int]),
     "libbpf_probe_bpf_prog_type": (c_int, [c_int, c_void_p]),
+    # buffers polled by libbpf itself: wasm-bpf guests ask for them (lmp's own sources drain
+    # maps in a native thread instead)
+    "ring_buffer__new": (c_void_p, [c_int, c_void_p, c_void_p, c_void_p]),
+    "ring_buffer__poll": (c_int, [c_void_p, c_int]),
+    "ring_buffer__free": (None, [c_void_p]),
+    "perf_buffer__new": (c_void_p, [c_int, c_size_t, c_void_p, c_void_p, c_void_p, c_void_p]),
+    "perf_buffer__poll": (c_int, [c_void_p, c_int]),
+    "perf_buffer__free": (None, [c_void_p]),
 }
+
+# int (*)(void *ctx, void *data, size_t size)
+RING_SAMPLE_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
+# void (*)(void *ctx, int cpu, void *data, __u32 size) and void (*)(void *ctx, int cpu, __u64 n)
+PERF_SAMPLE_FN = CFUNCTYPE(None, c_void_p, c_int, c_void_p, c_uint32)
+PERF_LOST_FN = CFUNCTYPE(None, c_void_p, c_int, c_uint64)
 
 
 def lib() -> ctypes.CDLL:
@@ -157,6 +176,9 @@ def errno() -> int:
 
 
 __all__ = [
+    "PERF_LOST_FN",
+    "PERF_SAMPLE_FN",
+    "RING_SAMPLE_FN",
     "BpfObjectOpenOpts",
     "c_uint",
     "errno",

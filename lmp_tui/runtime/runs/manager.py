@@ -37,9 +37,14 @@ PUMP_END_TIMEOUT = 1.0
 class Run(Protocol):
     """What a front end holds of a run."""
 
-    number: int
-    state: RunState
-    error: str | None
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def state(self) -> RunState: ...
+
+    @property
+    def error(self) -> str | None: ...
 
     @property
     def name(self) -> str: ...

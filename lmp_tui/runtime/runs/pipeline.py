@@ -13,7 +13,7 @@ import select
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..kernel.sources import SampledMapSource, StreamSource
 from ..stream.batch import Batch
@@ -73,7 +73,7 @@ class Pipeline:
         """Deliver batches until the source ends, ``until`` is set or ``duration`` seconds
         pass; then stop the session (a live one detaches) and deliver what its source still
         held, so a stopped run has lost nothing."""
-        futures: set[asyncio.Future[object]] = set()
+        futures: set[asyncio.Future[Any]] = set()
         pump = None
         if self.session.source is not None:
             pump = asyncio.ensure_future(self._pump())

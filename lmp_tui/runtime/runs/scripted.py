@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,13 +92,13 @@ def snapshot_decoder(package: Package) -> SnapshotDecoder:
     return decoder
 
 
-def _fill(arr: np.ndarray, rows: list[Mapping[str, Any]]) -> None:
+def _fill(arr: np.ndarray, rows: Sequence[Mapping[str, Any]]) -> None:
     for i, row in enumerate(rows):
         for name, value in row.items():
             arr[i][name] = value.encode() if isinstance(value, str) else value
 
 
-def pack(decoder: Decoder, rows: list[Mapping[str, Any]]) -> bytes:
+def pack(decoder: Decoder, rows: Sequence[Mapping[str, Any]]) -> bytes:
     """Records of the decoder's layout from dicts (missing fields are zero)."""
     arr = np.zeros(len(rows), decoder.dtype)
     _fill(arr, rows)
@@ -106,14 +106,14 @@ def pack(decoder: Decoder, rows: list[Mapping[str, Any]]) -> bytes:
 
 
 def event_batch(
-    decoder: Decoder, rows: list[Mapping[str, Any]], time: float, drops: int = 0
+    decoder: Decoder, rows: Sequence[Mapping[str, Any]], time: float, drops: int = 0
 ) -> Batch:
     return Batch(time, pack(decoder, rows), len(rows), decoder.layout.size, drops)
 
 
 def snapshot_batch(
     decoder: SnapshotDecoder,
-    entries: list[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    entries: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
     time: float,
 ) -> Batch:
     """A sampled-map snapshot: each record is the key bytes then the value bytes."""

@@ -28,16 +28,27 @@ DROPS_MAP = "drops"
 class Session(Protocol):
     """What a run is made from."""
 
-    name: str
-    spec: ExportSpec
-    """What its batches are: the export's kind and layouts."""
-    decoders: Decoders
-    values: dict[str, Any]
-    """The program's parameter values."""
-    digest: str
-    """The package's digest, when known ("" otherwise)."""
-    source: EventSource | None
-    """Its batches, once started (None when it exports nothing)."""
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def spec(self) -> ExportSpec:
+        """What its batches are: the export's kind and layouts."""
+
+    @property
+    def decoders(self) -> Decoders: ...
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The program's parameter values."""
+
+    @property
+    def digest(self) -> str:
+        """The package's digest, when known ("" otherwise)."""
+
+    @property
+    def source(self) -> EventSource | None:
+        """Its batches, once started (None when it exports nothing)."""
 
     def start(self) -> Session: ...
 

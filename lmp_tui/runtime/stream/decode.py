@@ -73,9 +73,8 @@ class Decoder:
 
     def columns(self, arr: np.ndarray) -> dict[str, list[Any]]:
         """JSON-ready values per top-level field, in layout order."""
-        return {
-            name: conv(arr[arr.dtype.names[i]]) for i, (name, conv) in enumerate(self._converters)
-        }
+        names = arr.dtype.names or ()
+        return {name: conv(arr[names[i]]) for i, (name, conv) in enumerate(self._converters)}
 
     def rows(self, arr: np.ndarray) -> list[dict[str, Any]]:
         cols = self.columns(arr)

@@ -170,7 +170,7 @@ class Recorder:
         self.error = ""
         """Why writing failed ("" while it works): the file ends at the last frame written."""
         self._packer = msgpack.Packer(use_bin_type=True)
-        self._pending: list[bytes] = []
+        self._pending: list[bytes | memoryview] = []
         self._pending_bytes = self._pending_frames = self._pending_events = 0
         self._timer: asyncio.TimerHandle | None = None
         try:
@@ -278,7 +278,7 @@ def _bin_header(n: int) -> bytes:
     return b"\xc6" + n.to_bytes(4, "big")
 
 
-def _write_all(fd: int, chunks: list[bytes]) -> None:
+def _write_all(fd: int, chunks: list[bytes | memoryview]) -> None:
     """``writev`` until every byte is written (a pipe takes part of it at a time), at most
     ``WRITE_SLICE`` bytes per call (why: see there)."""
     views = [memoryview(c).cast("B") for c in chunks if c]
@@ -431,7 +431,7 @@ class RecordingReader:
                 self.report.corrupt = f"corrupt frame at byte {offset}"
                 return
             self.report.frames += 1
-            yield FrameInfo(float(t), offset, n, d)
+            yield FrameInfo(float(t), offset, n, d)  # type: ignore[arg-type]  # finite: checked
 
     def close(self) -> None:
         self._file.close()
@@ -457,7 +457,8 @@ def _frame_batch(obj: Any, record_size: int) -> Batch | None:
         return None
     if not isinstance(x, int) or n < 0 or len(r) != n * record_size:
         return None
-    return Batch(float(t), r, n, record_size, d, snapshot=bool(obj.get("s", False)), shed=x)
+    when = float(t)  # type: ignore[arg-type]  # finite: checked
+    return Batch(when, r, n, record_size, d, snapshot=bool(obj.get("s", False)), shed=x)
 
 
 def demo_recordings() -> list[Path]:

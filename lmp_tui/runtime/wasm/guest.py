@@ -31,11 +31,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import wasmtime
 
 from ..errors import LmpError, PackageError
+
+Output = IO[Any] | io.TextIOBase
+"""Where a guest's stdout or stderr goes: a file (its bytes as they are) or any text stream."""
 
 WASM_MAGIC = b"\0asm"
 WASI_MODULE = "wasi_snapshot_preview1"
@@ -81,14 +84,14 @@ class StreamSink:
     head``) stops the run instead of failing every write.
     """
 
-    def __init__(self, stream: IO[Any], on_broken: Callable[[], None]) -> None:
+    def __init__(self, stream: Output, on_broken: Callable[[], None]) -> None:
         self.stream = stream
         self.on_broken = on_broken
-        self.binary: IO[bytes] | None = None
+        self.binary: io.RawIOBase | io.BufferedIOBase | None = None
         if isinstance(stream, io.RawIOBase | io.BufferedIOBase):
-            self.binary = stream  # type: ignore[assignment]
-        elif isinstance(getattr(stream, "buffer", None), io.BufferedIOBase):
-            self.binary = stream.buffer  # type: ignore[union-attr]
+            self.binary = stream
+        elif isinstance(buffer := getattr(stream, "buffer", None), io.BufferedIOBase):
+            self.binary = buffer
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._broken = False
         self._read_fd, self._write_fd = os.pipe()
@@ -110,7 +113,7 @@ class StreamSink:
             return
         try:
             if self.binary is not None:
-                if self.binary is not self.stream:
+                if self.binary is not cast(object, self.stream):
                     self.stream.flush()  # text already buffered above the bytes goes first
                 self.binary.write(data)
                 self.binary.flush()
@@ -257,8 +260,8 @@ class GuestRuntime:
         engine: wasmtime.Engine,
         module: wasmtime.Module,
         argv: list[str],
-        stdout: IO[Any],
-        stderr: IO[Any],
+        stdout: Output,
+        stderr: Output,
         options: RunOptions,
     ) -> None:
         self.options = options
@@ -508,7 +511,11 @@ def _sigterm_as_interrupt() -> Callable[[], None]:
         old = signal.signal(signal.SIGTERM, interrupt)
     except ValueError:
         return lambda: None
-    return lambda: signal.signal(signal.SIGTERM, old)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, old)
+
+    return restore
 
 
 def compile_module(engine: wasmtime.Engine, data: bytes, name: str) -> wasmtime.Module:

@@ -3,10 +3,16 @@ imports and exports, then the app runs on the host for it (``wasm_bpf`` or ``ewa
 
 from __future__ import annotations
 
-from typing import IO, Any
-
 from .ewasm import EwasmApp
-from .guest import DEFAULT_BUDGET_S, GuestRuntime, RunOptions, abi_of, compile_module, new_engine
+from .guest import (
+    DEFAULT_BUDGET_S,
+    GuestRuntime,
+    Output,
+    RunOptions,
+    abi_of,
+    compile_module,
+    new_engine,
+)
 from .wasm_bpf import WasmBpfApp
 
 # -- entry points ------------------------------------------------------------------------------
@@ -15,8 +21,8 @@ from .wasm_bpf import WasmBpfApp
 def create_app(
     data: bytes,
     argv: list[str],
-    stdout: IO[Any],
-    stderr: IO[Any],
+    stdout: Output,
+    stderr: Output,
     options: RunOptions | None = None,
 ) -> GuestRuntime:
     """The app for ``data``, ready to ``run()`` (and ``stop()`` from another thread)."""
@@ -31,8 +37,8 @@ def create_app(
 def run_wasm(
     data: bytes,
     argv: list[str],
-    stdout: IO[Any],
-    stderr: IO[Any],
+    stdout: Output,
+    stderr: Output,
     *,
     name: str = "app.wasm",
     duration: float | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import threading
 import time
 from collections import deque
@@ -24,12 +25,16 @@ from .host import create_app
 STDERR_LINES = 20
 
 
-class LineSink:
+class LineSink(io.TextIOBase):
     """A text stream for the guest's output: each complete line goes to ``on_line``."""
 
     def __init__(self, on_line: Callable[[str], None]) -> None:
+        super().__init__()
         self.on_line = on_line
         self._partial = ""
+
+    def writable(self) -> bool:
+        return True
 
     def write(self, text: str) -> int:
         *lines, self._partial = (self._partial + text).split("\n")
@@ -37,13 +42,11 @@ class LineSink:
             self.on_line(line)
         return len(text)
 
-    def flush(self) -> None:
-        pass
-
     def close(self) -> None:
         if self._partial:
             self.on_line(self._partial)
             self._partial = ""
+        super().close()
 
 
 @dataclass(eq=False)
@@ -148,6 +151,12 @@ class WasmRun:
         if rows:
             self.store.append(rows, time.time())
         return len(lines), len(rows)
+
+    def end(self) -> None:
+        """Ask the guest to finish: its poll returns -EINTR (it has a second to exit)."""
+        self._stop = True
+        if (app := self._app) is not None:
+            app.stop()
 
     def stop(self, error: str | None = None) -> bool:
         """Ask the guest to end (it has a second); True if this call stopped it."""

@@ -17,7 +17,7 @@ import errno
 import math
 import os
 import socket
-from ctypes import CFUNCTYPE, c_char_p, c_int, c_size_t, c_uint64, c_void_p
+from ctypes import c_void_p
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,35 +45,6 @@ PERF_BUFFER_PAGES = 64
 MAP_PERF_EVENT_ARRAY, MAP_RINGBUF = 4, 27
 PERCPU_MAP_TYPES = frozenset({5, 6, 10, 21})  # percpu hash/array, lru percpu hash, percpu storage
 CMD_LOOKUP, CMD_UPDATE, CMD_DELETE, CMD_GET_NEXT_KEY = 1, 2, 3, 4
-
-# -- libbpf calls the stock bindings do not declare ------------------------------------------------
-
-RING_SAMPLE_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
-
-_EXTRA_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
-    "ring_buffer__new": (c_void_p, [c_int, c_void_p, c_void_p, c_void_p]),
-    "ring_buffer__poll": (c_int, [c_void_p, c_int]),
-    "ring_buffer__free": (None, [c_void_p]),
-    "perf_buffer__poll": (c_int, [c_void_p, c_int]),
-    "bpf_object__find_program_by_name": (c_void_p, [c_void_p, c_char_p]),
-    "bpf_program__attach_cgroup": (c_void_p, [c_void_p, c_int]),
-    "bpf_program__attach_xdp": (c_void_p, [c_void_p, c_int]),
-    "bpf_map_lookup_elem_flags": (c_int, [c_int, c_void_p, c_void_p, c_uint64]),
-    "bpf_map_delete_elem_flags": (c_int, [c_int, c_void_p, c_uint64]),
-}
-_extra_done = False
-
-
-def bpf() -> ctypes.CDLL:
-    global _extra_done
-    lib = libbpf.lib()
-    if not _extra_done:
-        for name, (restype, argtypes) in _EXTRA_SIGNATURES.items():
-            fn = getattr(lib, name)
-            fn.restype = restype
-            fn.argtypes = argtypes
-        _extra_done = True
-    return lib
 
 
 def libbpf_failure(what: str, err: int) -> str:
@@ -209,7 +180,7 @@ class WasmBpfApp(GuestRuntime):
         if why := probe.can_use_bpf():
             self.diag(f"wasm_load_bpf_object: {why}")
             return 0
-        lib = bpf()
+        lib = libbpf.lib()
         libbpf.log.take()
         elf = ctypes.create_string_buffer(data, len(data))
         opts = libbpf.BpfObjectOpenOpts()
@@ -241,7 +212,7 @@ class WasmBpfApp(GuestRuntime):
         target = self.mem.cstring(target_ptr) if target_ptr else None
         if obj is None or name is None or (target_ptr and target is None):
             return -1
-        lib = bpf()
+        lib = libbpf.lib()
         prog = lib.bpf_object__find_program_by_name(obj.obj, name.encode())
         if not prog:
             self.diag(f"wasm_attach_bpf_program: the object has no program named {name!r}")
@@ -262,7 +233,7 @@ class WasmBpfApp(GuestRuntime):
         return 0
 
     def _attach(self, prog: int, section: str, target: str | None) -> int:
-        lib = bpf()
+        lib = libbpf.lib()
         libbpf.log.take()
         if target and section.startswith("sockops"):
             fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
@@ -305,7 +276,7 @@ class WasmBpfApp(GuestRuntime):
                 return 0
             return mem.address(ptr, size)
 
-        lib = bpf()
+        lib = libbpf.lib()
         k = span(key, info.key_size, nullable=cmd == CMD_GET_NEXT_KEY or info.key_size == 0)
         if k is None:
             return -errno.EFAULT
@@ -410,7 +381,7 @@ class WasmBpfApp(GuestRuntime):
 
     def _poll_slices(self, buf: EventBuffer, call: PollCall, timeout_ms: int) -> int:
         """Poll in short slices so a stop is noticed even under a long (or infinite) timeout."""
-        lib = bpf()
+        lib = libbpf.lib()
         poll = lib.ring_buffer__poll if buf.kind == "ringbuf" else lib.perf_buffer__poll
         remaining = math.inf if timeout_ms < 0 else timeout_ms
         while True:
@@ -433,10 +404,10 @@ class WasmBpfApp(GuestRuntime):
 
     def _open_buffer(self, obj: LoadedObject, fd: int) -> EventBuffer | int:
         info = obj.maps[fd]
-        lib = bpf()
+        lib = libbpf.lib()
         libbpf.log.take()
         if info.type == MAP_RINGBUF:
-            cb = RING_SAMPLE_FN(lambda _ctx, data, size: self._deliver(obj, fd, data, size))
+            cb = libbpf.RING_SAMPLE_FN(lambda _ctx, data, size: self._deliver(obj, fd, data, size))
             ptr = lib.ring_buffer__new(fd, ctypes.cast(cb, c_void_p), None, None)
             if not ptr:
                 self.diag(libbpf_failure(f"cannot open ring buffer {info.name}", libbpf.errno()))
@@ -532,7 +503,7 @@ def _map_info(lib: ctypes.CDLL, m: int) -> MapInfo:
 
 def _release(obj: LoadedObject) -> None:
     """Free buffers, destroy links, close the object: nothing of it stays in the kernel."""
-    lib = bpf()
+    lib = libbpf.lib()
     for buf in obj.buffers.values():
         if buf.kind == "ringbuf":
             lib.ring_buffer__free(buf.ptr)

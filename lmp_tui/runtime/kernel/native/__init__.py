@@ -7,6 +7,7 @@ hands over everything staged since the last call as one ``bytes`` of fixed-size 
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import weakref
 from ctypes import POINTER, c_int, c_uint32, c_uint64, c_void_p
@@ -27,14 +28,13 @@ def _load() -> ctypes.CDLL:
     global _lib
     if _lib is not None:
         return _lib
-    try:
-        from . import _lmp_stream
-    except ImportError:
+    spec = importlib.util.find_spec(f"{__name__}._lmp_stream")
+    if spec is None or spec.origin is None:
         raise KernelError(
             "lmp's drain helper (_lmp_stream) is not built: reinstall lmp-tui "
             "(bash setup.sh install, or pip install with gcc and libbpf-dev present)"
-        ) from None
-    lib = ctypes.CDLL(str(_lmp_stream.__file__), use_errno=True)
+        )
+    lib = ctypes.CDLL(spec.origin, use_errno=True)
     for name, restype, argtypes in (
         ("lmp_stream_ringbuf", c_void_p, [c_int, c_uint64, c_uint32, c_uint64, c_uint32]),
         ("lmp_stream_perfbuf", c_void_p, [c_int, c_uint32, c_uint32, c_uint64, c_uint32]),
