@@ -8,5 +8,6 @@ install:
 	bash setup.sh install
 hub:
 	for d in lmp_tui/hub/*/; do [ -f $$d/*.bpf.c ] && .venv/bin/lmp build $$d --vmlinux lmp_tui/hub/include/x86 || true; done
+	.venv/bin/python scripts/hub_catalog.py
 bench:
 	.venv/bin/python bench/ingest.py

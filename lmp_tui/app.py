@@ -40,10 +40,9 @@ from .runtime.kernel import probe
 from .runtime.runs.manager import SPEEDS, Run, RunManager, SessionRun
 from .runtime.runs.replay import ReplaySession
 from .runtime.runs.session import Session
-from .runtime.runs.sinks import make_store
 from .runtime.stream.recording import Recorder
 from .runtime.stream.rows import RowStore
-from .runtime.stream.store import EventStore, StoreConfig
+from .runtime.stream.store import EventStore, StoreConfig, make_store
 from .runtime.wasm.run import WasmRun
 from .tui.demo import demo_session
 from .tui.formatting import duration, human_bytes

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -18,28 +18,66 @@ ROOT = Path(__file__).resolve().parent.parent
 LMP = [sys.executable, "-m", "lmp_tui.cli"]
 
 
-# Programs the tests load that are not in the Hub (tests/data, bench/ringgen).
-_TEST_PROGRAMS = {"handle_exec", "handle", "first", "second", "h", "on_getppid"}
+def _holders() -> tuple[dict[int, set[int]], dict[int, int]]:
+    """Which processes hold which BPF programs (their fds' fdinfo), and every process's
+    parent."""
+    held: dict[int, set[int]] = {}
+    parents: dict[int, int] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        pid = int(proc.name)
+        try:
+            stat = (proc / "stat").read_text()
+            parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+            for fd in (proc / "fdinfo").iterdir():
+                for line in fd.read_text().splitlines():
+                    if line.startswith("prog_id:"):
+                        held.setdefault(int(line.split()[1]), set()).add(pid)
+        except (OSError, ValueError, IndexError):
+            continue  # a process that went away meanwhile
+    return held, parents
 
 
-@functools.cache
-def our_program_names() -> frozenset[str]:
-    """BPF program names of ours, as the kernel stores them (at most 15 characters)."""
-    from lmp_tui.runtime.distribution.hub import builtin_programs
+def _descends_from(pid: int, root: int, parents: dict[int, int]) -> bool:
+    seen = set()
+    while pid and pid not in seen:
+        if pid == root:
+            return True
+        seen.add(pid)
+        pid = parents.get(pid, 0)
+    return False
 
-    names = set(_TEST_PROGRAMS)
-    for prog in builtin_programs():
-        names |= {p.name for p in prog.package.progs}
-    return frozenset(n[:15] for n in names)
 
-
-def bpf_prog_ids() -> set[int]:
-    """Ids of loaded BPF programs that are ours (other tools on the machine are not counted)."""
+def loaded_programs() -> set[int]:
     out = subprocess.run(
         ["bpftool", "prog", "show", "-j"], capture_output=True, text=True, check=True
     )
-    ours = our_program_names()
-    return {p["id"] for p in json.loads(out.stdout or "[]") if p.get("name") in ours}
+    return {p["id"] for p in json.loads(out.stdout or "[]")}
+
+
+def programs_held_by(root: int) -> set[int]:
+    """The BPF programs that process ``root`` or one of its descendants holds."""
+    held, parents = _holders()
+    return {
+        prog
+        for prog, holders in held.items()
+        if any(_descends_from(pid, root, parents) for pid in holders)
+    }
+
+
+def bpf_prog_ids() -> set[int]:
+    """Ids of the loaded BPF programs that could be ours: held by this test process or a
+    process it started, or held by no process at all (what a leak looks like: loaded after
+    whoever loaded it is gone). Programs other tools hold, a parallel test run's included,
+    are not counted: they are told apart by the process that holds them, not by name."""
+    held, parents = _holders()
+    me = os.getpid()
+    return {
+        prog
+        for prog in loaded_programs()
+        if not held.get(prog) or any(_descends_from(pid, me, parents) for pid in held[prog])
+    }
 
 
 def lmp(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:

@@ -33,16 +33,7 @@ USER, PASSWORD = "lmp", "s3cret"
 # `bcrypt` package nor apache2-utils' htpasswd. The registry accepts only bcrypt entries.
 HTPASSWD = f"{USER}:$2b$05$abcdefghijklmnopqrstuuLK7U1u6pVRmL7L1BBM2aS35PSZnDXlK\n"
 
-# `lmp` with the distribution commands, whether or not cli/__init__ registers them yet.
-_MAIN = (
-    "import sys\n"
-    "import lmp_tui.cli as c\n"
-    "import lmp_tui.cli.distribution as d\n"
-    "if d not in c.COMMAND_MODULES:\n"
-    "    c.COMMAND_MODULES += (d,)\n"
-    "sys.exit(c.main())\n"
-)
-LMP = [sys.executable, "-c", _MAIN]
+LMP = [sys.executable, "-m", "lmp_tui.cli"]
 
 
 def free_port() -> int:

@@ -1,9 +1,8 @@
 """The author workflow, as the LMP article runs it: ``lmp init hello`` -> ``lmp build`` ->
 ``lmp run package.json`` -> ``lmp gen-wasm-skel`` -> ``lmp build-wasm`` -> ``lmp run app.wasm``.
 
-The commands run through ``lmp_tui.cli.main`` with the author commands registered (the lead wires
-them into ``COMMAND_MODULES``; until then the runner adds them). ``app.wasm`` runs through the
-wasm host directly. Kernel tests are not skipped.
+The commands run as ``python -m lmp_tui.cli``; ``app.wasm`` runs through the wasm host directly.
+Kernel tests are not skipped.
 """
 
 from __future__ import annotations
@@ -27,20 +26,11 @@ from lmp_tui.runtime.wasm.host import run_wasm
 DATA = Path(__file__).parent / "data"
 EVENT_FIELDS = ["pid", "ppid", "exit_code", "duration_ns", "comm", "filename", "exit_event"]
 
-RUNNER = """
-import sys
-import lmp_tui.cli as cli
-from lmp_tui.cli import author
-if author not in cli.COMMAND_MODULES:
-    cli.COMMAND_MODULES = (*cli.COMMAND_MODULES, author)
-sys.exit(cli.main(sys.argv[1:]))
-"""
-
 
 def lmp(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-c", RUNNER, *args],
+        [sys.executable, "-m", "lmp_tui.cli", *args],
         cwd=cwd,
         env=env,
         capture_output=True,

@@ -24,7 +24,8 @@ from registry import (  # noqa: F401
 
 from lmp_tui.runtime.distribution import credentials, fetch, oci
 from lmp_tui.runtime.distribution.credentials import Credentials
-from lmp_tui.runtime.distribution.oci import RegistryClient, TransportOptions, parse_reference
+from lmp_tui.runtime.distribution.oci import RegistryClient, parse_reference
+from lmp_tui.runtime.distribution.transport import TransportOptions
 from lmp_tui.runtime.errors import LmpError, NotFoundError
 
 WASM = b"\0asm\x01\0\0\0"

@@ -3,7 +3,6 @@ screen; it starts sigsnoop, shows a signal we send, quits cleanly and leaves not
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -14,19 +13,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-from lmp_tui.runtime.distribution import hub
+from conftest import loaded_programs, programs_held_by
 
 pytestmark = pytest.mark.kernel
 
 LMP_TUI = Path(sys.executable).parent / "lmp-tui"
-
-
-def bpf_programs() -> dict[int, str]:
-    out = subprocess.run(
-        ["bpftool", "prog", "show", "-j"], capture_output=True, text=True, check=True
-    )
-    return {p["id"]: p.get("name", "") for p in json.loads(out.stdout or "[]")}
 
 
 class Tmux:
@@ -35,6 +26,9 @@ class Tmux:
     def __init__(self, name: str) -> None:
         self.name = name
         self.status_file: Path | None = None
+
+    def pane(self, fmt: str) -> str:
+        return self("display-message", "-p", "-t", self.name, fmt).strip()
 
     def exit_status(self, timeout: float) -> str:
         """lmp-tui's exit status, once it has exited (empty if it has not by ``timeout``)."""
@@ -89,8 +83,6 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
 
 
 def test_lmp_tui_runs_sigsnoop_in_a_terminal_and_quits_clean(tmux: Tmux) -> None:
-    ours = {p.name[:15] for p in hub.find_builtin("sigsnoop").package.progs}
-    before = bpf_programs()
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
         tmux.wait(lambda s: "sigsnoop" in s and "runs on this kernel" in s, "the program list")
@@ -107,8 +99,10 @@ def test_lmp_tui_runs_sigsnoop_in_a_terminal_and_quits_clean(tmux: Tmux) -> None
             lambda s: "1 sigsnoop" in s and "tpid" in s and "not recording" in s,
             "the sigsnoop view and its status bar",
         )
-        loaded = {i: n for i, n in bpf_programs().items() if i not in before}
-        assert ours & set(loaded.values()), loaded
+        # what the process in the pane (lmp-tui, under its shell) holds: its programs, told
+        # apart from any other tool's by who holds them
+        mine = programs_held_by(int(tmux.pane("#{pane_pid}")))
+        assert mine, "lmp-tui holds no BPF program"
         time.sleep(0.5)
         os.kill(sleeper.pid, signal.SIGUSR1)
         screen = tmux.wait(
@@ -122,9 +116,6 @@ def test_lmp_tui_runs_sigsnoop_in_a_terminal_and_quits_clean(tmux: Tmux) -> None
         sleeper.kill()
         sleeper.wait()
     deadline = time.monotonic() + 3  # freed after an RCU grace period
-    while time.monotonic() < deadline:
-        left = {i: n for i, n in bpf_programs().items() if i not in before and n in ours}
-        if not left:
-            break
+    while (left := mine & loaded_programs()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not left, f"still loaded after quitting: {left}"
+    assert not left, f"still loaded after quitting: {sorted(left)}"

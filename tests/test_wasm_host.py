@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import signal
 import struct
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from conftest import ROOT
+from conftest import ROOT, bpf_prog_ids
 
 from lmp_tui.runtime.author.build import build
 from lmp_tui.runtime.author.wasm_build import wasi_sysroot
@@ -37,10 +36,6 @@ DATA = Path(__file__).parent / "data" / "wasm"
 BOOTSTRAP_OBJ = load_package(ROOT / "lmp_tui/hub/bootstrap/package.json").obj
 ELF_AT = 4096
 EPERM, ENOENT, EINTR, EBADF, EFAULT, EINVAL = 1, 2, 4, 9, 14, 22
-
-# The programs of the objects these tests load (hub bootstrap, the templates, execwatch).
-OUR_PROGRAMS = frozenset({"handle_exec", "handle_exit"})
-
 
 BPF_INODES = ("anon_inode:bpf", "anon_inode:btf", "anon_inode:[perf_event]")
 
@@ -57,16 +52,11 @@ def bpf_fds(pid: int | str = "self") -> Counter[str]:
     return held
 
 
-def our_programs() -> set[int]:
-    out = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, text=True)
-    return {p["id"] for p in json.loads(out.stdout or "[]") if p.get("name") in OUR_PROGRAMS}
-
-
 def assert_released(fds: Counter[str], programs: set[int], settle: float = 3.0) -> None:
     assert bpf_fds() - fds == Counter(), "BPF objects still open in this process"
     # Detached tracing programs are freed after an RCU grace period: give them a moment.
     deadline = time.monotonic() + settle
-    while (left := our_programs() - programs) and time.monotonic() < deadline:
+    while (left := bpf_prog_ids() - programs) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, f"BPF programs left loaded: {sorted(left)}"
 
@@ -76,7 +66,7 @@ def no_wasm_leaks():
     """Whatever a run loaded is gone after it: no BPF fd left in this process and no program
     of ours in the kernel. (Like conftest's ``no_leaks``, but blind to the programs other users
     of a shared machine load meanwhile.)"""
-    fds, programs = bpf_fds(), our_programs()
+    fds, programs = bpf_fds(), bpf_prog_ids()
     yield
     assert_released(fds, programs)
 
@@ -641,7 +631,7 @@ sys.exit(rc)
 def test_ctrl_c_and_sigterm_detach_everything(tmp_path, sig):
     app = tmp_path / "app.wasm"
     app.write_bytes(module(poll_loop(1), elf=True))
-    fds, before = bpf_fds(), our_programs()
+    fds, before = bpf_fds(), bpf_prog_ids()
     proc = subprocess.Popen(
         [sys.executable, "-c", RUNNER, str(app)],
         cwd=ROOT,

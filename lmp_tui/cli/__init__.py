@@ -1,6 +1,7 @@
 """``lmp``: the command line of lmp-tui.
 
-Each command group lives in its own module with a ``register(subparsers)`` function. Every
+The commands are defined in ``parser``; what each does lives in a module of its group (``run``,
+``recording``, ``distribution``, ``author``), imported only when that command runs. Every
 ``LmpError`` becomes one line on stderr and a non-zero exit; there are no tracebacks for bad input.
 """
 
@@ -8,23 +9,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import sys
+from collections.abc import Callable
 
 from ..runtime.errors import LmpError
-from . import author, distribution, recording, run
 from .common import err
+from .parser import parser
 
-COMMAND_MODULES = (run, recording, distribution, author)
 
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="lmp", description="Run, build and share eBPF programs (LMP / eunomia-bpf compatible)."
-    )
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(sub)
-    return p
+def command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The function a command runs: ``"module:function"`` under ``lmp_tui.cli``."""
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), function)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.program_args = program_args
     try:
-        return int(args.func(args) or 0)
+        return int(command(args.func)(args) or 0)
     except LmpError as exc:
         err(str(exc))
         return exc.exit_code

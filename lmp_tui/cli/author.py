@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..runtime.author.templates import DEFAULT_TEMPLATE, TEMPLATES, init_project
+from ..runtime.author.templates import init_project
 from ..runtime.author.wasm_build import build_wasm, gen_wasm_skel
 
 
@@ -45,42 +45,3 @@ def cmd_build_wasm(args: argparse.Namespace) -> int:
     )
     print(out)
     return 0
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    init = sub.add_parser(
-        "init",
-        help="create an eBPF project from a template",
-        description="Create NAME/ with a BPF program, its event header, config.json and a "
-        "README, from templates shipped with lmp (no network).",
-    )
-    init.add_argument("name", help="project name: letters, digits, '_' or '-'")
-    init.add_argument(
-        "-t",
-        "--template",
-        choices=TEMPLATES,
-        default=DEFAULT_TEMPLATE,
-        help="bootstrap: exec/exit tracepoints (default); minimal: one tracepoint",
-    )
-    init.add_argument("-C", "--directory", default=".", help="create the project in DIR")
-    init.set_defaults(func=cmd_init)
-
-    gen = sub.add_parser(
-        "gen-wasm-skel",
-        help="generate app.c and the wasm skeleton of a built project",
-        description="Write <name>.skel.h (the BPF object embedded), <name>.wasm.h (the event "
-        "struct), wasm-include/ and app.c (kept if it exists) for the wasm-bpf ABI.",
-    )
-    gen.add_argument("project", nargs="?", default=".", help="project directory (default .)")
-    gen.add_argument("--force", action="store_true", help="overwrite an existing app.c")
-    gen.set_defaults(func=cmd_gen_wasm_skel)
-
-    bw = sub.add_parser(
-        "build-wasm",
-        help="compile app.c to app.wasm (clang --target=wasm32-wasi)",
-        description="Compile the project's app.c with clang for wasm32-wasi against wasi-libc.",
-    )
-    bw.add_argument("project", nargs="?", default=".", help="project directory (default .)")
-    bw.add_argument("-o", "--output", help="output file (default: app.wasm in the project)")
-    bw.add_argument("-a", "--cflags", action="append", default=[], help="extra clang flag")
-    bw.set_defaults(func=cmd_build_wasm)

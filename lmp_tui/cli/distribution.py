@@ -15,58 +15,17 @@ from pathlib import Path
 
 from ..runtime.distribution import credentials, fetch, oci
 from ..runtime.distribution.credentials import Credentials
-from ..runtime.distribution.oci import Progress, RegistryClient, TransportOptions
+from ..runtime.distribution.oci import RegistryClient
 from ..runtime.errors import LmpError
-from .common import err
+from .common import err, progress_printer, transport_options
 
-PROGRESS_MIN = 1 << 20  # smaller transfers finish before a progress line would help
 DEFAULT_OUTPUT = {"package": "package.json", "wasm": "app.wasm"}  # app.wasm as ecli pull
 
 
 # -- shared options (also for `lmp run`, which the lead wires) -------------------------------------
 
 
-def add_transport_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--insecure",
-        action="store_true",
-        help="plain http instead of TLS (only for a registry on this machine)",
-    )
-    p.add_argument("--ca-file", metavar="PEM", help="trust this CA for the registry's certificate")
-
-
-def transport_options(args: argparse.Namespace) -> TransportOptions:
-    return TransportOptions(insecure=bool(args.insecure), ca_file=args.ca_file)
-
-
-def progress_printer(label: str) -> Progress | None:
-    """A one-line ``\\r`` progress on stderr for big transfers, only when someone is watching."""
-    if not sys.stderr.isatty():
-        return None
-    last = 0.0
-
-    def show(done: int, total: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if total < PROGRESS_MIN or (done < total and now - last < 0.1):
-            return
-        last = now
-        pct = 100 * done // total if total else 100
-        end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{label}: {done / 2**20:.1f}/{total / 2**20:.1f} MiB {pct:3d}%{end}")
-        sys.stderr.flush()
-
-    return show
-
-
 # -- push / pull -----------------------------------------------------------------------------------
-
-
-def _annotation(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected key=value")
-    return key, value
 
 
 def cmd_push(args: argparse.Namespace) -> int:
@@ -172,63 +131,3 @@ def cmd_cache_clear(args: argparse.Namespace) -> int:
     count, size = cache.clear()
     err(f"removed {count} entries, {size} bytes from {cache.root}")
     return 0
-
-
-# -- registration ----------------------------------------------------------------------------------
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    push = sub.add_parser(
-        "push",
-        help="push a package.json or .wasm to an OCI registry",
-        description="Push a package.json (lmp media types) or a .wasm (ecli's media types) as "
-        "an OCI artifact. Prints the pushed reference pinned by digest.",
-    )
-    push.add_argument("file", help="package.json, .bpf.o (packed into a package.json) or .wasm")
-    push.add_argument("reference", help="host[:port]/repository[:tag] (default tag latest)")
-    push.add_argument(
-        "-a",
-        "--annotation",
-        type=_annotation,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="manifest annotation (as ecli push -a); overrides the derived ones",
-    )
-    push.add_argument("--version", help="version annotation (default: the tag, unless latest)")
-    add_transport_args(push)
-    push.set_defaults(func=cmd_push)
-
-    pull = sub.add_parser(
-        "pull",
-        help="download a program by OCI reference, URL or remote Hub name",
-        description="Download and verify a program; it is cached by digest.",
-    )
-    pull.add_argument("reference", help="host[:port]/repo[:tag|@sha256:...], URL or Hub name")
-    pull.add_argument(
-        "-o", "--output", help="file to write, - for stdout (default package.json or app.wasm)"
-    )
-    pull.add_argument("--no-cache", action="store_true", help="download even if cached")
-    add_transport_args(pull)
-    pull.set_defaults(func=cmd_pull)
-
-    login = sub.add_parser("login", help="check and store credentials for a registry")
-    login.add_argument("registry", help="host[:port]")
-    login.add_argument("-u", "--username", required=True)
-    secret = login.add_mutually_exclusive_group()
-    secret.add_argument("-p", "--password", help="password (visible in the process list)")
-    secret.add_argument("--password-stdin", action="store_true", help="read the password")
-    add_transport_args(login)
-    login.set_defaults(func=cmd_login)
-
-    logout = sub.add_parser("logout", help="forget the stored credentials for a registry")
-    logout.add_argument("registry", help="host[:port]")
-    logout.set_defaults(func=cmd_logout)
-
-    cache = sub.add_parser("cache", help="the download cache: ls, clear")
-    cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
-    ls = cache_sub.add_parser("ls", help="list what is cached")
-    ls.add_argument("--json", action="store_true", help="one JSON object per entry")
-    ls.set_defaults(func=cmd_cache_ls)
-    clear = cache_sub.add_parser("clear", help="remove everything cached")
-    clear.set_defaults(func=cmd_cache_clear)

@@ -6,10 +6,10 @@ Ctrl-C and SIGTERM detach everything and print a one-line summary on stderr.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,10 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..runtime import units
-from ..runtime.author.build import build
-from ..runtime.distribution import fetch, hub
-from ..runtime.distribution.fetch import Resolved
-from ..runtime.distribution.oci import TransportOptions
+from ..runtime.distribution import hub
+from ..runtime.distribution.transport import Resolved, TransportOptions
 from ..runtime.errors import NotFoundError
 from ..runtime.format import params
 from ..runtime.format.package import ExportSpec, Package, parse_package
@@ -28,8 +26,7 @@ from ..runtime.runs.pipeline import Pipeline
 from ..runtime.runs.session import LiveSession
 from ..runtime.runs.sinks import RecorderSink, TextSink
 from ..runtime.stream.recording import Recorder, header_for
-from .common import err
-from .distribution import add_transport_args, progress_printer, transport_options
+from .common import err, progress_printer, transport_options
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +73,8 @@ def resolve(target: str, transport: TransportOptions, no_cache: bool = False) ->
         else:
             data = builtin.package_path.read_bytes()
             return Resolved(data, "package", str(builtin.package_path), target, "")
+    from ..runtime.distribution import fetch  # httpx: only for what is not here already
+
     return fetch.resolve(
         target,
         no_cache=no_cache,
@@ -100,7 +99,7 @@ def run(request: RunRequest) -> int:
     session = LiveSession(
         package, values, verbose=verbose or request.verbose, ring_size=request.ring_size
     )
-    return asyncio.run(_run(session, request))
+    return _run(session, request)
 
 
 def ring_size_option(text: str | None) -> int | None:
@@ -121,11 +120,11 @@ EXPORT_KINDS = {
 }
 
 
-async def _run(session: LiveSession, request: RunRequest) -> int:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+def _run(session: LiveSession, request: RunRequest) -> int:
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     started = time.monotonic()
     pipeline = Pipeline(session)
     text: TextSink | None = None
@@ -144,12 +143,12 @@ async def _run(session: LiveSession, request: RunRequest) -> int:
             # counted, instead of stalling the drain (and Ctrl-C); a failed one ends the run.
             text = TextSink(session.spec, sys.stdout.fileno(), request.json, on_failed=stop.set)
             pipeline.attach(text)
-        tally = await pipeline.run(until=stop, duration=request.duration)
+        tally = pipeline.run_blocking(stop.is_set, request.duration)
     finally:
         session.close()
         pipeline.close()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     shed = tally.shed + (text.shed if text is not None else 0)
     lost = f"{tally.drops} dropped" + (f", {shed} shed (lmp fell behind)" if shed else "")
     err(
@@ -245,6 +244,8 @@ def output_summary(package: Package, spec: ExportSpec) -> str:
 
 def remote_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Programs of the configured remote Hubs, from annotations only (nothing is downloaded)."""
+    from ..runtime.distribution import fetch
+
     listing = fetch.remote_programs(options=transport_options(args))
     for problem in listing.problems:
         err(problem)
@@ -274,6 +275,8 @@ def print_table(header: tuple[str, ...], rows: Sequence[Sequence[object]]) -> No
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from ..runtime.author.build import build
+
     result = build(
         Path(args.source),
         Path(args.header) if args.header else None,
@@ -284,64 +287,3 @@ def cmd_build(args: argparse.Namespace) -> int:
     )
     print(result.package_json)
     return 0
-
-
-def add_ring_size_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--ring-size",
-        metavar="SIZE",
-        help="size of the program's ring buffer (perf buffer: per CPU) before load, e.g. 4M; "
-        "a power of 2 of pages, rounded up",
-    )
-
-
-def add_record_options(p: argparse.ArgumentParser, required: bool = False) -> None:
-    p.add_argument(
-        "--record",
-        "-o",
-        dest="record",
-        metavar="FILE",
-        required=required,
-        help="also record the session to FILE (.lmprec)",
-    )
-    p.add_argument(
-        "--max-size",
-        type=int,
-        default=1024,
-        metavar="MB",
-        help="stop recording when the file reaches MB megabytes (default 1024)",
-    )
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = sub.add_parser(
-        "run",
-        help="run a program: Hub name, package.json or .bpf.o",
-        description="Run a program on this kernel and print its events. "
-        "Program options go after `--` (see `lmp run NAME -- --help`).",
-    )
-    run.add_argument("program", help="built-in name, or path to package.json / .bpf.o")
-    run.add_argument("-j", "--json", action="store_true", help="print JSON lines (as ecli -j)")
-    run.add_argument(
-        "--duration", type=float, default=None, metavar="S", help="stop by itself after S seconds"
-    )
-    run.add_argument("--verbose", action="store_true", help="include libbpf debug output")
-    run.add_argument("--no-cache", action="store_true", help="fetch again even if cached")
-    add_ring_size_option(run)
-    add_transport_args(run)
-    add_record_options(run)
-    run.set_defaults(func=cmd_run)
-
-    ls = sub.add_parser("list", help="list the built-in Hub programs and whether they run here")
-    ls.add_argument("--json", action="store_true", help="one JSON object per program")
-    ls.add_argument("--remote", action="store_true", help="list the configured remote Hubs")
-    add_transport_args(ls)
-    ls.set_defaults(func=cmd_list)
-
-    b = sub.add_parser("build", help="compile a .bpf.c into an eunomia package.json")
-    b.add_argument("source", nargs="?", default=".", help="project dir or .bpf.c (default .)")
-    b.add_argument("header", nargs="?", help="header with the exported struct(s)")
-    b.add_argument("-o", "--output", help="output directory (default: the source's)")
-    b.add_argument("--vmlinux", help="directory with vmlinux.h (default: from this kernel)")
-    b.add_argument("-a", "--cflags", action="append", default=[], help="extra clang flag")
-    b.set_defaults(func=cmd_build)

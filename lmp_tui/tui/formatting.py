@@ -7,13 +7,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..runtime.format.layout import Field, FieldKind, StructLayout
+from ..runtime.lazy import np
 from ..runtime.stream.decode import converter
 from ..runtime.stream.store import is_signal_field, signal_name
 
-ColumnFormatter = Callable[[np.ndarray], list[str]]
+ColumnFormatter = Callable[["np.ndarray"], list[str]]
 
 
 @dataclass(frozen=True, slots=True)

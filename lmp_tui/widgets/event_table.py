@@ -10,7 +10,6 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any, ClassVar
 
-import numpy as np
 from rich.segment import Segment
 from textual import events
 from textual.binding import Binding, BindingType
@@ -20,6 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..runtime.lazy import np
 from ..runtime.stream.query import Filter, RowSource, RowView, Sort, select, sortable
 from ..runtime.stream.store import EventStore, FrozenRows
 from ..tui.formatting import Column, columns

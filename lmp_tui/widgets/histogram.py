@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
 from rich.segment import Segment
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..runtime.lazy import np
 from ..runtime.stream.store import HistogramEntry, SnapshotStore
 
 EIGHTHS = " ▏▎▍▌▋▊▉"

@@ -11,7 +11,6 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,8 @@ class Project:
 
 
 def templates_root() -> Path:
+    from importlib import resources  # here: only the author commands need it
+
     return Path(str(resources.files("lmp_tui.templates")))
 
 

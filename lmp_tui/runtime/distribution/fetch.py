@@ -25,14 +25,8 @@ import platformdirs
 from ..config import Config, HubEntry, config_path, load_config
 from ..errors import LmpError, NotFoundError
 from . import credentials, oci
-from .oci import (
-    Progress,
-    Reference,
-    RegistryClient,
-    RegistryError,
-    TransportOptions,
-    digest_of,
-)
+from .oci import Reference, RegistryClient, RegistryError, digest_of
+from .transport import Progress, Resolved, TransportOptions
 
 URL_MAX_AGE = 24 * 3600.0  # a URL or Hub name is re-fetched after a day; digests never expire
 MAX_DOWNLOAD = oci.MAX_BLOB
@@ -41,18 +35,6 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]
 
 class FetchError(LmpError):
     """A URL or Hub could not be fetched, or the configuration naming them is wrong."""
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """The bytes of a program and where they came from."""
-
-    data: bytes
-    kind: str  # "package" (package.json or .bpf.o: parse_package) or "wasm"
-    source: str  # a path, URL or OCI reference, for messages
-    name: str  # a program name suggested by the location ("" when it says nothing)
-    digest: str
-    cached: bool = False  # served from the cache without downloading the content
 
 
 def kind_of(data: bytes) -> str:

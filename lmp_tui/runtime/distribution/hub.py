@@ -5,26 +5,34 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from ... import hub as hub_data
 from ..errors import NotFoundError, PackageError
 from ..format.package import Package, load_package
 from ..kernel import probe
 
 
 def hub_dir() -> Path:
-    return Path(str(resources.files("lmp_tui.hub")))
+    """The built-in Hub's directory (a plain directory of the installed package)."""
+    return Path(hub_data.__file__).parent
 
 
 @dataclass
 class HubProgram:
-    """One built-in program: its directory, catalog entry and (lazily) its package."""
+    """One built-in program: its directory, catalog entry and (lazily) its package.
+
+    The catalog (``lmp_tui/hub/catalog.json``) holds what a list of programs shows before any
+    package is parsed: category and summary (written by hand) and the attach points (those of
+    the package, which a test checks), so ``lmp-tui`` can say what runs here at once.
+    """
 
     name: str
     path: Path
     category: str
     summary: str
+    attach: tuple[str, ...] | None = None
 
     @property
     def package_path(self) -> Path:
@@ -36,18 +44,20 @@ class HubProgram:
 
     def unavailable(self) -> str | None:
         """Why this kernel cannot run the program, or None if it can (as far as we can tell)."""
-        try:
-            progs = self.package.progs
-        except PackageError as exc:
-            return str(exc)
-        for prog in progs:
-            req = probe.requirement_for(prog.attach)
+        attach = self.attach
+        if attach is None:
+            try:
+                attach = tuple(prog.attach for prog in self.package.progs)
+            except PackageError as exc:
+                return str(exc)
+        for section in attach:
+            req = probe.requirement_for(section)
             if req is not None and (why := probe.missing(req)):
                 return why
         return probe.can_use_bpf()
 
 
-def catalog() -> dict[str, dict[str, str]]:
+def catalog() -> dict[str, dict[str, Any]]:
     path = hub_dir() / "catalog.json"
     return json.loads(path.read_text()) if path.is_file() else {}
 
@@ -58,8 +68,15 @@ def builtin_programs() -> list[HubProgram]:
     for d in sorted(hub_dir().iterdir()):
         if (d / "package.json").is_file():
             entry = cat.get(d.name, {})
+            attach = entry.get("attach")
             out.append(
-                HubProgram(d.name, d, entry.get("category", "other"), entry.get("summary", ""))
+                HubProgram(
+                    d.name,
+                    d,
+                    entry.get("category", "other"),
+                    entry.get("summary", ""),
+                    tuple(attach) if isinstance(attach, list) else None,
+                )
             )
     return out
 

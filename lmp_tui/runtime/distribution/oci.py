@@ -17,7 +17,7 @@ import ipaddress
 import json
 import re
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from ..errors import LmpError, NotFoundError, PackageError
 from ..format.package import Package, pack_package, parse_package
 from . import hub
 from .credentials import Credentials
+from .transport import Progress, TransportOptions
 
 
 class RegistryError(LmpError):
@@ -62,8 +63,6 @@ KIND_BY_LAYER = {LMP_LAYER: "package", WASM_LAYER: "wasm"}
 
 MAX_MANIFEST = 4 << 20  # the distribution spec's own limit
 MAX_BLOB = 256 << 20  # far above any eBPF package; stops a hostile registry filling the disk
-
-Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
 # -- digests ---------------------------------------------------------------------------------------
@@ -274,17 +273,6 @@ def artifact_layer(manifest: Manifest, where: str) -> tuple[Descriptor, str]:
 
 
 # -- transport -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TransportOptions:
-    """How to reach registries and URLs: TLS trust, plain http (loopback only), timeouts."""
-
-    insecure: bool = False
-    ca_file: str | None = None
-    timeout: float = 15.0  # longest silence while reading
-    connect_timeout: float = 3.0  # so a dead host answers in one line well within 5 s
-    credentials: Credentials | None = None
 
 
 def tls_context(ca_file: str | None) -> ssl.SSLContext:

@@ -8,18 +8,21 @@ no Python call per event and a busy event loop cannot make the kernel drop recor
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import mmap
 import os
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from ..errors import KernelError
 from ..stream.batch import Batch, EventSource
 from . import libbpf
 from .native import NativeStream
+
+if TYPE_CHECKING:
+    import asyncio
 
 PAGE_SIZE = mmap.PAGESIZE
 DEFAULT_PERF_PAGES = 64
@@ -108,6 +111,8 @@ class StreamSource(EventSource):
         self._stream.close()
 
     async def batches(self) -> AsyncIterator[Batch]:
+        import asyncio  # here: the blocking drivers (lmp run, a wasm guest) never load it
+
         loop = asyncio.get_running_loop()
         ready = self._ready = asyncio.Event()
         fd = self.fileno()
@@ -218,6 +223,8 @@ class SampledMapSource(EventSource):
             self._wake.set()
 
     async def batches(self) -> AsyncIterator[Batch]:
+        import asyncio
+
         self._wake = asyncio.Event()
         try:
             while not self.closed:

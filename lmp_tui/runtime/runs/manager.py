@@ -19,10 +19,10 @@ from ..errors import LmpError
 from ..stream.decode import Decoded
 from ..stream.recording import Recorder, header_for
 from ..stream.replay import ReplaySource
-from ..stream.store import EventStore, SnapshotStore
+from ..stream.store import EventStore, SnapshotStore, StoreSink
 from .pipeline import Pipeline
 from .session import Session
-from .sinks import RecorderSink, StoreSink
+from .sinks import RecorderSink
 
 RunState = Literal["running", "stopped", "failed"]
 RunKind = Literal["live", "replay", "wasm"]

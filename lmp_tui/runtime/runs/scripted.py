@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..errors import PackageError
 from ..format.package import ExportSpec, Package
+from ..lazy import np
 from ..stream.batch import Batch, EventSource
 from ..stream.decode import Decoder, Decoders, SnapshotDecoder
 from ..stream.recording import Recorder, RecordingHeader

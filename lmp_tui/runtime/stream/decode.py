@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
-
-import numpy as np
 
 from ..errors import LayoutError
 from ..format.layout import Field, FieldKind, StructLayout
 from ..format.package import ExportSpec
+from ..lazy import np
 from .batch import Batch, Records
 
 
@@ -55,10 +55,14 @@ class Decoder:
 
     def __init__(self, layout: StructLayout) -> None:
         self.layout = layout
-        self.dtype = numpy_dtype(layout.fields, layout.size)
         self._converters: list[tuple[str, Callable[[np.ndarray], list[Any]]]] = [
             (f.name, converter(f)) for f in layout.fields
         ]
+
+    @cached_property
+    def dtype(self) -> np.dtype:
+        """The layout as a numpy structured dtype (made when first needed: see runtime.lazy)."""
+        return numpy_dtype(self.layout.fields, self.layout.size)
 
     def array(self, records: Records, count: int | None = None) -> np.ndarray:
         """A structured view of ``records`` (no copy)."""
@@ -93,7 +97,7 @@ def converter(f: Field) -> Callable[[np.ndarray], list[Any]]:
     """
     match f.kind:
         case FieldKind.INT | FieldKind.PTR | FieldKind.FLOAT:
-            return np.ndarray.tolist
+            return _tolist
         case FieldKind.BOOL:
             return lambda col: col.astype(bool).tolist()
         case FieldKind.INT128:
@@ -187,11 +191,15 @@ class SnapshotDecoder:
         self.key = Decoder(key)
         self.value = Decoder(value)
         self.record_size = key.size + value.size
-        self._split = np.dtype(
+
+    @cached_property
+    def _split(self) -> np.dtype:
+        key, value = self.key.layout.size, self.value.layout.size
+        return np.dtype(
             {
                 "names": ["k", "v"],
-                "formats": [f"V{key.size}", f"V{value.size}"],
-                "offsets": [0, key.size],
+                "formats": [f"V{key}", f"V{value}"],
+                "offsets": [0, key],
                 "itemsize": self.record_size,
             }
         )
@@ -253,3 +261,7 @@ class Decoded:
                 raise LayoutError("this batch is not a sampled map's snapshot")
             self._snapshot = decoder.arrays(self.batch.records, self.batch.count)
         return self._snapshot
+
+
+def _tolist(col: np.ndarray) -> list[Any]:
+    return col.tolist()

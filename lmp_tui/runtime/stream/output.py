@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
-import numpy as np
-
 from ..format.layout import Field, FieldKind
 from ..format.package import ExportSpec
+from ..lazy import np
 from .decode import (
     Decoded,
     Decoder,

@@ -8,16 +8,16 @@ byte replays every complete frame before the cut. See README "Recording format".
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgpack
 
@@ -27,6 +27,9 @@ from ..format.package import ExportSpec, SampleMeta
 from .batch import Batch
 from .decode import Decoders
 from .writer import WRITE_SLICE
+
+if TYPE_CHECKING:
+    import asyncio
 
 FORMAT = "lmprec"
 VERSION = 1
@@ -146,9 +149,9 @@ are staging buffers the drain thread is waiting to reuse."""
 class Recorder:
     """Appends batches to a recording file; stops by itself at ``max_bytes``.
 
-    Frames are packed as batches arrive and written out together: under an asyncio loop at
+    Frames are packed as batches arrive. Under an asyncio loop they are written out together, at
     most ``flush_interval`` after the first unwritten one (a timer on the loop) or as soon as
-    ``FLUSH_BYTES`` wait, elsewhere at once. A batch is often a handful of events, and a write per batch would cost more than
+    ``FLUSH_BYTES`` wait; without one, at once. A batch is often a handful of events, and a write per batch would cost more than
     the events do; a crash loses at most ``flush_interval`` of frames.
     """
 
@@ -226,9 +229,14 @@ class Recorder:
         self._pending_bytes += len(data)
 
     def _schedule_flush(self) -> None:
+        # No loop can run where asyncio was never imported (lmp run and lmp record drive their
+        # pipeline without one, and start faster for it): there, every batch is written at once.
+        asyncio = sys.modules.get("asyncio")
         try:
-            loop = asyncio.get_running_loop()
+            loop = asyncio.get_running_loop() if asyncio is not None else None
         except RuntimeError:
+            loop = None
+        if loop is None:
             self.flush()
             return
         self._timer = loop.call_later(self.flush_interval, self._timed_flush)

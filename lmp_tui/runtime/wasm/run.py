@@ -15,12 +15,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import LmpError
 from ..runs.manager import SHED_LIMIT, RunKind, RunState
 from ..stream.rows import RowStore, parse_line
-from .guest import GuestRuntime, RunOptions
-from .host import create_app
+
+if TYPE_CHECKING:
+    from .guest import GuestRuntime
 
 STDERR_LINES = 20
 
@@ -102,6 +104,11 @@ class WasmRun:
 
     def _main(self, out: LineSink, err: LineSink, done: Callable[[], None]) -> None:
         try:
+            # here, in the app's thread: wasmtime loads when a wasm app first runs, not when
+            # lmp-tui starts
+            from .guest import RunOptions
+            from .host import create_app
+
             options = RunOptions(name=self.name, on_event=self._line)
             app = create_app(self.data, self.argv, out, err, options)
             self._app = app
