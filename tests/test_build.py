@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 from lmp_tui.runtime.author.build import BUILD_STAMP_KEY, build, parse_doc_comments
-from lmp_tui.runtime.distribution.hub import builtin_programs, hub_dir
+from lmp_tui.runtime.distribution.hub import builtin_programs, hub_cflags, hub_dir
 from lmp_tui.runtime.format.package import load_package
 from lmp_tui.runtime.kernel import libbpf
 
@@ -122,7 +122,13 @@ const volatile int x;
 def test_shipped_hub_package_is_fresh(prog, tmp_path):
     """CI rebuilds every built-in program: the shipped package must match but for the stamp."""
     shipped = json.loads((hub_dir() / prog / "package.json").read_text())
-    fresh = build(hub_dir() / prog, outdir=tmp_path, vmlinux=VMLINUX, log=lambda _: None)
+    fresh = build(
+        hub_dir() / prog,
+        outdir=tmp_path,
+        vmlinux=VMLINUX,
+        extra_cflags=hub_cflags(),
+        log=lambda _: None,
+    )
     rebuilt = json.loads(fresh.package_json.read_text())
     shipped["meta"].pop(BUILD_STAMP_KEY, None)
     rebuilt["meta"].pop(BUILD_STAMP_KEY, None)

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: GPL-2.0
 /* Based on libbpf-tools opensnoop.bpf.c, Copyright (c) 2019 Facebook,
  * Copyright (c) 2020 Netflix, and eunomia-bpf's opensnoop example. */
 /* File open tracer: openat() and openat2() syscalls, tracepoint-only. */
@@ -9,7 +9,7 @@
 #include "opensnoop.h"
 /* 304 bytes a record at up to 0.9 M opens/s on one CPU: 16 ms (lmp_events.bpf.h) */
 #define LMP_EVENTS_BYTES (4 * 1024 * 1024)
-#include "../include/lmp_events.bpf.h"
+#include "lmp_events.bpf.h"
 
 /* Keeps struct event in the object's BTF (the ring buffer carries it), the
  * same declaration eunomia-bpf's ecc appends when it builds a package. */
@@ -133,4 +133,4 @@ int openat2_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 /// Trace file opens (openat and openat2 syscalls)
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "GPL";

@@ -6,7 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "procstat.h"
-#include "../include/lmp_events.bpf.h"
+#include "lmp_events.bpf.h"
 
 /* Keeps struct event in the object's BTF (the ring buffer carries it), the
  * same declaration eunomia-bpf's ecc appends when it builds a package. */

@@ -7,6 +7,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "runqlat.h"
+#include "lmp_helpers.bpf.h"
 
 #define MAX_ENTRIES 10240
 #define TASK_RUNNING 0
@@ -41,46 +42,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct hist);
 } hists SEC(".maps");
-
-/* task->state was renamed to task->__state (unsigned int) in 5.14 */
-struct task_struct___o {
-	volatile long int state;
-} __attribute__((preserve_access_index));
-
-struct task_struct___x {
-	unsigned int __state;
-} __attribute__((preserve_access_index));
-
-static __always_inline __s64 get_task_state(void *task)
-{
-	struct task_struct___x *t = task;
-
-	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
-	return BPF_CORE_READ((struct task_struct___o *)task, state);
-}
-
-/* bits.bpf.h style integer log2 */
-static __always_inline __u64 log2_u32(__u32 v)
-{
-	__u32 shift, r;
-
-	r = (v > 0xFFFF) << 4; v >>= r;
-	shift = (v > 0xFF) << 3; v >>= shift; r |= shift;
-	shift = (v > 0xF) << 2; v >>= shift; r |= shift;
-	shift = (v > 0x3) << 1; v >>= shift; r |= shift;
-	r |= (v >> 1);
-	return r;
-}
-
-static __always_inline __u64 log2_u64(__u64 v)
-{
-	__u32 hi = v >> 32;
-
-	if (hi)
-		return log2_u32(hi) + 32;
-	return log2_u32(v);
-}
 
 static __always_inline int trace_enqueue(__u32 tgid, __u32 pid)
 {
@@ -122,13 +83,9 @@ static __always_inline int handle_switch(struct task_struct *prev,
 	else
 		hkey = 0;
 
-	histp = bpf_map_lookup_elem(&hists, &hkey);
-	if (!histp) {
-		bpf_map_update_elem(&hists, &hkey, &zero, BPF_NOEXIST);
-		histp = bpf_map_lookup_elem(&hists, &hkey);
-		if (!histp)
-			goto cleanup;
-	}
+	histp = lmp_lookup_or_init(&hists, &hkey, &zero);
+	if (!histp)
+		goto cleanup;
 
 	if ((targ_per_process || targ_per_thread) && !histp->comm[0]) {
 		if (targ_per_process)
@@ -175,4 +132,4 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 }
 
 /// Summarize run queue (scheduler) latency as a histogram
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "GPL";

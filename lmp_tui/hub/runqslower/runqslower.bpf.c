@@ -7,7 +7,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "runqslower.h"
-#include "../include/lmp_events.bpf.h"
+#include "lmp_events.bpf.h"
+#include "lmp_helpers.bpf.h"
 
 /* Keeps struct event in the object's BTF (the ring buffer carries it), the
  * same declaration eunomia-bpf's ecc appends when it builds a package. */
@@ -33,24 +34,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } start SEC(".maps");
-
-/* task->state was renamed to task->__state (unsigned int) in 5.14 */
-struct task_struct___o {
-	volatile long int state;
-} __attribute__((preserve_access_index));
-
-struct task_struct___x {
-	unsigned int __state;
-} __attribute__((preserve_access_index));
-
-static __always_inline __s64 get_task_state(void *task)
-{
-	struct task_struct___x *t = task;
-
-	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
-	return BPF_CORE_READ((struct task_struct___o *)task, state);
-}
 
 static __always_inline int trace_enqueue(__u32 tgid, __u32 pid)
 {
@@ -125,4 +108,4 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 }
 
 /// Trace run-queue waits longer than a threshold (scheduler latency outliers)
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "GPL";

@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "syscount.h"
+#include "lmp_helpers.bpf.h"
 
 #define MAX_ENTRIES 10240
 #define MAX_SYSCALLS 1024
@@ -86,13 +87,9 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 
 	key = (__u32)nr;
-	val = bpf_map_lookup_elem(&data, &key);
-	if (!val) {
-		bpf_map_update_elem(&data, &key, &zero, BPF_NOEXIST);
-		val = bpf_map_lookup_elem(&data, &key);
-		if (!val)
-			return 0;
-	}
+	val = lmp_lookup_or_init(&data, &key, &zero);
+	if (!val)
+		return 0;
 	__sync_fetch_and_add(&val->count, 1);
 	if (failed)
 		__sync_fetch_and_add(&val->errors, 1);
@@ -103,4 +100,4 @@ int sys_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 /// Count syscalls and their latency, per syscall number
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "GPL";

@@ -127,6 +127,10 @@ def build(
     log: Callable[[str], None] = print,
 ) -> BuildResult:
     source = find_source(source).resolve()
+    # clang runs in a scratch directory: include paths are made absolute, and mapped like the
+    # others so that the object (its line info) is the same wherever the tree is
+    cflags = [f"-I{Path(f[2:]).resolve()}" if f.startswith("-I") else f for f in extra_cflags or []]
+    include_dirs = [f[2:] for f in cflags if f.startswith("-I")]
     header = header.resolve() if header else default_header(source)
     outdir = (outdir or source.parent).resolve()
     name = source.name.split(".", 1)[0]
@@ -160,10 +164,11 @@ def build(
             f"-fdebug-prefix-map={tmp}=.",
             f"-fdebug-prefix-map={source.parent}=.",
             f"-fdebug-prefix-map={inc}=.",
+            *[f"-fdebug-prefix-map={d}=." for d in include_dirs],
             *[f for d in system_includes(clang) for f in ("-idirafter", d)],
             f"-I{inc}",
             f"-I{source.parent}",
-            *(extra_cflags or []),
+            *cflags,
             "-c",
             unit.name,
             "-o",

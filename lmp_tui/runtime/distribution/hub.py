@@ -57,6 +57,12 @@ class HubProgram:
         return probe.can_use_bpf()
 
 
+def hub_cflags() -> list[str]:
+    """What building a built-in program needs beyond ``lmp build``'s own flags: the headers the
+    Hub programs share (``lmp_tui/hub/include``)."""
+    return [f"-I{hub_dir() / 'include'}"]
+
+
 def catalog() -> dict[str, dict[str, Any]]:
     path = hub_dir() / "catalog.json"
     return json.loads(path.read_text()) if path.is_file() else {}
