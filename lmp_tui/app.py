@@ -54,11 +54,11 @@ from .tui.themes import ThemeFile, default_theme, discover_themes
 from .widgets.details import ProgramDetails
 from .widgets.event_table import EventTable
 from .widgets.program_view import ProgramView
-from .widgets.row_table import RowTable
 from .widgets.sidebar import ProgramEntry, ProgramList, ProgramSidebar
 from .widgets.sparklines import SparklinePanel
 from .widgets.status import Status, StatusBar, Tab, ViewTabs
 from .widgets.top_keys import TopKeysTable
+from .widgets.virtual_table import VirtualTable
 from .widgets.wasm_view import WasmView
 
 Availability = Callable[[HubProgram], "str | None"]
@@ -649,11 +649,8 @@ class LmpApp(App[None]):
     def on_program_view_replay_changed(self, event: ProgramView.ReplayChanged) -> None:
         self.update_status()
 
-    def on_row_table_state_changed(self, event: RowTable.StateChanged) -> None:
-        self.update_status()
-
     @staticmethod
-    def _table_state(table: EventTable | RowTable) -> str:
+    def _table_state(table: VirtualTable) -> str:
         parts = ["paused" if table.paused else ("following" if table.following else "live")]
         if table.sort.field:
             parts.append(f"sort {table.sort.field} {'▼' if table.sort.reverse else '▲'}")
@@ -661,7 +658,7 @@ class LmpApp(App[None]):
             parts.append(f"filter {table.where.text}")
         return " · ".join(parts)
 
-    def on_event_table_state_changed(self, event: EventTable.StateChanged) -> None:
+    def on_virtual_table_state_changed(self, event: VirtualTable.StateChanged) -> None:
         self.update_status()
 
     # -- command palette and keys --------------------------------------------------------------
@@ -743,13 +740,13 @@ class LmpApp(App[None]):
             ("programs", ProgramSidebar),
             ("programs", ProgramList),
             ("view", ProgramView),
+            ("events", VirtualTable),
             ("events", EventTable),
             ("panels", SparklinePanel),
             ("panels", TopKeysTable),
             ("form", ParameterForm),
             ("keys", KeysScreen),
             ("open", OpenScreen),
-            ("wasm", RowTable),
         ]
         infos: list[KeyInfo] = []
         seen: set[str] = set()

@@ -87,6 +87,7 @@ def test_init_creates_the_bootstrap_project(tmp_path):
         "bootstrap.bpf.c",
         "bootstrap.h",
         "config.json",
+        "lmp_events.bpf.h",
     ]
     config = json.loads((project / "config.json").read_text())
     assert config["name"] == "hello" and config["template"] == "bootstrap"
@@ -94,8 +95,9 @@ def test_init_creates_the_bootstrap_project(tmp_path):
     source = (project / "bootstrap.bpf.c").read_text()
     assert 'SEC("tp/sched/sched_process_exec")' in source
     assert 'SEC("tp/sched/sched_process_exit")' in source
-    assert "BPF_MAP_TYPE_RINGBUF" in source and "} events SEC" in source
-    assert '#include "vmlinux.h"' in source
+    assert '#include "lmp_events.bpf.h"' in source and '#include "vmlinux.h"' in source
+    events = (project / "lmp_events.bpf.h").read_text()
+    assert "BPF_MAP_TYPE_RINGBUF" in events and "} events SEC" in events
     header = (project / "bootstrap.h").read_text()
     for field in EVENT_FIELDS:
         assert f" {field}" in header

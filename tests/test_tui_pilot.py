@@ -23,6 +23,7 @@ from lmp_tui.runtime.runs.manager import SessionRun
 from lmp_tui.runtime.runs.scripted import ScriptedSession, ScriptedSource, event_batch
 from lmp_tui.runtime.stream.decode import Decoder
 from lmp_tui.runtime.stream.query import Sort
+from lmp_tui.runtime.stream.store import parse_signal
 from lmp_tui.tui.demo import START, demo_session
 from lmp_tui.tui.runner import RunSettings
 from lmp_tui.tui.screens import KeysScreen, OpenScreen, ParameterForm
@@ -154,12 +155,12 @@ async def test_sort_filter_pause_and_stop_keys() -> None:
         table = view(app, run).table
         await pilot.press("right", "right", "s")
         assert table.sort == Sort("sig", False)
-        sigs = [table.source.rows["sig"][i] for i in table._view]
+        sigs = [parse_signal(table.row_values(i)["sig"]) for i in range(table.row_count)]
         assert sigs == sorted(sigs)
         await pilot.press("s")
         assert table.sort == Sort("sig", True)
-        assert table._header_strip().text.split().count("sig") == 1
-        assert "sig ▼" in table._header_strip().text
+        assert table.header_text.split().count("sig") == 1
+        assert "sig ▼" in table.header_text
         status = app.query_one(StatusBar).status
         assert "sort sig ▼" in status.view and status.program == "sigsnoop"
 
@@ -200,7 +201,7 @@ async def test_clicking_a_header_sorts_and_clicking_again_reverses() -> None:
         x = 1 + table.widths[0] + 2 + 1  # inside the second column's header
         await pilot.click(EventTable, offset=(x, 0))
         assert table.sort == Sort("tpid", False)
-        tpids = [table.source.rows["tpid"][i] for i in table._view]
+        tpids = [int(table.row_values(i)["tpid"]) for i in range(table.row_count)]
         assert tpids == sorted(tpids) and table.cursor_row == 0
         await pilot.click(EventTable, offset=(x, 0))
         assert table.sort == Sort("tpid", True)

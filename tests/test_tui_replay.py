@@ -300,7 +300,7 @@ async def test_a_wasm_apps_json_lines_become_a_sortable_table(tmp_path: Path) ->
         view = app.views[1]
         assert isinstance(view, WasmView) and app.focused is view.table
         table = view.table
-        assert table.columns == ["pid", "comm", "lat", "extra", "args", "output"]
+        assert table.column_names == ["pid", "comm", "lat", "extra", "args", "output"]
         rows = table.visible_values()
         assert [r["pid"] for r in rows] == ["3", "1", "2", ""]
         assert rows[2]["args"] == "[1,2]" and rows[1]["extra"] == "true"

@@ -89,11 +89,11 @@ def settled(app: LmpApp, run: SessionRun) -> bool:
     if isinstance(store, EventStore):
         table = view.table
         return (
-            table._seen_generation == store.generation
+            table.up_to_date
             and table.row_count > 0
             and (not table.following or table.scroll_y == table.max_scroll_y)
         )
-    return view.histogram is not None and view.histogram._seen_generation == store.generation
+    return view.histogram is not None and view.histogram.up_to_date
 
 
 def test_start_screen(snap_compare) -> None:  # noqa: ANN001

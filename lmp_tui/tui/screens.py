@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -67,7 +67,29 @@ class _RingSize(Validator):
         return self.success()
 
 
-class ParameterForm(ModalScreen[RunSettings | None]):
+ResultT = TypeVar("ResultT")
+
+
+class Dialog(ModalScreen[ResultT]):
+    """A box in the middle of the screen, over the app: what every dialog here looks like."""
+
+    DEFAULT_CSS = """
+    Dialog {
+        align: center middle;
+        & > Vertical {
+            width: 90;
+            max-width: 100%;
+            height: auto;
+            max-height: 90%;
+            background: $panel;
+            border: thick $primary;
+            padding: 0 1;
+        }
+    }
+    """
+
+
+class ParameterForm(Dialog[RunSettings | None]):
     """Typed inputs for a program's ``const volatile`` globals, and the size of the buffer its
     events come through (when it has one); dismisses with the ``RunSettings``."""
 
@@ -78,16 +100,7 @@ class ParameterForm(ModalScreen[RunSettings | None]):
 
     DEFAULT_CSS = """
     ParameterForm {
-        align: center middle;
-        & > Vertical {
-            width: 80;
-            max-width: 100%;
-            height: auto;
-            max-height: 90%;
-            background: $panel;
-            border: thick $primary;
-            padding: 0 1;
-        }
+        & > Vertical { width: 80; }
         & #form-title { text-style: bold; padding: 0 0 1 0; }
         & VerticalScroll { height: auto; max-height: 20; }
         & .param { height: auto; margin: 0 0 1 0; }
@@ -203,7 +216,7 @@ class KeyInfo:
     description: str
 
 
-class KeysScreen(ModalScreen[None]):
+class KeysScreen(Dialog[None]):
     """Every binding with its id, so it can be remapped under ``[keymap]`` in config.toml."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -212,15 +225,7 @@ class KeysScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     KeysScreen {
-        align: center middle;
-        & > Vertical {
-            width: 90;
-            max-width: 100%;
-            height: 90%;
-            background: $panel;
-            border: thick $primary;
-            padding: 0 1;
-        }
+        & > Vertical { height: 90%; }
         & #keys-title { text-style: bold; }
         & #keys-hint { color: $text-muted; padding: 0 0 1 0; }
         & DataTable { height: 1fr; }
@@ -255,7 +260,7 @@ class KeysScreen(ModalScreen[None]):
         self.dismiss(result)
 
 
-class OpenScreen(ModalScreen[Path | None]):
+class OpenScreen(Dialog[Path | None]):
     """Recordings to replay (the built-in demos first) and wasm apps to run; Enter opens one.
 
     Where BPF is unavailable the app shows it at start, saying why in one line.
@@ -267,16 +272,6 @@ class OpenScreen(ModalScreen[Path | None]):
 
     DEFAULT_CSS = """
     OpenScreen {
-        align: center middle;
-        & > Vertical {
-            width: 90;
-            max-width: 100%;
-            height: auto;
-            max-height: 90%;
-            background: $panel;
-            border: thick $primary;
-            padding: 0 1;
-        }
         & #open-title { text-style: bold; }
         & #open-problem { color: $warning; }
         & #open-hint { color: $text-muted; padding: 0 0 1 0; }

@@ -8,7 +8,7 @@ A theme file looks like any Textual stylesheet::
     $background: #0f1419;
     $spark: #7fd962;              /* any other variable becomes a CSS variable */
 
-    EventTable > .event-table--header { text-style: bold; }
+    VirtualTable > .virtual-table--header { text-style: bold; }
 
 The palette (``$primary``, ``$background``... the names of ``textual.theme.Theme`` fields,
 plus ``$dark`` and ``$ansi``) becomes a Textual theme named after the file. Its rules are scoped

@@ -4,12 +4,12 @@ from .details import ProgramDetails
 from .event_table import EventTable
 from .histogram import HistogramPanel
 from .program_view import ProgramView
-from .row_table import RowTable
 from .sidebar import ProgramList, ProgramSidebar
 from .sparklines import SparklinePanel
 from .status import StatusBar, ViewTabs
 from .timeline import ReplayTimeline
 from .top_keys import TopKeysTable
+from .virtual_table import VirtualTable
 from .wasm_view import WasmView
 
 __all__ = [
@@ -20,10 +20,10 @@ __all__ = [
     "ProgramSidebar",
     "ProgramView",
     "ReplayTimeline",
-    "RowTable",
     "SparklinePanel",
     "StatusBar",
     "TopKeysTable",
     "ViewTabs",
+    "VirtualTable",
     "WasmView",
 ]

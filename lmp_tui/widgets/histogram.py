@@ -81,6 +81,11 @@ class HistogramPanel(ScrollView, can_focus=True):
     }
     """
 
+    @property
+    def up_to_date(self) -> bool:
+        """It shows the store's latest snapshot."""
+        return self._seen_generation == self.store.generation
+
     def __init__(
         self,
         store: SnapshotStore,

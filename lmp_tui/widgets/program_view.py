@@ -206,7 +206,7 @@ class ProgramView(RefreshWhenShown, Vertical):
         event.stop()
         self.choose_key(event.key)
 
-    def on_event_table_row_chosen(self, event: EventTable.RowChosen) -> None:
+    def on_virtual_table_row_chosen(self, event: EventTable.RowChosen) -> None:
         event.stop()
         store = self.run.store
         if isinstance(store, EventStore) and store.keyed is not None:

@@ -1,4 +1,4 @@
-"""``WasmView``: a wasm app's output as a table (a ``RowTable``), and how the app ended."""
+"""``WasmView``: a wasm app's output as a table (its JSON lines as rows), and how it ended."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from ..runtime.wasm.run import WasmRun
+from ..tui.table_models import DictRows
 from .program_view import RefreshWhenShown
-from .row_table import RowTable
+from .virtual_table import VirtualTable
 
 
 class WasmView(RefreshWhenShown, Vertical):
@@ -24,7 +25,7 @@ class WasmView(RefreshWhenShown, Vertical):
     def __init__(self, run: WasmRun, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.run = run
-        self.table = RowTable(run.store, id="rows")
+        self.table = VirtualTable(DictRows(run.store), id="rows")
         self.info = Static("", id="wasm-info", markup=False)
         self._stale = False
 

@@ -25,13 +25,7 @@ const volatile bool targ_ms = false;
 /// @cmdarg {"default": 0, "short": "p", "long": "pid"}
 const volatile pid_t targ_tgid = 0;
 
-/* tid -> enqueue timestamp (ns) */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_ENTRIES);
-	__type(key, __u32);
-	__type(value, __u64);
-} start SEC(".maps");
+#include "lmp_start.bpf.h"
 
 static struct hist zero;
 
@@ -108,28 +102,7 @@ cleanup:
 	return 0;
 }
 
-/* 6.18: btf_trace_sched_wakeup(void *, struct task_struct *p) */
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(sched_wakeup, struct task_struct *p)
-{
-	return trace_enqueue(BPF_CORE_READ(p, tgid), BPF_CORE_READ(p, pid));
-}
-
-/* 6.18: btf_trace_sched_wakeup_new(void *, struct task_struct *p) */
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(sched_wakeup_new, struct task_struct *p)
-{
-	return trace_enqueue(BPF_CORE_READ(p, tgid), BPF_CORE_READ(p, pid));
-}
-
-/* 6.18: btf_trace_sched_switch(void *, bool preempt, struct task_struct *prev,
- *                              struct task_struct *next, unsigned int prev_state) */
-SEC("tp_btf/sched_switch")
-int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
-	     struct task_struct *next, unsigned int prev_state)
-{
-	return handle_switch(prev, next);
-}
+#include "lmp_runq.bpf.h"
 
 /// Summarize run queue (scheduler) latency as a histogram
 char LICENSE[] SEC("license") = "GPL";

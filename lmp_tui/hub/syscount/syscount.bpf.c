@@ -22,13 +22,7 @@ const volatile bool filter_failed = false;
 /// @cmdarg {"default": 0, "short": "e", "long": "errno"}
 const volatile int filter_errno = 0;
 
-/* tid -> sys_enter timestamp (ns) */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_ENTRIES);
-	__type(key, __u32);
-	__type(value, __u64);
-} start SEC(".maps");
+#include "lmp_start.bpf.h"
 
 static struct data zero;
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ... import hub as hub_data
 from ..errors import LmpError, NotFoundError
 
 TEMPLATES = ("bootstrap", "minimal")
@@ -23,6 +24,12 @@ CONFIG_FILE = "config.json"
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 # Stored without the dot so packaging tools never skip it as a hidden file.
 _RENAMES = {"_gitignore": ".gitignore"}
+# Sources a template takes from the built-in Hub (paths under lmp_tui/hub): the bootstrap
+# template is the Hub's bootstrap program itself, kept (and built and tested) in one place,
+# with the header it shares with the other Hub programs.
+FROM_HUB = {
+    "bootstrap": ("bootstrap/bootstrap.bpf.c", "bootstrap/bootstrap.h", "include/lmp_events.bpf.h")
+}
 
 
 class ProjectError(LmpError):
@@ -89,7 +96,12 @@ def init_project(
     dest = (parent or Path.cwd()) / name
     if dest.exists() and not (dest.is_dir() and not any(dest.iterdir())):
         raise ProjectError(f"{dest} already exists: choose another name or remove it first")
-    files = sorted(p for p in src.iterdir() if p.is_file())
+    hub = Path(hub_data.__file__).parent
+    files = sorted(
+        [p for p in src.iterdir() if p.is_file()]
+        + [hub / rel for rel in FROM_HUB.get(template, ())],
+        key=lambda p: p.name,
+    )
     stem = next((p.name.split(".", 1)[0] for p in files if p.name.endswith(".bpf.c")), template)
     dest.mkdir(parents=True, exist_ok=True)
     written: list[str] = []

@@ -1,0 +1,137 @@
+"""What a ``VirtualTable`` shows, behind one protocol: rows it can order, filter, hold still and
+format a window at a time. ``StoreRows`` adapts a program's numpy ``EventStore``, ``DictRows`` a
+wasm app's ``RowStore`` of JSON objects; the table itself knows neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..runtime.lazy import np
+from ..runtime.stream.query import Filter, RowView, Sort, select, sortable
+from ..runtime.stream.rows import RowStore, cell_text, sort_key
+from ..runtime.stream.store import EventStore, FrozenRows
+from .formatting import Column, columns
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    name: str
+    numeric: bool
+    """Right-aligned, as numbers are."""
+    width: int
+    """Where it starts (it widens to fit what it shows, up to a limit)."""
+    sortable: bool = True
+
+
+class TableModel(Protocol):
+    @property
+    def generation(self) -> int:
+        """Changes whenever the rows do (cheap to read: a view asks every refresh)."""
+
+    def columns(self) -> Sequence[ColumnSpec]:
+        """In display order; the list may grow (a wasm app's rows show new keys)."""
+
+    def query(self, sort: Sort, where: Filter) -> int:
+        """Bring the view up to date with the rows (of the frozen copy while frozen), in
+        ``sort`` order, those that pass ``where``; the number of rows in the view."""
+
+    def freeze(self, frozen: bool) -> None:
+        """Hold a copy of the rows as they are (the view keeps its order), or let go of it."""
+
+    def texts(self, start: int, end: int) -> list[list[str]]:
+        """The cells of view rows ``start`` to ``end``, as shown."""
+
+    def empty_note(self, where: Filter, frozen: bool) -> str:
+        """What an empty view says."""
+
+
+class StoreRows:
+    """A program's events: an ``EventStore`` ring, kept in order by a ``RowView`` that merges
+    in only what arrived since the last query."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.formats: list[Column] = columns(store.layout)
+        self._specs = [
+            ColumnSpec(c.name, c.numeric, c.width, sortable(c.field)) for c in self.formats
+        ]
+        self._frozen: FrozenRows | None = None
+        self._live: RowView | None = None
+        self._view = np.arange(0)
+
+    @property
+    def generation(self) -> int:
+        return -2 if self._frozen is not None else self.store.generation
+
+    def columns(self) -> Sequence[ColumnSpec]:
+        return self._specs
+
+    def query(self, sort: Sort, where: Filter) -> int:
+        if self._frozen is not None:
+            self._view = select(self._frozen, sort, where)
+        else:
+            live = self._live
+            if live is None or (live.sort, live.where) != (sort, where):
+                live = self._live = RowView(self.store, sort, where)
+            self._view = live.update()
+        return len(self._view)
+
+    def freeze(self, frozen: bool) -> None:
+        # The copy keeps the store's slots: the view, brought up to date first, stays right.
+        if frozen and self._frozen is None and self._live is not None:
+            self._view = self._live.update()
+        self._frozen = self.store.freeze() if frozen else None
+
+    def texts(self, start: int, end: int) -> list[list[str]]:
+        rows = self._rows[self._view[start:end]]
+        cells = [c.format(rows[c.name]) for c in self.formats]
+        return [list(row) for row in zip(*cells, strict=True)] if cells else []
+
+    @property
+    def _rows(self) -> np.ndarray:
+        return self._frozen.rows if self._frozen is not None else self.store.rows
+
+    def empty_note(self, where: Filter, frozen: bool) -> str:
+        source = self._frozen if self._frozen is not None else self.store
+        if where and len(source.arrival()):
+            return f"no events match {where.text!r}"
+        return "paused (no events yet)" if frozen else "waiting for events…"
+
+
+class DictRows:
+    """A wasm app's JSON rows: columns are their keys, in the order first seen."""
+
+    def __init__(self, store: RowStore) -> None:
+        self.store = store
+        self._frozen: list[dict[str, object]] | None = None
+        self._view: list[dict[str, object]] = []
+        self._specs: list[ColumnSpec] = []
+
+    @property
+    def generation(self) -> int:
+        return -2 if self._frozen is not None else self.store.generation
+
+    def columns(self) -> Sequence[ColumnSpec]:
+        for name in self.store.columns[len(self._specs) :]:
+            self._specs.append(ColumnSpec(name, bool(self.store.numeric.get(name)), len(name) + 2))
+        return self._specs
+
+    def query(self, sort: Sort, where: Filter) -> int:
+        rows = self._frozen if self._frozen is not None else list(self.store.rows)
+        if sort.field is not None:
+            rows = sorted(rows, key=sort_key(sort.field), reverse=sort.reverse)
+        self._view = rows
+        return len(rows)
+
+    def freeze(self, frozen: bool) -> None:
+        self._frozen = list(self.store.rows) if frozen else None
+
+    def texts(self, start: int, end: int) -> list[list[str]]:
+        names = [c.name for c in self.columns()]
+        return [[cell_text(row.get(n)) for n in names] for row in self._view[start:end]]
+
+    def empty_note(self, where: Filter, frozen: bool) -> str:
+        return "paused (no rows yet)" if frozen else "waiting for output…"
