@@ -192,15 +192,6 @@ def test_snapshot_store_histograms() -> None:
     assert store.total == 35 and store.events_per_second() == 2.0
 
 
-def test_store_module_does_not_import_textual() -> None:
-    from pathlib import Path
-
-    import lmp_tui.runtime.stream.store as module
-
-    source = Path(module.__file__).read_text(encoding="utf-8")
-    assert "textual" not in source and "import rich" not in source
-
-
 @settings(max_examples=150, deadline=None)
 @given(
     capacity=st.integers(1, 40),

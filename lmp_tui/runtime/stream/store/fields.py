@@ -1,0 +1,71 @@
+"""What fields mean for the views, guessed from names and types: which one keys an event (a pid)
+and which labels it (a comm), which make time series, which hold signal numbers."""
+
+from __future__ import annotations
+
+import re
+import signal
+
+from ...format.layout import Field, FieldKind, StructLayout
+
+KEY_FIELD_NAMES = ("pid", "tgid", "tid")
+LABEL_FIELD_NAMES = ("comm", "task", "name")
+SIGNAL_FIELD_NAMES = frozenset({"sig", "signal", "signo", "signum"})
+SERIES_KINDS = frozenset({FieldKind.INT, FieldKind.FLOAT, FieldKind.BOOL})
+
+
+def is_signal_field(f: Field) -> bool:
+    """An integer field that holds a signal number (shown and filtered by signal name)."""
+    return f.kind == FieldKind.INT and f.name.lower() in SIGNAL_FIELD_NAMES
+
+
+def signal_name(number: int) -> str:
+    """``SIGUSR1`` for 10; real-time signals as ``SIGRTMIN+n``; unknown numbers as digits."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        rtmin, rtmax = int(signal.SIGRTMIN), int(signal.SIGRTMAX)
+        if rtmin < number <= rtmax:
+            return f"SIGRTMIN+{number - rtmin}"
+        return str(number)
+
+
+def parse_signal(text: str) -> int:
+    """A signal number from ``10``, ``SIGUSR1``, ``usr1`` or ``SIGRTMIN+2``."""
+    t = text.strip().upper()
+    if re.fullmatch(r"[+-]?\d+", t):
+        return int(t)
+    name = t if t.startswith("SIG") else "SIG" + t
+    if m := re.fullmatch(r"SIGRTMIN\+(\d+)", name):
+        return int(signal.SIGRTMIN) + int(m.group(1))
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        raise ValueError(f"{text!r} is not a signal name or number") from None
+
+
+def series_fields(layout: StructLayout) -> list[Field]:
+    """Fields that make a time series: scalar numbers, bools (pointers and enums do not)."""
+    return [f for f in layout.fields if f.kind in SERIES_KINDS and not is_signal_field(f)]
+
+
+def key_field(layout: StructLayout) -> Field | None:
+    """The field that names what an event describes (a pid), or None."""
+    for name in KEY_FIELD_NAMES:
+        for f in layout.fields:
+            if f.name == name and f.kind == FieldKind.INT:
+                return f
+    return None
+
+
+def label_field(layout: StructLayout) -> Field | None:
+    """A text field that labels a key (``comm``), or None."""
+    for name in LABEL_FIELD_NAMES:
+        for f in layout.fields:
+            if f.name == name and f.kind == FieldKind.STRING:
+                return f
+    return None
+
+
+def c_string(raw: bytes) -> str:
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
