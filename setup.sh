@@ -9,6 +9,7 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(
   libbpf1 libelf1 zlib1g            # running BPF programs
   clang llvm libbpf-dev bpftool gcc make   # lmp build, the benchmark's C consumer
+  libclang1-14                      # lmp build reads doc comments through libclang
   bpftrace                          # bench/startup.py compares start-up with it
   lld wasi-libc libclang-rt-14-dev-wasm32  # lmp build-wasm
   python3 python3-venv python3-dev

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from lmp_tui.runtime.author.build import BUILD_STAMP_KEY, build, parse_doc_comments
+from lmp_tui.runtime.author.build import BUILD_STAMP_KEY, build
+from lmp_tui.runtime.author.doc_comments import DocComments, doc_comments
 from lmp_tui.runtime.distribution.hub import builtin_programs, hub_cflags, hub_dir
 from lmp_tui.runtime.format.package import load_package
 from lmp_tui.runtime.kernel import libbpf
@@ -86,12 +87,23 @@ def test_internal_map_names_match_libbpf(execwatch):
     assert {m.name for m in pkg.maps} == names
 
 
-def test_doc_comment_parser_shapes():
-    docs = parse_doc_comments("""
+def doc_comments_of(tmp_path: Path, body: str) -> DocComments:
+    source = tmp_path / "prog.bpf.c"
+    source.write_text('#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n' + body)
+    args = ["-target", "bpf", "-D__TARGET_ARCH_x86", f"-I{VMLINUX}"]
+    return doc_comments(source, args)
+
+
+def test_doc_comments_of_maps_globals_programs_and_licence(tmp_path):
+    docs = doc_comments_of(
+        tmp_path,
+        """
 /// Trace run queue latency
 /// @sample {"interval": 1000, "type": "log2_hist", "unit": "usecs"}
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, u32);
+	__type(value, u64);
 } hists SEC(".maps");
 
 /// @cmdarg {"default": false, "short": "f", "long": "failed"}
@@ -106,7 +118,12 @@ int sig_trace(struct trace_event_raw_signal_generate *ctx)
 
 /// @flag
 const volatile int x;
-""")
+
+/// Count signals
+/// @version 1.0
+char LICENSE[] SEC("license") = "GPL";
+""",
+    )
     assert docs.maps["hists"] == {
         "description": "Trace run queue latency",
         "sample": {"interval": 1000, "type": "log2_hist", "unit": "usecs"},
@@ -116,6 +133,33 @@ const volatile int x;
     }
     assert docs.functions["sig_trace"] == {"when": "!kill_only"}
     assert docs.variables["x"] == {"flag": True}
+    assert docs.license == {"description": "Count signals", "version": "1.0"}
+
+
+def test_braces_in_strings_and_comments_do_not_hide_later_options(tmp_path):
+    # A scanner that counts braces lost every option after the first "{" in a string.
+    docs = doc_comments_of(
+        tmp_path,
+        """
+const char fmt[] = "{ unbalanced";
+
+static __always_inline int helper(void)
+{
+	const char *s = "}}} {";  /* and { in a comment */
+	return s[0];
+}
+
+/// Only this pid
+/// @cmdarg {"default": 0, "short": "p", "long": "pid"}
+const volatile int targ_pid = 0;
+""",
+    )
+    assert docs.variables == {
+        "targ_pid": {
+            "description": "Only this pid",
+            "cmdarg": {"default": 0, "short": "p", "long": "pid"},
+        }
+    }
 
 
 @pytest.mark.parametrize("prog", [p.name for p in builtin_programs()])

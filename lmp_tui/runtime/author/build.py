@@ -1,7 +1,7 @@
 """``lmp build``: compile a libbpf-style ``.bpf.c`` with clang and pack an eunomia package.json.
 
-Mirrors ecc (spec 6) with Debian's clang, llvm-strip and bpftool, and no libclang: doc comments
-(spec 1.4) are read by ``parse_doc_comments``, a small scanner for the shapes eunomia sources use.
+Mirrors ecc (spec 6) with Debian's clang, llvm-strip and bpftool; doc comments (spec 1.4) are
+the ones clang attaches to the declarations (``doc_comments``), as ecc reads them.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from ..format import skeleton
 from ..format.btf import Btf
 from ..format.elf import ElfFile
 from ..format.package import pack_package
+from .doc_comments import DocComments, doc_comments
 
 EUNOMIA_VERSION = "0.3.4"
 BUILD_STAMP_KEY = "lmp_build"
-DOXYGEN_BLOCKS = {"brief", "details", "version", "author", "note", "return", "param"}
 _STRUCT_RE = re.compile(r"struct\s+(\w+)\s*\{")
 
 
@@ -153,22 +153,25 @@ def build(
             )
             + "\n"
         )
-        cmd = [
-            clang,
-            "-g",
-            "-O2",
+        language = [
             "-target",
             "bpf",
             "-Wno-unknown-attributes",
             f"-D__TARGET_ARCH_{arch_define()}",
-            f"-fdebug-prefix-map={tmp}=.",
-            f"-fdebug-prefix-map={source.parent}=.",
-            f"-fdebug-prefix-map={inc}=.",
-            *[f"-fdebug-prefix-map={d}=." for d in include_dirs],
             *[f for d in system_includes(clang) for f in ("-idirafter", d)],
             f"-I{inc}",
             f"-I{source.parent}",
             *cflags,
+        ]
+        cmd = [
+            clang,
+            "-g",
+            "-O2",
+            *language,
+            f"-fdebug-prefix-map={tmp}=.",
+            f"-fdebug-prefix-map={source.parent}=.",
+            f"-fdebug-prefix-map={inc}=.",
+            *[f"-fdebug-prefix-map={d}=." for d in include_dirs],
             "-c",
             unit.name,
             "-o",
@@ -181,11 +184,12 @@ def build(
                 (ln for ln in out.stderr.splitlines() if "error" in ln), out.stderr.strip()
             )
             raise BuildError(f"clang failed to compile {source.name}: {first}")
+        docs = doc_comments(unit, language, clang)
     out = subprocess.run([strip, "-g", str(obj_path)], capture_output=True, text=True)
     if out.returncode != 0:
         raise BuildError(f"llvm-strip failed: {out.stderr.strip()}")
     obj = obj_path.read_bytes()
-    meta = package_meta(obj, f"{name}.bpf.o", text, structs)
+    meta = package_meta(obj, f"{name}.bpf.o", docs, structs)
     if stamp:
         meta[BUILD_STAMP_KEY] = build_stamp(clang)
     skel_json = outdir / f"{name}.skel.json"
@@ -203,7 +207,9 @@ def build_stamp(clang: str) -> dict[str, str]:
     return {"tool": f"lmp-tui {__version__}", "clang": version.splitlines()[0] if version else ""}
 
 
-def package_meta(obj: bytes, filename: str, source_text: str, structs: list[str]) -> dict[str, Any]:
+def package_meta(
+    obj: bytes, filename: str, docs: DocComments, structs: list[str]
+) -> dict[str, Any]:
     """``meta`` for an object: bpf_skel with doc comments merged, export_types, version."""
     try:
         elf = ElfFile(obj)
@@ -214,7 +220,7 @@ def package_meta(obj: bytes, filename: str, source_text: str, structs: list[str]
     except PackageError as exc:
         raise BuildError(str(exc)) from None
     skel = skeleton.bpf_skel(elf, btf, skeleton.obj_name_for(filename))
-    merge_docs(skel, parse_doc_comments(source_text))
+    merge_docs(skel, docs)
     exports = [
         e
         for s in skeleton.outermost_first(btf, structs)
@@ -224,100 +230,6 @@ def package_meta(obj: bytes, filename: str, source_text: str, structs: list[str]
 
 
 # -- doc comments ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DocComments:
-    variables: dict[str, dict[str, Any]]
-    maps: dict[str, dict[str, Any]]
-    functions: dict[str, dict[str, Any]]
-    license: dict[str, Any]
-
-
-_VAR_RE = re.compile(
-    r"^(?:const\s+|volatile\s+|static\s+)*[\w\s\*]*?\b(\w+)\s*(?:\[[^\]]*\])?"
-    r"\s*(?:SEC\([^)]*\))?\s*(?:=[^;]*)?;"
-)
-_MAP_END_RE = re.compile(r"^\}\s*(\w+)\s+SEC\(\s*\"\.maps\"\s*\)")
-_FUNC_RE = re.compile(
-    r"^(?:static\s+)?(?:__always_inline\s+)?\w[\w\s\*]*?\b(?:BPF_PROG|BPF_KPROBE|"
-    r"BPF_KRETPROBE|BPF_UPROBE|BPF_URETPROBE|BPF_KSYSCALL)\s*\(\s*(\w+)"
-    r"|^(?:static\s+)?\w[\w\s\*]*?\b(\w+)\s*\("
-)
-
-
-def parse_doc_comments(text: str) -> DocComments:
-    """``///`` comments on top-level globals, maps, functions and LICENSE (spec 1.4)."""
-    variables: dict[str, dict[str, Any]] = {}
-    maps: dict[str, dict[str, Any]] = {}
-    functions: dict[str, dict[str, Any]] = {}
-    license_doc: dict[str, Any] = {}
-    pending: list[str] = []
-    map_doc: dict[str, Any] | None = None
-    depth = 0
-    for raw in text.splitlines():
-        line = raw.strip()
-        if depth == 0 and line.startswith("///"):
-            pending.append(line[3:])
-            continue
-        if depth == 0 and line:
-            doc = _parse_comment(pending) if pending else {}
-            if line.startswith("struct") and line.rstrip().endswith("{") and "(" not in line:
-                map_doc = doc
-            elif line.startswith("SEC(") and pending:
-                # The comment belongs to the function this attribute starts; keep it pending.
-                depth += line.count("{") - line.count("}")
-                continue
-            elif "LICENSE" in line and "SEC(" in line:
-                license_doc = doc
-            elif (m := _FUNC_RE.match(line)) and not line.endswith(";"):
-                if doc:
-                    functions[m.group(1) or m.group(2)] = doc
-            elif (m := _VAR_RE.match(line)) and doc:
-                variables[m.group(1)] = doc
-            pending = []
-        depth += raw.count("{") - raw.count("}")
-        if depth == 0 and map_doc is not None and (m := _MAP_END_RE.match(line)):
-            if map_doc:
-                maps[m.group(1)] = map_doc
-            map_doc = None
-    return DocComments(variables, maps, functions, license_doc)
-
-
-def _parse_comment(lines: list[str]) -> dict[str, Any]:
-    """One comment: plain text to ``description``, ``@word rest`` to ``word`` (JSON if it parses)."""
-    out: dict[str, Any] = {}
-    key = "description"
-    buf: list[str] = []
-
-    def flush() -> None:
-        text = " ".join(s for s in buf if s).strip()
-        if key in DOXYGEN_BLOCKS:
-            out[key] = text
-        elif text:
-            try:
-                out[key] = json.loads(text)
-            except json.JSONDecodeError:
-                out[key] = text
-        elif key != "description":
-            out[key] = True
-
-    for line in lines:
-        s = line.strip()
-        if not s:  # a blank line ends the paragraph; the key goes back to description
-            flush()
-            key, buf = "description", []
-            continue
-        if s.startswith(("@", "\\")) and re.match(r"[@\\]\w+", s):
-            if buf or key != "description":
-                flush()
-            word, _, rest = s[1:].partition(" ")
-            key, buf = word, [rest.strip()]
-        else:
-            buf.append(s)
-    if buf or key != "description":
-        flush()
-    return out
 
 
 def merge_docs(skel: dict[str, Any], docs: DocComments) -> None:
