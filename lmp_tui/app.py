@@ -21,14 +21,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from .runtime.config import Config, config_path, load_config
@@ -37,23 +35,25 @@ from .runtime.distribution.hub import HubProgram
 from .runtime.errors import LmpError
 from .runtime.format.params import parameters
 from .runtime.kernel import probe
-from .runtime.runs.manager import SPEEDS, Run, RunManager, SessionRun
+from .runtime.runs.manager import Run, RunManager, SessionRun
 from .runtime.runs.replay import ReplaySession
 from .runtime.runs.session import Session
 from .runtime.stream.recording import Recorder
 from .runtime.stream.rows import RowStore
-from .runtime.stream.store import EventStore, StoreConfig, make_store
+from .runtime.stream.store import StoreConfig, make_store
 from .runtime.wasm.run import WasmRun
+from .tui.commands import LmpCommands
 from .tui.demo import demo_session
-from .tui.formatting import duration, human_bytes
+from .tui.formatting import human_bytes
 from .tui.messages import BatchDecoded, ProgramStarted, ProgramStopped
-from .tui.replay import WASM_SUFFIX, openable_files, speed_label
+from .tui.replay import WASM_SUFFIX, openable_files
 from .tui.runner import RunSettings, SessionFactory, live_session
 from .tui.screens import KeyInfo, KeysScreen, OpenScreen, ParameterForm
 from .tui.themes import ThemeFile, default_theme, discover_themes
 from .widgets.details import ProgramDetails
 from .widgets.event_table import EventTable
 from .widgets.program_view import ProgramView
+from .widgets.run_view import RunView
 from .widgets.sidebar import ProgramEntry, ProgramList, ProgramSidebar
 from .widgets.sparklines import SparklinePanel
 from .widgets.status import Status, StatusBar, Tab, ViewTabs
@@ -79,6 +79,7 @@ class LmpApp(App[None]):
     """Hub programs on the left; the highlighted program's details or a running view on the right."""
 
     TITLE = "lmp-tui"
+    COMMANDS = App.COMMANDS | {LmpCommands}
     AUTO_FOCUS = "#programs"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
@@ -239,10 +240,8 @@ class LmpApp(App[None]):
             if isinstance(run, SessionRun) and recorder is not None and not recorder.active:
                 run.stop_recording()  # it stopped by itself: size limit or a failed write
                 self._announce_saved(recorder)
-        view = self.views.get(self.current) if self.current is not None else None
-        if isinstance(view, ProgramView) and view.timeline is not None:
-            view.timeline.refresh_state()
-        self.update_status()
+                if (view := self.view_of(run)) is not None:
+                    view.update_status()
 
     # -- starting and stopping -----------------------------------------------------------------
 
@@ -430,7 +429,8 @@ class LmpApp(App[None]):
             else:
                 self.notify(f"recording {run.name} to {path}", timeout=4)
         self.refresh_bindings()
-        self.update_status()
+        if (view := self.views.get(run.number)) is not None:
+            view.update_status()
 
     def _announce_saved(self, recorder: Recorder) -> None:
         if id(recorder) in self._announced:
@@ -465,7 +465,7 @@ class LmpApp(App[None]):
         """Detach the program, let its pump take what the kernel still held, then stop."""
         await self.runs.stop(run)
 
-    def _stop_later(self, run: Run) -> None:
+    def stop_later(self, run: Run) -> None:
         self.run_worker(self.runs.stop(run), exit_on_error=False)
 
     async def stop_all(self) -> None:
@@ -590,147 +590,26 @@ class LmpApp(App[None]):
         self.update_status()
 
     def update_status(self) -> None:
-        run = self.current_run
-        bar = self.status_bar
-        if run is None or run.store is None:
-            running = sum(r.state == "running" for r in self.runs.values())
-            notice = (
-                f"BPF unavailable: {self.bpf_problem}"
-                if self.bpf_problem
-                else f"{running} program{'s' if running != 1 else ''} running — "
-                "press a number to show one"
-                if running
-                else ""
-            )
-            bar.show(
-                Status(
-                    program=run.name if run else "", notice=notice, state=run.state if run else ""
-                )
-            )
+        """The shown view's status (it keeps it current), else a word about the runs."""
+        view = self.views.get(self.current) if self.current is not None else None
+        if view is not None:
+            self.status_bar.show(view.status)
             return
-        store = run.store
-        view = ""
-        shown = self.view_of(run)
-        if isinstance(shown, WasmView) or (
-            isinstance(store, EventStore) and isinstance(shown, ProgramView)
-        ):
-            view = self._table_state(shown.table)
-        recording, active = self._recording_state(run)
-        bar.show(
-            Status(
-                program=run.name,
-                state="" if run.state == "running" else run.state,
-                events_per_second=store.events_per_second(),
-                total=store.total,
-                drops=store.drops,
-                shed=store.shed,
-                view=view,
-                recording=recording,
-                recording_active=active,
-            )
-        )
+        running = sum(r.state == "running" for r in self.runs.values())
+        if self.bpf_problem:
+            notice = f"BPF unavailable: {self.bpf_problem}"
+        elif running:
+            notice = f"{running} program{'s' if running != 1 else ''} running — press a number"
+            notice += " to show one"
+        else:
+            notice = ""
+        self.status_bar.show(Status(notice=notice))
 
-    @staticmethod
-    def _recording_state(run: AnyRun) -> tuple[str, bool]:
-        """What the status bar says about recording: file, size and duration while it records."""
-        if isinstance(run, SessionRun) and (replay := run.replay) is not None:
-            path = getattr(run.session, "path", None)
-            name = path.name if isinstance(path, Path) else "recording"
-            state = "paused" if replay.paused else speed_label(replay.speed)
-            return f"replay {name} ({state})", False
-        if not isinstance(run, SessionRun):
-            return "not recording", False
-        recorder = run.recorder
-        if recorder is not None and recorder.active:
-            since = duration(time.monotonic() - run.recording_since)
-            return f"● REC {recorder.path.name} {human_bytes(recorder.bytes)} {since}", True
-        return "not recording", False
-
-    def on_program_view_replay_changed(self, event: ProgramView.ReplayChanged) -> None:
-        self.update_status()
-
-    @staticmethod
-    def _table_state(table: VirtualTable) -> str:
-        parts = ["paused" if table.paused else ("following" if table.following else "live")]
-        if table.sort.field:
-            parts.append(f"sort {table.sort.field} {'▼' if table.sort.reverse else '▲'}")
-        if table.where:
-            parts.append(f"filter {table.where.text}")
-        return " · ".join(parts)
-
-    def on_virtual_table_state_changed(self, event: VirtualTable.StateChanged) -> None:
-        self.update_status()
+    def on_run_view_status_changed(self, event: RunView.StatusChanged) -> None:
+        if event.view is self.views.get(self.current if self.current is not None else -1):
+            self.status_bar.show(event.view.status)
 
     # -- command palette and keys --------------------------------------------------------------
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        for number, each in sorted(self.runs.items()):
-            yield SystemCommand(
-                f"View {number}: {each.name}",
-                f"Show {each.name} ({each.state})",
-                partial(self.show_view, number),
-            )
-            if each.state == "running":
-                yield SystemCommand(
-                    f"Stop {each.name} ({number})",
-                    "Detach it from the kernel",
-                    partial(self._stop_later, each),
-                )
-        for entry in self.entries:
-            yield SystemCommand(
-                f"Run {entry.name}",
-                entry.program.summary or entry.category,
-                partial(self.choose_program, entry),
-            )
-        for name in self.lmp_themes:
-            yield SystemCommand(
-                f"Theme: {name}", f"Use the {name} theme", partial(setattr, self, "theme", name)
-            )
-        run = self.current_run
-        if isinstance(run, SessionRun) and run.recordable:
-            if run.recorder is not None:
-                yield SystemCommand(
-                    f"Stop recording {run.name}",
-                    f"Close {run.recorder.path.name}",
-                    self.action_record,
-                )
-            else:
-                yield SystemCommand(
-                    f"Record {run.name}",
-                    f"Record its events to a .lmprec file in {self.recordings_dir()} (r)",
-                    self.action_record,
-                )
-        if isinstance(run, SessionRun) and run.replay is not None and run.state == "running":
-            view = self.views[run.number]
-            assert isinstance(view, ProgramView)
-            yield SystemCommand(
-                "Replay: pause or resume",
-                "Hold the replay where it is (P)",
-                view.action_replay_pause,
-            )
-            yield SystemCommand(
-                "Replay: back to the start", "Seek to 0:00 (b)", view.action_replay_start
-            )
-            for speed in SPEEDS:
-                yield SystemCommand(
-                    f"Replay speed {speed_label(speed)}",
-                    "Replay paced by the recorded times" if speed else "As fast as possible",
-                    partial(setattr, run.replay, "speed", speed),
-                )
-        yield SystemCommand(
-            "Open recording…",
-            "Replay a .lmprec file or a built-in demo, or run a .wasm app from here (o)",
-            self.action_open,
-        )
-        folder = self.recordings_dir() if self.settings.recordings_dir else None
-        for choice in openable_files(recordings_dir=folder):
-            verb = "Run" if choice.kind == "wasm app" else "Replay"
-            yield SystemCommand(
-                f"{verb} {choice.path.name}",
-                f"{choice.kind} ({choice.origin}): {choice.path}",
-                partial(self.open_path, choice.path),
-            )
 
     def key_infos(self) -> list[KeyInfo]:
         """Every binding with an id, with the keys in force after the keymap."""

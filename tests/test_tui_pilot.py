@@ -520,3 +520,14 @@ def test_no_color_is_respected(monkeypatch: pytest.MonkeyPatch) -> None:
         probe_bpf=False,
     )
     assert app.no_color and app.theme == "mono"
+
+
+async def test_the_command_palette_runs_a_program_found_by_name() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p", *"run sigsnoop")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, ParameterForm))
+        await pilot.press("enter")
+        await wait_for(lambda: bool(app.runs) and app.runs[1].name == "sigsnoop")

@@ -27,6 +27,7 @@ from lmp_tui.runtime.stream.decode import Decoder
 from lmp_tui.runtime.stream.recording import RecordingReader
 from lmp_tui.runtime.stream.store import EventStore, SnapshotStore
 from lmp_tui.runtime.wasm.run import WasmRun
+from lmp_tui.tui.commands import commands as palette_commands
 from lmp_tui.tui.demo import START, demo_recording, demo_session
 from lmp_tui.tui.runner import RunSettings
 from lmp_tui.widgets import ProgramView, StatusBar
@@ -57,8 +58,8 @@ def program_view(app: LmpApp, run: SessionRun) -> ProgramView:
 
 
 def commands(app: LmpApp) -> set[str]:
-    """The command palette's entries."""
-    return {c.title for c in app.get_system_commands(app.screen)}
+    """The command palette's entries (of lmp's provider)."""
+    return {c.title for c in palette_commands(app)}
 
 
 def recorded(path: Path) -> list[Batch]:

@@ -668,3 +668,31 @@ def test_the_tinygo_poll_variant_is_linked():
       (then (call $exit (i32.const 1))))))"""
     )
     assert run(data)[0] == 0  # an unknown handle is -1, as through wasm_bpf
+
+
+def test_a_refused_object_says_why_as_lmp_run_does(tmp_path):
+    """One loader for packages and guests: the verifier's reason reaches a wasm app too."""
+    src = tmp_path / "bad.bpf.c"
+    src.write_text(
+        '#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\n'
+        'SEC("tp/sched/sched_process_exec") int h(void *ctx)\n'
+        "{ return *(int *)(long)bpf_get_current_pid_tgid(); }\n"
+        'char LICENSE[] SEC("license") = "GPL";\n'
+    )
+    result = build(src, outdir=tmp_path, vmlinux=ROOT / "lmp_tui/hub/include/x86")
+    obj = load_package(result.package_json).obj
+    cli = subprocess.run(
+        [sys.executable, "-m", "lmp_tui.cli", "run", str(result.package_json)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    reason = cli.stderr.strip().rsplit(": ", 1)[-1]  # "Permission denied (<verifier's words>)"
+    assert "(" in reason, cli.stderr
+    start = (
+        f"    (global.set $h (call $load (i32.const {ELF_AT}) (i32.const {len(obj)})))\n"
+        "    (call $exit (i32.wrap_i64 (global.get $h)))"
+    )
+    rc, _, err = run(module(start, elf=True, obj=obj, memory_pages=8))
+    assert rc == 0  # no handle
+    assert reason in err, err

@@ -14,16 +14,15 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Input, Static
 
 from ..runtime.errors import LmpError
 from ..runtime.runs.manager import SessionRun
 from ..runtime.stream.query import Filter, parse_filter
 from ..runtime.stream.store import EventStore, SnapshotStore
-from ..tui.messages import BatchDecoded
 from .event_table import EventTable
 from .histogram import HistogramPanel
+from .run_view import RunView
 from .sparklines import Series, SparklinePanel
 from .timeline import ReplayTimeline
 from .top_keys import TopKeysTable
@@ -31,37 +30,8 @@ from .top_keys import TopKeysTable
 FILTER_HINT = "filter: field op value, e.g. comm~bash pid>100 sig=SIGUSR1"
 
 
-class RefreshWhenShown:
-    """For views: redraw on each ``BatchDecoded`` only while shown; a hidden view is marked
-    stale and catches up when shown again, so hidden views cost nothing per tick and a switch
-    is instant. Subclasses define ``refresh_data``, which clears ``_stale``."""
-
-    _stale = False
-    display: bool
-
-    def on_batch_decoded(self, message: BatchDecoded) -> None:
-        if self.display:
-            self.refresh_data()
-        else:
-            self._stale = True
-
-    def on_show(self) -> None:
-        if self._stale:
-            self.refresh_data()
-
-    def refresh_data(self) -> None:  # pragma: no cover - defined by each view
-        raise NotImplementedError
-
-
-class ProgramView(RefreshWhenShown, Vertical):
+class ProgramView(RunView):
     """One running program's table and panels."""
-
-    class ReplayChanged(Message):
-        """The replay was paused, resumed, sought or sped up (the status bar shows it)."""
-
-        def __init__(self, view: ProgramView) -> None:
-            super().__init__()
-            self.view = view
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="events.filter"),
@@ -91,9 +61,10 @@ class ProgramView(RefreshWhenShown, Vertical):
     }
     """
 
+    run: SessionRun
+
     def __init__(self, run: SessionRun, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.run = run
+        super().__init__(run, id=id)
         self.key: int | None = None
         self._stale = False
         # The parts are made here, not in compose, so they exist from the first tick on.
@@ -143,9 +114,6 @@ class ProgramView(RefreshWhenShown, Vertical):
         if self.timeline is not None:
             yield self.timeline
 
-    def on_mount(self) -> None:
-        self.refresh_data()
-
     @property
     def main_widget(self) -> EventTable | HistogramPanel | None:
         return self.events or self.histogram
@@ -155,6 +123,10 @@ class ProgramView(RefreshWhenShown, Vertical):
         assert self.events is not None, f"{self.run.name} has no events table"
         return self.events
 
+    @property
+    def shown_table(self) -> EventTable | None:
+        return self.events
+
     def focus_main(self) -> None:
         if (widget := self.main_widget) is not None:
             widget.focus()
@@ -162,7 +134,6 @@ class ProgramView(RefreshWhenShown, Vertical):
     # -- data ----------------------------------------------------------------------------------
 
     def refresh_data(self) -> None:
-        self._stale = False
         if self.timeline is not None:
             self.timeline.refresh_state()
         store = self.run.store
@@ -174,6 +145,7 @@ class ProgramView(RefreshWhenShown, Vertical):
             self.sparklines.update(
                 f"{self.run.name}: samples/s", [Series("samples/s", store.rate())], 1
             )
+        super().refresh_data()
 
     def _refresh_panels(self, store: EventStore) -> None:
         panel = self.sparklines
@@ -325,4 +297,4 @@ class ProgramView(RefreshWhenShown, Vertical):
     def _replay_moved(self) -> None:
         if self.timeline is not None:
             self.timeline.refresh_state()
-        self.post_message(self.ReplayChanged(self))
+        self.update_status()

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.widgets import Static
 
 from ..runtime.wasm.run import WasmRun
 from ..tui.table_models import DictRows
-from .program_view import RefreshWhenShown
+from .run_view import RunView
 from .virtual_table import VirtualTable
 
 
-class WasmView(RefreshWhenShown, Vertical):
+class WasmView(RunView):
     """One wasm app: a line about it, then its JSON lines as rows."""
 
     DEFAULT_CSS = """
@@ -22,27 +21,28 @@ class WasmView(RefreshWhenShown, Vertical):
     }
     """
 
+    run: WasmRun
+
     def __init__(self, run: WasmRun, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.run = run
+        super().__init__(run, id=id)
         self.table = VirtualTable(DictRows(run.store), id="rows")
         self.info = Static("", id="wasm-info", markup=False)
-        self._stale = False
 
     def compose(self) -> ComposeResult:
         yield self.info
         yield self.table
 
-    def on_mount(self) -> None:
-        self.refresh_data()
+    @property
+    def shown_table(self) -> VirtualTable:
+        return self.table
 
     def focus_main(self) -> None:
         self.table.focus()
 
     def refresh_data(self) -> None:
-        self._stale = False
         self.table.refresh_rows()
         self.info.update(self.describe())
+        super().refresh_data()
 
     def describe(self) -> str:
         run = self.run

@@ -14,6 +14,7 @@ from ..errors import KernelError, PackageError
 from ..format.package import Package, ProgMeta
 from ..format.params import encode
 from . import libbpf, probe
+from .bpf_object import BpfObject, failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ class Program:
     def __init__(self, package: Package, values: dict[str, Any] | None = None) -> None:
         self.package = package
         self.values = dict(values or {})
-        self._obj: int | None = None
+        self._object: BpfObject | None = None
         self._links: list[int] = []
         self.maps: dict[str, MapInfo] = {}
 
@@ -88,7 +89,7 @@ class Program:
     def resize_map(self, name: str, max_entries: int) -> None:
         """Set a map's ``max_entries`` before load (a ring buffer's size in bytes)."""
         if libbpf.lib().bpf_map__set_max_entries(self._map_ptrs[name], max_entries) != 0:
-            raise KernelError(self._failure(f"cannot resize map {name}", libbpf.errno()))
+            raise KernelError(failure(f"cannot resize map {name}", libbpf.errno()))
         self.maps[name] = replace(self.maps[name], max_entries=max_entries)
 
     def detach(self) -> None:
@@ -100,10 +101,9 @@ class Program:
 
     def close(self) -> None:
         self.detach()
-        lib = libbpf.lib()
-        if self._obj:
-            lib.bpf_object__close(self._obj)
-            self._obj = None
+        if self._object is not None:
+            self._object.close()
+            self._object = None
 
     def __enter__(self) -> Program:
         return self.start()
@@ -136,18 +136,9 @@ class Program:
 
     def _open(self) -> None:
         lib = libbpf.lib()
-        libbpf.log.take()
-        self._buf = ctypes.create_string_buffer(self.package.obj, len(self.package.obj))
-        opts = libbpf.BpfObjectOpenOpts()
-        opts.sz = ctypes.sizeof(libbpf.BpfObjectOpenOpts)
-        opts.object_name = self.package.obj_name.encode()
-        obj = lib.bpf_object__open_mem(self._buf, len(self.package.obj), ctypes.byref(opts))
-        if not obj:
-            raise PackageError(self._failure("cannot open the BPF object", libbpf.errno()))
-        self._obj = obj
-        m = None
-        while m := lib.bpf_object__next_map(obj, m):
-            name = lib.bpf_map__name(m).decode()
+        self._object = BpfObject(self.package.obj, self.package.obj_name)
+        self._map_ptrs = dict(self._object.maps())
+        for name, m in self._map_ptrs.items():
             self.maps[name] = MapInfo(
                 name,
                 lib.bpf_map__type(m),
@@ -158,10 +149,6 @@ class Program:
                 lib.bpf_map__btf_key_type_id(m),
                 lib.bpf_map__btf_value_type_id(m),
             )
-        self._map_ptrs = {}
-        m = None
-        while m := lib.bpf_object__next_map(obj, m):
-            self._map_ptrs[lib.bpf_map__name(m).decode()] = m
 
     def _write_globals(self) -> None:
         """Initial values of ``.rodata``/``.bss`` (spec 2, step 4)."""
@@ -188,7 +175,7 @@ class Program:
                 buf[offset : offset + len(raw)] = raw
             cbuf = ctypes.create_string_buffer(bytes(buf), len(buf))
             if lib.bpf_map__set_initial_value(ptr, cbuf, len(buf)) != 0:
-                raise KernelError(self._failure(f"cannot set {section} values", libbpf.errno()))
+                raise KernelError(failure(f"cannot set {section} values", libbpf.errno()))
 
     def _internal_map(self, ident: str) -> int:
         suffix = "." + ident
@@ -198,18 +185,14 @@ class Program:
         raise PackageError(f"the object has no {suffix} map")
 
     def _choose_programs(self) -> None:
-        lib = libbpf.lib()
+        assert self._object is not None
         wanted = {p.name for p in selected_programs(self.package, self.values)}
-        p = None
-        while p := lib.bpf_object__next_program(self._obj, p):
-            name = lib.bpf_program__name(p).decode()
-            lib.bpf_program__set_autoload(p, name in wanted)
+        for name, _, program in self._object.programs():
+            libbpf.lib().bpf_program__set_autoload(program, name in wanted)
 
     def _load(self) -> None:
-        libbpf.log.take()
-        err = libbpf.lib().bpf_object__load(self._obj)
-        if err:
-            raise KernelError(self._failure(f"the kernel refused to load {self.package.name}", err))
+        assert self._object is not None
+        self._object.load(self.package.name)
         lib = libbpf.lib()
         for name, ptr in self._map_ptrs.items():
             self.maps[name] = replace(
@@ -221,45 +204,7 @@ class Program:
             )
 
     def _attach(self) -> None:
-        lib = libbpf.lib()
-        p = None
-        while p := lib.bpf_object__next_program(self._obj, p):
-            if not lib.bpf_program__autoload(p):
-                continue
-            name = lib.bpf_program__name(p).decode()
-            section = lib.bpf_program__section_name(p).decode()
-            libbpf.log.take()
-            link = lib.bpf_program__attach(p)
-            if not link:
-                raise KernelError(
-                    self._failure(f"cannot attach {name} ({section})", libbpf.errno())
-                )
-            self._links.append(link)
-
-    def _failure(self, what: str, err: int) -> str:
-        detail = failure_reason(libbpf.log.take())
-        msg = f"{what}: {libbpf.strerror(err) if err else 'unknown error'}"
-        return f"{msg} ({detail})" if detail else msg
-
-
-_VERIFIER_STATS = ("processed ", "verification time", "stack depth", "max_states_per_insn")
-
-
-def failure_reason(lines: list[str]) -> str:
-    """The one line of libbpf's log a user can act on.
-
-    When the verifier refused a program, that is the verifier's last words (before its
-    statistics), not libbpf's closing "failed to load object"; otherwise libbpf's last line.
-    """
-    if "-- END PROG LOAD LOG --" in lines:
-        end = lines.index("-- END PROG LOAD LOG --")
-        start = max(
-            (i for i, ln in enumerate(lines[:end]) if "BEGIN PROG LOAD LOG" in ln), default=-1
-        )
-        for line in reversed(lines[start + 1 : end]):
-            if line.strip() and not line.strip().startswith(_VERIFIER_STATS):
-                return line.strip()
-    for line in reversed(lines):
-        if line.strip() and not line.startswith("-- END"):
-            return line.strip().removeprefix("libbpf: ")
-    return ""
+        assert self._object is not None
+        for name, section, program in self._object.programs():
+            if libbpf.lib().bpf_program__autoload(program):
+                self._links.append(self._object.attach(program, name, section))

@@ -23,8 +23,9 @@ from typing import Any
 
 import wasmtime
 
-from ..errors import KernelError, PackageError
+from ..errors import KernelError, LmpError, PackageError
 from ..kernel import libbpf, probe
+from ..kernel.bpf_object import BpfObject, failure
 from .guest import (
     POLL_SLICE_MS,
     GuestMemory,
@@ -45,16 +46,6 @@ PERF_BUFFER_PAGES = 64
 MAP_PERF_EVENT_ARRAY, MAP_RINGBUF = 4, 27
 PERCPU_MAP_TYPES = frozenset({5, 6, 10, 21})  # percpu hash/array, lru percpu hash, percpu storage
 CMD_LOOKUP, CMD_UPDATE, CMD_DELETE, CMD_GET_NEXT_KEY = 1, 2, 3, 4
-
-
-def libbpf_failure(what: str, err: int) -> str:
-    """``what: reason (last libbpf log line)``, as short as a user needs it."""
-    lines = libbpf.log.take()
-    detail = next(
-        (ln.strip() for ln in reversed(lines) if ln.strip() and not ln.startswith("-- END")), ""
-    )
-    msg = f"{what}: {libbpf.strerror(err) if err else 'unknown error'}"
-    return f"{msg} ({detail.removeprefix('libbpf: ')})" if detail else msg
 
 
 # -- the wasm-bpf ABI --------------------------------------------------------------------------
@@ -93,8 +84,7 @@ class EventBuffer:
 @dataclass(slots=True)
 class LoadedObject:
     handle: int
-    obj: int
-    elf: Any  # the ctypes copy libbpf opened; kept for the object's lifetime
+    object: BpfObject
     maps: dict[int, MapInfo] = field(default_factory=dict)
     links: list[int] = field(default_factory=list)
     buffers: dict[int, EventBuffer] = field(default_factory=dict)
@@ -180,25 +170,22 @@ class WasmBpfApp(GuestRuntime):
         if why := probe.can_use_bpf():
             self.diag(f"wasm_load_bpf_object: {why}")
             return 0
+        name = os.path.splitext(os.path.basename(self.name))[0][:15]
+        try:
+            obj = BpfObject(data, name)
+        except LmpError as exc:
+            self.diag(f"wasm_load_bpf_object: {exc}")
+            return 0
+        try:
+            obj.load("the BPF object")
+        except LmpError as exc:
+            self.diag(f"wasm_load_bpf_object: {exc}")
+            obj.close()
+            return 0
         lib = libbpf.lib()
-        libbpf.log.take()
-        elf = ctypes.create_string_buffer(data, len(data))
-        opts = libbpf.BpfObjectOpenOpts()
-        opts.sz = ctypes.sizeof(libbpf.BpfObjectOpenOpts)
-        opts.object_name = os.path.splitext(os.path.basename(self.name))[0][:15].encode() or None
-        obj = lib.bpf_object__open_mem(elf, len(data), ctypes.byref(opts))
-        if not obj:
-            self.diag(libbpf_failure("cannot open the BPF object", libbpf.errno()))
-            return 0
-        err = lib.bpf_object__load(obj)
-        if err:
-            self.diag(libbpf_failure("the kernel refused to load the BPF object", err))
-            lib.bpf_object__close(obj)
-            return 0
-        loaded = LoadedObject(self._next_handle, obj, elf)
+        loaded = LoadedObject(self._next_handle, obj)
         self._next_handle += 1
-        m = None
-        while m := lib.bpf_object__next_map(obj, m):
+        for _, m in obj.maps():
             if (fd := lib.bpf_map__fd(m)) >= 0:
                 loaded.maps[fd] = _map_info(lib, m)
         self.objects[loaded.handle] = loaded
@@ -213,7 +200,7 @@ class WasmBpfApp(GuestRuntime):
         if obj is None or name is None or (target_ptr and target is None):
             return -1
         lib = libbpf.lib()
-        prog = lib.bpf_object__find_program_by_name(obj.obj, name.encode())
+        prog = lib.bpf_object__find_program_by_name(obj.object.ptr, name.encode())
         if not prog:
             self.diag(f"wasm_attach_bpf_program: the object has no program named {name!r}")
             return -1
@@ -227,7 +214,7 @@ class WasmBpfApp(GuestRuntime):
             self.diag(str(exc))
             return -1
         if not link:
-            self.diag(libbpf_failure(f"cannot attach {name} ({section})", libbpf.errno()))
+            self.diag(failure(f"cannot attach {name} ({section})", libbpf.errno()))
             return -1
         obj.links.append(link)
         return 0
@@ -410,7 +397,7 @@ class WasmBpfApp(GuestRuntime):
             cb = libbpf.RING_SAMPLE_FN(lambda _ctx, data, size: self._deliver(obj, fd, data, size))
             ptr = lib.ring_buffer__new(fd, ctypes.cast(cb, c_void_p), None, None)
             if not ptr:
-                self.diag(libbpf_failure(f"cannot open ring buffer {info.name}", libbpf.errno()))
+                self.diag(failure(f"cannot open ring buffer {info.name}", libbpf.errno()))
                 return 1
             return EventBuffer("ringbuf", ptr, (cb,))
         if info.type == MAP_PERF_EVENT_ARRAY:
@@ -429,7 +416,7 @@ class WasmBpfApp(GuestRuntime):
                 None,
             )
             if not ptr:
-                self.diag(libbpf_failure(f"cannot open perf buffer {info.name}", libbpf.errno()))
+                self.diag(failure(f"cannot open perf buffer {info.name}", libbpf.errno()))
                 return 1
             return EventBuffer("perf", ptr, (sample, lost))
         self.diag(f"map {info.name} is neither a ring buffer nor a perf event array")
@@ -513,5 +500,4 @@ def _release(obj: LoadedObject) -> None:
     for link in obj.links:
         lib.bpf_link__destroy(link)
     obj.links.clear()
-    lib.bpf_object__close(obj.obj)
-    obj.obj = 0
+    obj.object.close()
