@@ -100,8 +100,8 @@ async def test_sigsnoop_and_procstat_live_in_the_app(tmp_path: Path) -> None:
             assert row["pid"] == os.getpid() and row["sig"] == signal.SIGUSR1
             # The same row through the UI: filter box, then the table's visible text.
             await pilot.press("slash", *f"tpid={sleeper.pid}", "enter")
-            await pilot.pause(0.3)
             table = app.views[sig.number].query_one(EventTable)
+            await wait_for(lambda: table.where.text != "" and table.row_count > 0, 5, "the filter")
             shown = [table.row_values(i) for i in range(table.row_count)]
             assert shown and shown[0]["sig"] == "SIGUSR1"
             assert shown[0]["pid"] == str(os.getpid()) and shown[0]["tpid"] == str(sleeper.pid)
