@@ -150,3 +150,20 @@ def test_perf_buffer_programs_deliver_events(tmp_path):
         rows = collect(s, lambda rows: any(r["pid"] == child.pid for r in rows))
     [mine] = [r for r in rows if r["pid"] == child.pid]
     assert mine["comm"] == "true"
+
+
+def test_unmounted_tracefs_is_mounted_before_a_tracepoint_run():
+    """A fresh container has no tracefs: `lmp run` mounts it (mount(2), as root) and runs.
+    The run is in a mount namespace of its own so the host's tracefs stays as it is."""
+    script = (
+        "umount /sys/kernel/tracing && test ! -d /sys/kernel/tracing/events && "
+        f"{sys.executable} -m lmp_tui.cli run sigsnoop --duration 0"
+    )
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "detached" in done.stderr

@@ -25,7 +25,6 @@ from ..runtime.format.package import ExportSpec, Package, parse_package
 from ..runtime.runs.pipeline import Pipeline
 from ..runtime.runs.session import LiveSession
 from ..runtime.runs.sinks import RecorderSink, TextSink
-from ..runtime.stream.recording import Recorder, header_for
 from .common import err, progress_printer, transport_options
 
 
@@ -132,6 +131,9 @@ def _run(session: LiveSession, request: RunRequest) -> int:
     try:
         session.start()
         if request.record is not None:
+            # here, not at the top: msgpack and the format cost `lmp run` ~8 ms of start-up
+            from ..runtime.stream.recording import Recorder, header_for
+
             recorder = RecorderSink(
                 Recorder(request.record, header_for(session), request.max_bytes)
             )

@@ -35,3 +35,7 @@ class BuildError(LmpError):
 
 class NotFoundError(LmpError):
     """A program, file or reference does not exist."""
+
+
+class RecordingError(LmpError):
+    """Not a recording, a newer format, or a recording that cannot be written."""

@@ -7,7 +7,6 @@ messages instead of going raw to the terminal.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import threading
 from ctypes import (
@@ -147,12 +146,14 @@ def lib() -> ctypes.CDLL:
     """The loaded libbpf, with prototypes set and its log captured."""
     global _lib
     if _lib is None:
-        path = ctypes.util.find_library("bpf") or "libbpf.so.1"
         try:
             handle = ctypes.CDLL("libbpf.so.1", use_errno=True)
         except OSError:
+            # find_library runs ldconfig in a subprocess: only worth it when the soname failed
+            from ctypes.util import find_library
+
             try:
-                handle = ctypes.CDLL(path, use_errno=True)
+                handle = ctypes.CDLL(find_library("bpf") or "libbpf.so.1", use_errno=True)
             except OSError:
                 raise KernelError("libbpf.so.1 is not installed: apt-get install libbpf1") from None
         for name, (restype, argtypes) in _SIGNATURES.items():

@@ -6,8 +6,8 @@ Used before loading (so a missing tracepoint is one clear line, not a libbpf log
 
 from __future__ import annotations
 
+import ctypes
 import os
-import subprocess
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -72,9 +72,9 @@ def ensure_tracefs() -> None:
     if (TRACEFS / "events").is_dir():
         return
     if capabilities() & (1 << CAP_SYS_ADMIN):
-        subprocess.run(
-            ["mount", "-t", "tracefs", "nodev", str(TRACEFS)], capture_output=True, check=False
-        )
+        # mount(2) itself: no mount(8) to find, no subprocess to start
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mount(b"nodev", os.fsencode(TRACEFS), b"tracefs", ctypes.c_ulong(0), None)
         if (TRACEFS / "events").is_dir():
             return
     raise KernelError(

@@ -4,12 +4,16 @@ store is fed by ``stream.store.StoreSink``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from ..errors import RecordingError
 from ..format.package import ExportSpec
 from ..stream.decode import Decoded
 from ..stream.output import BatchPrinter
-from ..stream.recording import Recorder, RecordingError
 from ..stream.writer import ChunkWriter
+
+if TYPE_CHECKING:  # msgpack and the recording format load only when something records
+    from ..stream.recording import Recorder
 
 
 class TextSink:

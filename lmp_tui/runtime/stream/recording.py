@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgpack
 
-from ..errors import LmpError
+from ..errors import LmpError, RecordingError
 from ..format.layout import StructLayout
 from ..format.package import ExportSpec, SampleMeta
 from .batch import Batch
@@ -35,10 +35,6 @@ FORMAT = "lmprec"
 VERSION = 1
 # Bounds for the reader, so a corrupt length prefix cannot make it allocate or wait for gigabytes.
 MAX_FRAME = 256 << 20
-
-
-class RecordingError(LmpError):
-    """Not a recording, a newer format, or a recording that cannot be written."""
 
 
 @dataclass(slots=True)
