@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lmp_tui.runtime.distribution.hub import find_builtin
+from lmp_tui.runtime.errors import RecordingError
 from lmp_tui.runtime.runs.session import LiveSession
 from lmp_tui.runtime.stream.batch import Batch
-from lmp_tui.runtime.errors import RecordingError
 from lmp_tui.runtime.stream.decode import Decoded
 from lmp_tui.runtime.stream.output import BatchPrinter
 from lmp_tui.runtime.stream.recording import (
