@@ -58,7 +58,12 @@ case "${1:-run}" in
     .venv/bin/ruff check lmp_tui tests bench
     .venv/bin/ruff format --check lmp_tui tests bench
     .venv/bin/mypy
-    exec .venv/bin/pytest -q "$@"
+    if [ $# -gt 0 ]; then
+      exec .venv/bin/pytest -q "$@"
+    fi
+    .venv/bin/pytest -q --ignore=tests/fuzz
+    # The fuzzers in a process of their own: their 256 MB bound is that process's peak.
+    exec .venv/bin/pytest -q tests/fuzz
     ;;
   install)
     echo "setup: done; run .venv/bin/lmp or .venv/bin/lmp-tui" >&2
