@@ -16,8 +16,10 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -41,6 +43,7 @@ from .runtime.runs.session import Session
 from .runtime.stream.recording import Recorder
 from .runtime.stream.rows import RowStore
 from .runtime.stream.store import StoreConfig, make_store
+from .runtime.untrusted import file_stem
 from .runtime.wasm.run import WasmRun
 from .tui.commands import LmpCommands
 from .tui.demo import demo_session
@@ -212,9 +215,20 @@ class LmpApp(App[None]):
         self.call_after_refresh(gc.freeze)
         if not self.is_headless:
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGHUP):
-                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                    loop.add_signal_handler(sig, lambda: self.call_next(self.action_quit))
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signal.SIGTERM, lambda: self.call_next(self.action_quit))
+            # Not through the event loop: once the terminal is gone, Textual's writer thread dies
+            # on EIO and the loop itself soon blocks for good on the writer's full queue.
+            signal.signal(signal.SIGHUP, self._hung_up)
+
+    def _hung_up(self, signum: int, frame: object) -> None:
+        """The terminal went away (a closed SSH session, a killed tmux): release every program,
+        close the recordings, and go without restoring a terminal nobody reads."""
+        # release_all joins drain threads and detaches links: bounded, but never wait on it
+        # for longer than a user would wait for a hung-up tool to go
+        threading.Timer(2.5, os._exit, (128 + signum,)).start()
+        self.runs.release_all()
+        os._exit(128 + signum)
 
     def _highlighted_name(self) -> str | None:
         option = self.sidebar.option_list.highlighted_option
@@ -402,9 +416,10 @@ class LmpApp(App[None]):
         folder = self.recordings_dir()
         folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        path, n = folder / f"{program}-{stamp}.lmprec", 2
+        stem = file_stem(program)  # a package's name is data: never a path
+        path, n = folder / f"{stem}-{stamp}.lmprec", 2
         while path.exists():
-            path, n = folder / f"{program}-{stamp}-{n}.lmprec", n + 1
+            path, n = folder / f"{stem}-{stamp}-{n}.lmprec", n + 1
         return path
 
     def action_record(self) -> None:

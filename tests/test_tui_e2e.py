@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import loaded_programs, programs_held_by
+from conftest import lmp, loaded_programs, programs_held_by
 
 pytestmark = pytest.mark.kernel
 
@@ -66,7 +66,9 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
     session = Tmux(f"lmp-e2e-{os.getpid()}")
     session("new-session", "-d", "-s", session.name, "-x", "120", "-y", "40")
     session("set-option", "-t", session.name, "remain-on-exit", "on")
-    (tmp_path / "config.toml").write_text('[tui]\ntheme = "dark"\n')
+    (tmp_path / "config.toml").write_text(
+        f'[tui]\ntheme = "dark"\nrecordings_dir = "{tmp_path / "recordings"}"\n'
+    )
     # COLUMNS/LINES (set by some runners) would override the real terminal size.
     # The exit status is written by a shell that waits for lmp-tui, not read from tmux: tmux
     # 3.3 now and then leaves a dead pane's process unreaped, and its status unknown.
@@ -119,3 +121,59 @@ def test_lmp_tui_runs_sigsnoop_in_a_terminal_and_quits_clean(tmux: Tmux) -> None
     while (left := mine & loaded_programs()) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, f"still loaded after quitting: {sorted(left)}"
+
+
+def start_program(tmux: Tmux, name: str, number: int) -> None:
+    """Start ``name`` from the program list, through its parameter form if it has one."""
+    for keys in (["0"], ["/"], [name], ["Enter"]):
+        tmux.keys(*keys)
+        time.sleep(0.3)
+    tmux.keys("Enter")  # run it (the details pane's action), or confirm the form
+    time.sleep(0.5)
+    if f"Run {name}" in tmux.screen():
+        tmux.keys("Enter")
+    tmux.wait(lambda s: f"{number} {name}" in s, f"the {name} view")
+
+
+def test_sighup_lmp_tui_exits_within_3s_of_tmux_kill_session(tmux: Tmux, tmp_path: Path) -> None:
+    """Item 6 of the untrusted-input issue: the terminal goes away (a closed SSH session, a
+    killed tmux session) while three busy views draw, one of them recording: lmp-tui releases
+    its programs, closes the recording and exits instead of waiting forever on a terminal
+    nobody reads."""
+    busy = subprocess.Popen(
+        [sys.executable, "-c", "import os\nwhile True: os.close(os.open('/etc/hostname', 0))"]
+    )
+    try:
+        tmux.wait(lambda s: "opensnoop" in s and "runs on this kernel" in s, "the program list")
+        time.sleep(0.5)
+        for number, name in enumerate(("opensnoop", "sigsnoop", "exitsnoop"), start=1):
+            start_program(tmux, name, number)
+        tmux.keys("1")
+        time.sleep(0.3)
+        tmux.keys("r")
+        tmux.wait(lambda s: "recording" in s and "not recording" not in s, "a recording")
+        shell = int(tmux.pane("#{pane_pid}"))
+        mine = programs_held_by(shell)
+        assert len(mine) >= 3, f"lmp-tui holds {len(mine)} programs"
+        tui = int(subprocess.check_output(["pgrep", "-P", str(shell)], text=True).split()[0])
+        time.sleep(1)  # busy views drawing
+        killed = time.monotonic()
+        tmux("kill-session", "-t", tmux.name)
+        while Path(f"/proc/{tui}").exists() and time.monotonic() - killed < 10:
+            time.sleep(0.05)
+        took = time.monotonic() - killed
+    finally:
+        busy.kill()
+        busy.wait()
+    if Path(f"/proc/{tui}").exists():
+        os.kill(tui, signal.SIGKILL)
+        pytest.fail("lmp-tui still running 10 s after its terminal went away")
+    assert took < 3, f"lmp-tui took {took:.1f} s to exit after its terminal went away"
+    deadline = time.monotonic() + 3
+    while (left := mine & loaded_programs()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"still loaded after the hang-up: {sorted(left)}"
+    (recording,) = (tmp_path / "recordings").glob("opensnoop-*.lmprec")
+    replayed = lmp("replay", str(recording), "--json")
+    assert replayed.returncode == 0, replayed.stderr
+    assert "/etc/hostname" in replayed.stdout

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -25,7 +27,26 @@ def command(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except LmpError as exc:
+        err(str(exc))
+        return exc.exit_code
+    except BrokenPipeError:
+        # `lmp ... | head`: quiet, with the status of a tool killed by SIGPIPE
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    except OSError as exc:
+        # disk full, I/O error, permission denied on a file lmp writes (an unwritable home...)
+        err(describe_os_error(exc))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _main(argv: list[str]) -> int:
     # Everything after the first `--` belongs to the program, not to lmp.
     program_args: list[str] = []
     if "--" in argv:
@@ -33,14 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         argv, program_args = argv[:i], argv[i + 1 :]
     args = parser().parse_args(argv)
     args.program_args = program_args
-    try:
-        return int(command(args.func)(args) or 0)
-    except LmpError as exc:
-        err(str(exc))
-        return exc.exit_code
-    except BrokenPipeError:
-        with contextlib.suppress(OSError):
-            sys.stdout.close()
-        return 0
-    except KeyboardInterrupt:
-        return 130
+    return int(command(args.func)(args) or 0)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``cannot write /x: No space left on device`` from any OSError, in one line."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    return f"{exc.filename}: {what}" if exc.filename else what

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 
@@ -13,7 +14,9 @@ PROGRESS_MIN = 1 << 20  # smaller transfers finish before a progress line would 
 
 def err(msg: str) -> None:
     """One line on stderr, prefixed so users know which tool spoke."""
-    print(f"lmp: {msg}", file=sys.stderr, flush=True)
+    # stderr may be gone (a closed terminal, a closed pipe): the exit status still tells
+    with contextlib.suppress(OSError):
+        print(f"lmp: {msg}", file=sys.stderr, flush=True)
 
 
 def write_lines(lines: list[str]) -> None:

@@ -32,9 +32,8 @@ async def _replay(session: ReplaySession, json_mode: bool) -> int:
     finally:
         session.close()
         pipeline.close()
-    if text.error and not text.broken_pipe:
-        err(f"cannot write the output: {text.error}")
-        return 1
+    if text.error:
+        return run.output_failed(text)
     if session.problem:
         err(session.problem)
         return 1 if session.source.reader.report.corrupt else 0

@@ -1,6 +1,6 @@
 """``lmp run``, ``lmp list``, ``lmp build``.
 
-Ctrl-C and SIGTERM detach everything and print a one-line summary on stderr.
+Ctrl-C, SIGTERM and SIGHUP detach everything and print a one-line summary on stderr.
 """
 
 from __future__ import annotations
@@ -121,8 +121,10 @@ EXPORT_KINDS = {
 
 def _run(session: LiveSession, request: RunRequest) -> int:
     stop = threading.Event()
+    # SIGHUP (the terminal went away) ends a run like Ctrl-C: the recording gets every frame
     previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+        sig: signal.signal(sig, lambda *_: stop.set())
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     }
     started = time.monotonic()
     pipeline = Pipeline(session)
@@ -157,9 +159,8 @@ def _run(session: LiveSession, request: RunRequest) -> int:
         f"{session.name}: {tally.events} events, {lost} in "
         f"{time.monotonic() - started:.1f} s; detached"
     )
-    if text is not None and text.error and not text.broken_pipe:
-        err(f"cannot write the output: {text.error}")
-        return 1
+    if text is not None and text.error:
+        return output_failed(text)
     if recorder is not None:
         rec = recorder.recorder
         note = f" ({rec.stopped_reason})" if rec.stopped_reason else ""
@@ -167,6 +168,18 @@ def _run(session: LiveSession, request: RunRequest) -> int:
         if rec.failed:
             return 1
     return 0
+
+
+def output_failed(text: TextSink) -> int:
+    """The exit status (and line) of a run whose standard output failed.
+
+    A reader that went away (``| head``) is not an error to report: quiet, with the status a
+    tool killed by SIGPIPE has, as the shell expects. A full disk or an I/O error is.
+    """
+    if text.broken_pipe:
+        return 128 + signal.SIGPIPE
+    err(f"cannot write the output ({text.unwritten} lines not written): {text.error}")
+    return 1
 
 
 def run_wasm_app(found: Resolved, request: RunRequest) -> int:

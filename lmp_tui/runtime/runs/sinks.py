@@ -44,7 +44,13 @@ class TextSink:
 
     @property
     def shed(self) -> int:
+        """Lines shed because the reader was too slow."""
         return self.writer.shed_lines
+
+    @property
+    def unwritten(self) -> int:
+        """Lines not written because writing had failed."""
+        return self.writer.unwritten_lines
 
     def write(self, item: Decoded) -> None:
         self.writer.write(self.printer.text(item), item.batch.count)

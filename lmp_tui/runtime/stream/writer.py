@@ -12,6 +12,7 @@ import errno
 import os
 import select
 import threading
+import time
 from collections import deque
 
 DEFAULT_MAX_BYTES = 64 << 20
@@ -27,9 +28,14 @@ class ChunkWriter:
         self.fd = fd
         self.max_bytes = max_bytes
         self.shed_lines = 0
+        """Lines dropped because the reader was too slow (the queue was full)."""
+        self.unwritten_lines = 0
+        """Lines not written because writing had failed (``error``)."""
         self.error = ""
         """Why writing stopped (empty unless it failed); EPIPE is a reader that went away."""
         self.broken_pipe = False
+        self.written = 0
+        """Bytes written so far."""
         self._queue: deque[tuple[bytes, int]] = deque()
         self._queued = 0
         self._closing = False
@@ -47,19 +53,29 @@ class ChunkWriter:
             return
         data = text.encode("utf-8", "replace")
         with self._cond:
-            if self.error or self._queued + len(data) > self.max_bytes:
+            if self.error:
+                self.unwritten_lines += lines
+                return
+            if self._queued + len(data) > self.max_bytes:
                 self.shed_lines += lines
                 return
             self._queue.append((data, lines))
             self._queued += len(data)
             self._cond.notify()
 
-    def close(self, timeout: float = 2.0) -> bool:
-        """Write out what is queued, waiting at most ``timeout``; False if it could not."""
+    def close(self, timeout: float = 2.0, stall: float = 0.1) -> bool:
+        """Write out what is queued, waiting at most ``timeout``, and no longer than ``stall``
+        once the reader stops reading (a pipe nobody drains must not hold up Ctrl-C); False if
+        it could not."""
         with self._cond:
             self._closing = True
             self._cond.notify()
-        self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            before = self.written
+            self._thread.join(min(stall, max(0.0, deadline - time.monotonic())))
+            if self.written == before:
+                break
         if self._thread.is_alive():
             with self._cond:
                 self.shed_lines += sum(n for _, n in self._queue)
@@ -82,15 +98,17 @@ class ChunkWriter:
                 view = memoryview(data)
                 while view:
                     try:
-                        view = view[os.write(self.fd, view[:WRITE_SLICE]) :]
+                        n = os.write(self.fd, view[:WRITE_SLICE])
+                        self.written += n
+                        view = view[n:]
                     except BlockingIOError:  # somebody made our stdout non-blocking
                         select.select([], [self.fd], [])
             except OSError as exc:
                 with self._cond:
                     self.broken_pipe = exc.errno == errno.EPIPE
                     self.error = exc.strerror or str(exc)
-                    self.shed_lines += sum(n for _, n in chunks)
-                    self.shed_lines += sum(n for _, n in self._queue)
+                    self.unwritten_lines += sum(n for _, n in chunks)
+                    self.unwritten_lines += sum(n for _, n in self._queue)
                     self._queue.clear()
                     self._queued = 0
                 return
