@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..runtime.stream.query import Filter, Sort
+from ..runtime.untrusted import printable, printable_all
 from ..tui.table_models import TableModel
 
 GAP = 2
@@ -347,7 +348,7 @@ class VirtualTable(ScrollView, can_focus=True):
         specs = self.model.columns()
         for i, (column, width) in enumerate(zip(specs, self.widths, strict=False)):
             mark = SORT_MARKS[self.sort.reverse] if self.sort.field == column.name else ""
-            title = column.name + mark
+            title = printable(column.name) + mark
             text = title.rjust(width) if column.numeric else title.ljust(width)
             segments.append(Segment(text[:width], cursor if i == self.cursor_column else plain))
             segments.append(Segment(" " * GAP, plain))
@@ -386,7 +387,8 @@ class VirtualTable(ScrollView, can_focus=True):
         height = max(self.size.height, 1)
         start = max(min(position, int(self.scroll_offset.y)), 0)
         end = min(max(position + 1, start + height), self.row_count)
-        rows = self.model.texts(start, end)
+        # what events and packages say is data: no escape sequence reaches the terminal
+        rows = [printable_all(row) for row in self.model.texts(start, end)]
         widened = False
         for i in range(len(self.widths)):
             longest = min(max((len(r[i]) for r in rows), default=0), MAX_TEXT_WIDTH)

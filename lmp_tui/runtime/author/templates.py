@@ -127,3 +127,17 @@ def read_config(project: Path) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ProjectError(f"{path}: not valid JSON") from None
     return doc if isinstance(doc, dict) else {}
+
+
+def inside(project: Path, rel: object, key: str) -> Path:
+    """The file ``rel`` names (a path from ``config.json``), which must lie in ``project``: a
+    project someone sent us must not make ``lmp`` read or write anywhere else."""
+    if not isinstance(rel, str) or not rel or "\0" in rel:
+        raise ProjectError(f"{project / CONFIG_FILE}: {key} must be a file name in the project")
+    root = project.resolve()
+    path = (root / rel).resolve()
+    if path == root or not path.is_relative_to(root):
+        raise ProjectError(
+            f"{project / CONFIG_FILE}: {key} {rel!r} is outside the project directory"
+        )
+    return path

@@ -30,7 +30,7 @@ from ..format import skeleton
 from ..format.layout import Field, FieldKind, StructLayout, field_from_btf
 from ..format.package import Package, load_package
 from ..format.params import Parameter, parameters
-from .templates import read_config, templates_root
+from .templates import inside, read_config, templates_root
 
 INCLUDE_DIR = "wasm-include"
 HELPERS = ("libbpf-wasm.h", "lmp-wasm-app.h")
@@ -93,19 +93,17 @@ def load_project(path: Path) -> WasmProject:
     config = read_config(path)
     wasm = config.get("wasm")
     wasm = wasm if isinstance(wasm, dict) else {}
-    package_path = path / str(config.get("package") or "package.json")
+    package_path = inside(path, config.get("package", "package.json"), "package")
+    app = wasm.get("app", "app.c")
+    output = wasm.get("output", "app.wasm")
+    inside(path, app, "wasm.app")
+    inside(path, output, "wasm.output")
     if not package_path.is_file():
         raise NotFoundError(f"{package_path} does not exist: run `lmp build` in {path} first")
     package = load_package(package_path)
     obj = c_ident(package.obj_name)
     return WasmProject(
-        path,
-        package,
-        package_path,
-        obj.removesuffix("_bpf") or obj,
-        obj,
-        str(wasm.get("app") or "app.c"),
-        str(wasm.get("output") or "app.wasm"),
+        path, package, package_path, obj.removesuffix("_bpf") or obj, obj, app, output
     )
 
 
@@ -655,7 +653,7 @@ def gen_wasm_skel(path: Path, force: bool = False, log: Callable[[str], None] = 
     kept: list[Path] = []
 
     def write(rel: str, text: str) -> None:
-        dest = project.path / rel
+        dest = inside(project.path, rel, rel)  # names come from the package too
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(text)
         written.append(dest)

@@ -16,6 +16,7 @@ from typing import Any
 from ..format.layout import Field, FieldKind
 from ..format.package import ExportSpec
 from ..lazy import np
+from ..untrusted import printable, printable_all
 from .decode import (
     Decoded,
     Decoder,
@@ -41,12 +42,12 @@ class PlainTable:
         self.offsets: list[int] = []
         for name in names:
             self.offsets.append(len(header))
-            header += name.upper().ljust(6) + " "
+            header += printable(name.upper()).ljust(6) + " "
         self.header = header
         self.names = list(names)
 
     def row(self, values: Sequence[Any], when: float) -> str:
-        return self._laid_out(clock(when) + " ", [plain_value(v) for v in values])
+        return self._laid_out(clock(when) + " ", [printable(plain_value(v)) for v in values])
 
     def text(self, columns: Sequence[list[str]], when: float) -> str:
         """Lines for columns of already formatted values, each line ending in a newline.
@@ -100,8 +101,8 @@ def plain_strings(f: Field, col: np.ndarray) -> list[str]:
         case FieldKind.BOOL:
             return list(map(_BOOLS.__getitem__, (col != 0).tolist()))
         case FieldKind.STRING:
-            return c_strings(col)
-    return list(map(plain_value, converter(f)(col)))
+            return printable_all(c_strings(col))
+    return printable_all(list(map(plain_value, converter(f)(col))))
 
 
 def json_strings(f: Field, col: np.ndarray) -> list[str]:
@@ -175,8 +176,12 @@ def log2_chunk(key: Sequence[Any], value: dict[str, Any], unit: str) -> str:
 
     ecli writes ``"key = "`` and then each key member with its separating space, hence the two.
     """
-    lines = ["key = " + "".join(" " + plain_value(v) for v in key)]
-    lines += [f"{name} = {plain_value(v)}" for name, v in value.items() if name != "slots"]
+    lines = ["key = " + "".join(" " + printable(plain_value(v)) for v in key)]
+    lines += [
+        f"{printable(name)} = {printable(plain_value(v))}"
+        for name, v in value.items()
+        if name != "slots"
+    ]
     return "\n".join(lines) + "\n\n" + log2_histogram(value["slots"], unit)
 
 
@@ -191,7 +196,7 @@ class BatchPrinter:
         self.json = json_mode
         self.snapshot = decoders.snapshot
         self.sample_type = sample.type if sample is not None else "default_kv"
-        self.unit = sample.unit if sample is not None else "(unit)"
+        self.unit = printable(sample.unit) if sample is not None else "(unit)"
         self.events = EventText(decoders.events, json_mode) if decoders.events else None
         self.table: PlainTable | None = None
         if self.events is not None:
