@@ -91,6 +91,8 @@ class EwasmApp(GuestRuntime):
         self.process_event = self._export_func("process_event", "i32 i32 i32->i32")
         # A reactor-style module runs its constructors from _initialize.
         if isinstance(init := self.export("_initialize"), wasmtime.Func):
+            if signature(init, self.store) != "->":
+                raise PackageError(f"{self.name}: its _initialize takes or returns values")
             self.call(init)
         args = json.dumps(self.argv).encode()
         ptr = self.alloc(len(args) + 1)

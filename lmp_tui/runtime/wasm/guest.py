@@ -12,7 +12,15 @@ made to the user around the guest:
 * ``stop()`` and ``duration``: the ABI's poll call returns ``-EINTR`` so the app can end cleanly;
   an app that goes on calling the host for more than a second after that is ended;
 * everything the guest loaded is released when the run ends (``cleanup``): normal exit,
-  ``proc_exit``, trap, watchdog, stop, or Ctrl-C.
+  ``proc_exit``, trap, watchdog, stop, or Ctrl-C;
+* bounded resources: one linear memory of at most ``memory_limit`` bytes (128 MiB: wasm-bpf apps
+  use a few MiB), one instance, a few tables of at most 2^20 elements; ``memory.grow`` past the
+  limit returns -1 in the guest. No proposal that allocates outside linear memory (GC,
+  exceptions, stack switching, threads, multi-memory, memory64). Bulk memory stays (clang and
+  rustc emit it): capped memory keeps one ``memory.fill`` or ``memory.copy`` to tens of
+  milliseconds, so the watchdog's second holds;
+* host calls nest (a callback calling the host calling the callback...) at most ``MAX_NESTING``
+  deep.
 
 The ABIs themselves: ``wasm_bpf`` (wasm-bpf apps) and ``ewasm`` (legacy eunomia modules).
 """
@@ -36,6 +44,7 @@ from typing import IO, Any, cast
 import wasmtime
 
 from ..errors import LmpError, PackageError
+from ..untrusted import printable
 
 Output = IO[Any] | io.TextIOBase
 """Where a guest's stdout or stderr goes: a file (its bytes as they are) or any text stream."""
@@ -48,6 +57,18 @@ DEFAULT_BUDGET_S = 1.0
 STOP_GRACE_S = 1.0
 POLL_SLICE_MS = 100
 MAX_CSTRING = 4096
+MiB = 1 << 20
+DEFAULT_MEMORY_LIMIT = 128 * MiB
+MAX_TABLE_ELEMENTS = 1 << 20
+MAX_TABLES = 4
+MAX_NESTING = 16
+MAX_SUBSCRIPTIONS = 4096  # poll_oneoff: wasi-libc's poll() passes one per fd, plus a timer
+NAME_CHARS = 80  # a guest-chosen name (import, function) in a message
+# Compiling costs memory: up to ~75 bytes of RSS per byte of (dense) code, kept with the module.
+# Real wasm-bpf apps have well under 2 MiB of code; a module with more is refused unread.
+MAX_CODE_BYTES = 8 * MiB
+MAX_FUNCTION_BYTES = 1 * MiB
+CODE_SECTION = 10
 
 
 class WasmTrapError(LmpError):
@@ -73,6 +94,7 @@ class RunOptions:
     budget_s: float | None = DEFAULT_BUDGET_S
     preopens: tuple[tuple[str, str], ...] = ()
     on_event: Callable[[str], None] | None = None  # ewasm: events the guest kept
+    memory_limit: int = DEFAULT_MEMORY_LIMIT  # bytes of linear memory the guest may have
 
 
 class StreamSink:
@@ -199,11 +221,18 @@ def signature(func: wasmtime.Func, store: wasmtime.Store) -> str:
     return f"{' '.join(map(str, ty.params))}->{' '.join(map(str, ty.results))}"
 
 
+def clean(text: str | None, limit: int = NAME_CHARS) -> str:
+    """A name the guest chose, fit for a one-line message: control characters escaped, and cut
+    at ``limit`` characters."""
+    text = printable(text or "")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def trap_reason(exc: BaseException) -> str:
     """The one line that says why a trap happened (wasmtime messages open with a backtrace)."""
     text = exc.message if isinstance(exc, wasmtime.Trap) else str(exc)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1] if lines else "unknown trap"
+    return clean(lines[-1], 300) if lines else "unknown trap"
 
 
 def trap_function(exc: BaseException) -> str | None:
@@ -211,8 +240,31 @@ def trap_function(exc: BaseException) -> str | None:
         with contextlib.suppress(Exception):
             frames = exc.frames
             if frames and frames[0].func_name:
-                return frames[0].func_name
+                return clean(frames[0].func_name)
     return None
+
+
+def describe(ty: Any) -> str:
+    """An import's or extern's type, as a message says it."""
+    if isinstance(ty, wasmtime.FuncType):
+        return (
+            f"a function ({', '.join(map(str, ty.params))}) -> ({', '.join(map(str, ty.results))})"
+        )
+    kinds = {
+        wasmtime.MemoryType: "a memory",
+        wasmtime.TableType: "a table",
+        wasmtime.GlobalType: "a global",
+    }
+    return next((name for cls, name in kinds.items() if isinstance(ty, cls)), "something else")
+
+
+def same_func_type(a: Any, b: Any) -> bool:
+    return (
+        isinstance(a, wasmtime.FuncType)
+        and isinstance(b, wasmtime.FuncType)
+        and list(map(str, a.params)) == list(map(str, b.params))
+        and list(map(str, a.results)) == list(map(str, b.results))
+    )
 
 
 class Watchdog:
@@ -270,6 +322,14 @@ class GuestRuntime:
         self.engine = engine
         self.module = module
         self.store = wasmtime.Store(self.engine)
+        self.store.set_limits(
+            memory_size=options.memory_limit,
+            table_elements=MAX_TABLE_ELEMENTS,
+            instances=1,
+            tables=MAX_TABLES,
+            memories=1,
+        )
+        self._nesting = 0
         self._streams = (stdout, stderr)
         self.stdout: StreamSink | None = None
         self.stderr: StreamSink | None = None
@@ -318,9 +378,16 @@ class GuestRuntime:
 
         def import_fn(*args: Any) -> Any:
             self.check_forced_stop()
+            if self._nesting >= MAX_NESTING:
+                raise WasmTrapError(
+                    f"{self.name}: host calls nested more than {MAX_NESTING} deep "
+                    "(a callback that calls the host, which calls it back...)"
+                )
+            self._nesting += 1
             try:
                 return fn(*args)
             finally:
+                self._nesting -= 1
                 self.watchdog.arm(self.store)
 
         return import_fn
@@ -353,31 +420,58 @@ class GuestRuntime:
             WASI_MODULE, "clock_time_get", functype("i32 i64 i32", "i32"), self._clock_time_get
         )
 
+    def _unknown_import(self, module: str, name: str) -> PackageError:
+        return PackageError(
+            f"{self.name} imports {clean(module)}.{clean(name)}, which lmp does not provide "
+            f"({self.abi_description})"
+        )
+
     def _check_imports(self) -> None:
+        """Names first: an import of another ABI is refused before the host is set up."""
         provided = self.provided()
         for imp in self.module.imports:
-            if imp.module == WASI_MODULE:
-                continue
-            if (imp.module, imp.name) not in provided:
+            if imp.module != WASI_MODULE and (imp.module, imp.name or "") not in provided:
+                raise self._unknown_import(imp.module, imp.name or "")
+
+    def _check_import_types(self) -> None:
+        """Then each import against what the linker holds: a WASI name that does not exist, or a
+        function imported with another signature (or as a memory, table, global)."""
+        for imp in self.module.imports:
+            name = imp.name or ""
+            try:
+                ours = self.linker.get(self.store, imp.module, name)
+            except wasmtime.WasmtimeError:
+                raise self._unknown_import(imp.module, name) from None
+            have = ours.type(self.store) if isinstance(ours, wasmtime.Func) else None
+            if not same_func_type(imp.type, have):
                 raise PackageError(
-                    f"{self.name} imports {imp.module}.{imp.name}, which lmp does not provide "
-                    f"({self.abi_description})"
+                    f"{self.name} imports {clean(imp.module)}.{clean(name)} as "
+                    f"{describe(imp.type)}, but lmp provides {describe(have)}"
                 )
 
     def instantiate(self) -> wasmtime.Instance:
         self._check_imports()
         self._wasi()
         self.define_imports()
+        self._check_import_types()
         self.watchdog.arm(self.store)
         try:
             self.instance = self.linker.instantiate(self.store, self.module)
         except wasmtime.WasmtimeError as exc:
-            raise PackageError(f"{self.name}: cannot instantiate: {trap_reason(exc)}") from None
+            raise PackageError(f"{self.name}: cannot instantiate: {self._refusal(exc)}") from None
         memory = self.export("memory")
         if not isinstance(memory, wasmtime.Memory):
             raise PackageError(f"{self.name} does not export its linear memory as 'memory'")
         self.memory = GuestMemory(memory, self.store)
         return self.instance
+
+    def _refusal(self, exc: BaseException) -> str:
+        reason = trap_reason(exc)
+        if "exceeds memory limits" in reason:
+            return f"{reason} (lmp allows {self.options.memory_limit / MiB:g} MiB)"
+        if "exceeds table limits" in reason:
+            return f"{reason} (lmp allows {MAX_TABLE_ELEMENTS} elements)"
+        return reason
 
     def export(self, name: str) -> Any:
         assert self.instance is not None
@@ -433,12 +527,21 @@ class GuestRuntime:
         if exc.trap_code == wasmtime.TrapCode.INTERRUPT:
             return WasmTrapError(
                 f"{self.name}: stopped: it ran for {self.options.budget_s:g} s without returning "
-                f"to the host{where} (an endless loop?)"
+                f"to the host{where} (an endless loop?){self._memory_note()}"
             )
         func = trap_function(exc)
         at = f" (in {func})" if func else ""
         reason = trap_reason(exc).removeprefix("wasm trap: ")
-        return WasmTrapError(f"{self.name}: trapped{where}: {reason}{at}")
+        return WasmTrapError(f"{self.name}: trapped{where}: {reason}{at}{self._memory_note()}")
+
+    def _memory_note(self) -> str:
+        """Said with a trap when the guest was near its memory limit: a failed allocation is a
+        common reason for a guest to give up (Rust aborts) or to go round in circles."""
+        with contextlib.suppress(Exception):
+            limit = self.options.memory_limit
+            if self.memory is not None and (size := self.memory.size) >= limit * 3 // 4:
+                return f" (its memory: {size / MiB:.0f} of the {limit / MiB:g} MiB lmp allows)"
+        return ""
 
     # -- WASI overrides ---------------------------------------------------------------------------
 
@@ -453,7 +556,7 @@ class GuestRuntime:
         """Clock subscriptions sleep here; fd subscriptions (stdio) are always ready."""
         if self.memory is None:
             return WASI_EFAULT
-        if nsubs <= 0:
+        if not 0 < nsubs <= MAX_SUBSCRIPTIONS:
             return WASI_EINVAL
         raw = self.memory.read(subs_ptr, nsubs * SUBSCRIPTION.size)
         if raw is None or self.memory.address(events_ptr, nsubs * EVENT.size) is None:
@@ -518,9 +621,50 @@ def _sigterm_as_interrupt() -> Callable[[], None]:
     return restore
 
 
+def _leb_u32(data: bytes, at: int) -> tuple[int, int]:
+    """An unsigned LEB128 at ``at``: (value, next offset); (-1, at) when malformed."""
+    value = shift = 0
+    for i in range(at, min(at + 5, len(data))):
+        value |= (data[i] & 0x7F) << shift
+        shift += 7
+        if not data[i] & 0x80:
+            return value, i + 1
+    return -1, at
+
+
+def code_size_problem(data: bytes) -> str | None:
+    """What makes the module too costly to compile, from its section headers alone: the code
+    section or one function body over the limits. Anything malformed is left to wasmtime."""
+    at = 8
+    while at < len(data):
+        section = data[at]
+        size, body = _leb_u32(data, at + 1)
+        if size < 0:
+            return None
+        if section == CODE_SECTION:
+            if size > MAX_CODE_BYTES:
+                return f"{size / MiB:.1f} MiB of code (lmp compiles at most {MAX_CODE_BYTES // MiB} MiB)"
+            count, at = _leb_u32(data, body)
+            for _ in range(max(count, 0)):
+                length, at = _leb_u32(data, at)
+                if length < 0:
+                    return None
+                if length > MAX_FUNCTION_BYTES:
+                    return (
+                        f"a function of {length / MiB:.1f} MiB "
+                        f"(lmp compiles at most {MAX_FUNCTION_BYTES // MiB} MiB each)"
+                    )
+                at += length
+            return None
+        at = body + size
+    return None
+
+
 def compile_module(engine: wasmtime.Engine, data: bytes, name: str) -> wasmtime.Module:
     if data[:4] != WASM_MAGIC:
         raise PackageError(f"{name}: not a WebAssembly module (no \\0asm magic)")
+    if problem := code_size_problem(data):
+        raise PackageError(f"{name}: too big to run: {problem}")
     try:
         return wasmtime.Module(engine, data)
     except wasmtime.WasmtimeError as exc:
@@ -541,6 +685,17 @@ def new_engine() -> wasmtime.Engine:
     """One engine per run: its epoch counter is that run's watchdog clock."""
     config = wasmtime.Config()
     config.epoch_interruption = True
+    # Nothing beyond one linear memory and funcref tables, all under the store's limits.
+    config.wasm_multi_memory = False
+    config.wasm_memory64 = False
+    config.wasm_threads = False
+    config.shared_memory = False
+    config.wasm_gc = False
+    config.wasm_function_references = False
+    config.wasm_exceptions = False
+    config.wasm_stack_switching = False
+    config.wasm_component_model = False
+    config.gc_support = False
     return wasmtime.Engine(config)
 
 

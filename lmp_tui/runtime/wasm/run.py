@@ -25,29 +25,46 @@ if TYPE_CHECKING:
     from .guest import GuestRuntime
 
 STDERR_LINES = 20
+MAX_LINE = 64 * 1024
 
 
 class LineSink(io.TextIOBase):
-    """A text stream for the guest's output: each complete line goes to ``on_line``."""
+    """A text stream for the guest's output: each complete line goes to ``on_line``.
 
-    def __init__(self, on_line: Callable[[str], None]) -> None:
+    A line is cut at ``max_line`` characters (the rest of it, up to its newline, is dropped): a
+    guest that never prints a newline costs neither memory nor time that grows with its output.
+    """
+
+    def __init__(self, on_line: Callable[[str], None], max_line: int = MAX_LINE) -> None:
         super().__init__()
         self.on_line = on_line
-        self._partial = ""
+        self.max_line = max_line
+        self._parts: list[str] = []  # the line so far, in pieces: no quadratic concatenation
+        self._length = 0
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        *lines, self._partial = (self._partial + text).split("\n")
+        *lines, rest = text.split("\n")
         for line in lines:
-            self.on_line(line)
+            self._add(line)
+            self.on_line("".join(self._parts))
+            self._parts, self._length = [], 0
+        self._add(rest)
         return len(text)
 
+    def _add(self, piece: str) -> None:
+        room = self.max_line - self._length
+        if piece and room > 0:
+            piece = piece[:room]
+            self._parts.append(piece)
+            self._length += len(piece)
+
     def close(self) -> None:
-        if self._partial:
-            self.on_line(self._partial)
-            self._partial = ""
+        if self._parts:
+            self.on_line("".join(self._parts))
+            self._parts, self._length = [], 0
         super().close()
 
 

@@ -146,6 +146,10 @@ class WasmBpfApp(GuestRuntime):
         start = self.export("_start")
         if not isinstance(start, wasmtime.Func):
             raise PackageError(f"{self.name} has no _start export (not a WASI command)")
+        if signature(start, self.store) != "->":
+            raise PackageError(
+                f"{self.name}: its _start takes or returns values (not a WASI command)"
+            )
         self.call(start)
         return 0
 
