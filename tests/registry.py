@@ -8,6 +8,7 @@ Test modules import the fixtures they use (``from registry import registry  # no
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -16,9 +17,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -250,6 +251,122 @@ def http_server(directory: Path, tls: Tls | None = None) -> Iterator[tuple[str, 
     try:
         yield f"{scheme}://127.0.0.1:{server.server_address[1]}/", requests
     finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+# -- programmable fake servers (hostile registries, token servers, web servers) ----------------------
+
+
+@dataclass
+class Seen:
+    """One request a fake server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class FakeServer:
+    """A fake server's address and what it was asked (``seen``, in order)."""
+
+    url: str  # scheme://127.0.0.1:port, no trailing slash
+    port: int
+    seen: list[Seen]
+    stop: threading.Event
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def authorizations(self) -> list[str]:
+        return [s.headers["authorization"] for s in self.seen if "authorization" in s.headers]
+
+
+class FakeHandler(BaseHTTPRequestHandler):
+    """What a fake server's ``respond(handler)`` works with: ``reply``, ``endless``, ``drip``.
+    HTTP/1.0, so a body without Content-Length ends when the connection does."""
+
+    server_state: FakeServer
+
+    def reply(
+        self, status: int, body: bytes | str | dict = b"", headers: dict[str, str] | None = None
+    ) -> None:
+        if isinstance(body, dict):
+            body = json.dumps(body)
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def endless(self, status: int, headers: dict[str, str] | None = None) -> None:
+        """A body that never ends (until the client hangs up or the server stops)."""
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        chunk = b"x" * (64 << 10)
+        with contextlib.suppress(OSError):
+            while not self.server_state.stop.is_set():
+                self.wfile.write(chunk)
+
+    def drip(self, every: float, head: bytes = b"") -> None:
+        """``head`` (raw bytes: status line, headers...) then a byte every ``every`` seconds."""
+        with contextlib.suppress(OSError):
+            self.wfile.write(head)
+            self.wfile.flush()
+            while not self.server_state.stop.wait(every):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def fake_server(
+    respond: Callable[[FakeHandler], None], tls: Tls | None = None
+) -> Iterator[FakeServer]:
+    """A server on 127.0.0.1 (https with ``tls``) in a thread; ``respond(handler)`` answers each
+    request after it is recorded in ``seen`` (headers with lower-case names)."""
+    seen: list[Seen] = []
+    state = FakeServer("", 0, seen, threading.Event())
+
+    class Handler(FakeHandler):
+        server_state = state
+
+        def handle_one(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            seen.append(
+                Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+            )
+            respond(self)
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = handle_one
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    scheme = "http"
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls.cert, tls.key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    state.port = server.server_address[1]
+    state.url = f"{scheme}://127.0.0.1:{state.port}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.stop.set()
         server.shutdown()
         server.server_close()
         thread.join()

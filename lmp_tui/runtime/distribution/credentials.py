@@ -98,9 +98,10 @@ def _auths(path: Path, *, strict: bool) -> dict[str, Any]:
         doc = json.loads(path.read_text())
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         if strict:
-            raise LmpError(f"{path}: unreadable credentials file ({exc}); delete it") from None
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise LmpError(f"{path}: unreadable credentials file ({reason}); delete it") from None
         return {}
     auths = doc.get("auths") if isinstance(doc, dict) else None
     return dict(auths) if isinstance(auths, dict) else {}

@@ -263,7 +263,8 @@ def pull(
     repo_key = f"oci:{ref.registry}/{ref.repository}@"
     if ref.digest and not no_cache and (hit := cache.load(repo_key + ref.digest)):
         return hit
-    with client_for(ref.registry, options or TransportOptions()) as client:
+    # One operation: manifest and layer together end by the deadline.
+    with client_for(ref.registry, options or TransportOptions()) as client, client.operation():
         manifest = client.get_manifest(ref.repository, ref.reference)
         pinned = str(ref.with_digest(manifest.digest))
         layer, kind = oci.artifact_layer(manifest, str(ref))
@@ -285,30 +286,50 @@ def fetch_url(
     progress: Progress | None = None,
     key: str | None = None,
 ) -> Resolved:
-    """GET a package.json or .wasm; cached under ``key`` (default the URL) for a day."""
+    """GET a package.json or .wasm; cached under ``key`` (default the URL) for a day.
+
+    Plain http only to this machine: refused before any cache lookup or request otherwise.
+    """
+    target = _checked_url(url)
     cache = Cache()
     key = key or f"url:{url}"
     if not no_cache and (hit := cache.load(key, URL_MAX_AGE)):
         return hit
-    data = _download(url, options or TransportOptions(), progress)
-    name = _name_from_path(PurePosixPath(httpx.URL(url).path))
+    data = _download(target, url, options or TransportOptions(), progress)
+    name = _name_from_path(PurePosixPath(target.path))
     return cache.store(key, data, kind_of(data), name, url)
 
 
-def _download(url: str, options: TransportOptions, progress: Progress | None) -> bytes:
-    with oci.http_client(options) as http:
+def _checked_url(url: str) -> httpx.URL:
+    """An http(s) URL lmp may fetch: https anywhere, plain http only to this machine (a package
+    runs as root, so it never travels in clear over a network)."""
+    try:
+        target = oci.parse_url(url, url)
+        oci.check_url(target, url)
+    except RegistryError as exc:
+        raise FetchError(str(exc)) from None
+    return target
+
+
+def _download(
+    target: httpx.URL, url: str, options: TransportOptions, progress: Progress | None
+) -> bytes:
+    """The body, by lmp's redirect rules (``oci.send``), within ``MAX_DOWNLOAD`` bytes and the
+    overall deadline."""
+    deadline = oci.Deadline(options.deadline)
+    with oci.http_client(options, deadline) as http, deadline.running():
         try:
-            with http.stream("GET", url) as r:
+            r = oci.send(http, "GET", target, where=url, options=options, deadline=deadline)
+            with contextlib.closing(r):
                 if r.status_code in (404, 410):
                     raise NotFoundError(f"{url}: not found ({r.status_code})")
-                if r.status_code >= 400:
+                if r.status_code >= 300:
                     raise FetchError(f"{url}: server answered {r.status_code}")
-                try:
-                    return oci.read_limited(r, MAX_DOWNLOAD, url, progress)
-                except RegistryError as exc:
-                    raise FetchError(str(exc)) from None
+                return oci.read_limited(r, MAX_DOWNLOAD, url, progress, deadline=deadline)
+        except RegistryError as exc:
+            raise FetchError(str(exc)) from None
         except httpx.HTTPError as exc:
-            raise FetchError(oci.describe_http_error(exc, url, options.timeout)) from None
+            raise FetchError(oci.describe_http_error(exc, url, options.timeout, deadline)) from None
 
 
 def _name_from_path(path: PurePath) -> str:
@@ -408,7 +429,8 @@ def remote_programs(
             listing.problems.append(f"{hub}: a web Hub has no index; run its programs by name")
             continue
         try:
-            with client_for(hub.registry, hub.options(options)) as client:
+            # Listing one Hub is one operation: it ends by the deadline, however many pages.
+            with client_for(hub.registry, hub.options(options)) as client, client.operation():
                 listing.programs.extend(_list_registry_hub(client, hub))
         except LmpError as exc:
             listing.problems.append(str(exc))
@@ -431,8 +453,9 @@ def _list_registry_hub(client: RegistryClient, hub: RegistryHub) -> list[RemoteP
             _, kind = oci.artifact_layer(manifest, repo)
         except RegistryError:
             continue  # some other image living in the same registry
-        ann = manifest.annotations
-        fields = [f for f in ann.get(oci.ANN_FIELDS, "").split(",") if f]
+        # Annotations are the registry's words: shown escaped and cut, never as terminal codes.
+        ann = {k: oci.shown(v, 300) for k, v in manifest.annotations.items()}
+        fields = [oci.shown(f, 64) for f in manifest.annotations.get(oci.ANN_FIELDS, "").split(",")]
         out.append(
             RemoteProgram(
                 name,
@@ -441,7 +464,7 @@ def _list_registry_hub(client: RegistryClient, hub: RegistryHub) -> list[RemoteP
                 ann.get(oci.ANN_DESCRIPTION, ""),
                 ann.get(oci.ANN_CATEGORY, "other"),
                 ann.get(oci.ANN_VERSION, ""),
-                fields,
+                [f for f in fields if f][:256],
                 f"{hub.registry}/{repo}@{manifest.digest}",
                 str(hub),
                 tags,

@@ -6,6 +6,11 @@ digest and size, so callers may cache it by digest. Artifacts are ORAS-style: on
 A ``.wasm`` uses exactly ecli's (``bpf-oci``) media types and manifest shape so ecli and lmp can pull
 each other's; a ``package.json`` uses lmp's own media types, with metadata in the annotations so a
 remote listing needs only the manifests.
+
+What a registry sends is untrusted: replies are typed (msgspec) and every body is read through a
+limit (``read_limited``); credentials go only to the registry's own origin (and Basic ones to the
+token server it names, over https); plain http only to this machine and never after https; and
+each operation ends by ``TransportOptions.deadline`` however slowly the server drips.
 """
 
 from __future__ import annotations
@@ -17,12 +22,15 @@ import ipaddress
 import json
 import re
 import ssl
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
+import httpcore
 import httpx
+import msgspec
 
 from ..errors import LmpError, NotFoundError, PackageError
 from ..format.package import Package, pack_package, parse_package
@@ -63,6 +71,27 @@ KIND_BY_LAYER = {LMP_LAYER: "package", WASM_LAYER: "wasm"}
 
 MAX_MANIFEST = 4 << 20  # the distribution spec's own limit
 MAX_BLOB = 256 << 20  # far above any eBPF package; stops a hostile registry filling the disk
+MAX_ERROR_BODY = 64 << 10  # of an error reply we only want its first message
+MAX_TOKEN = 64 << 10  # a token server's reply (a JWT is a few KiB)
+MAX_LISTING = 16 << 20  # all pages of one catalog or tags listing together (each: MAX_MANIFEST)
+MAX_PAGES = 1000  # of one listing: a `next` chain never ends otherwise
+MAX_REDIRECTS = 10
+
+
+def shown(text: str, limit: int = 120) -> str:
+    """Untrusted text for a one-line message: control and line-break characters escaped, and
+    cut at ``limit`` characters, so a hostile server can neither spread a message over lines
+    nor drive the terminal."""
+    text = _UNPRINTABLE_RE.sub(_escape, text[: limit + 1])
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+_UNPRINTABLE_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 # -- digests ---------------------------------------------------------------------------------------
@@ -76,7 +105,9 @@ def digest_of(data: bytes, algorithm: str = "sha256") -> str:
 
 def check_digest(digest: str) -> str:
     if not _DIGEST_RE.match(digest):
-        raise RegistryError(f"unsupported or malformed digest {digest!r} (sha256 or sha512)")
+        raise RegistryError(
+            f"unsupported or malformed digest {shown(repr(digest))} (sha256 or sha512)"
+        )
     return digest
 
 
@@ -147,16 +178,17 @@ def parse_reference(text: str) -> Reference:
     name, _, digest = text.partition("@")
     host, slash, rest = name.partition("/")
     if not slash or not _is_host(host):
-        raise RegistryError(f"{text!r}: not an OCI reference ({usage})")
+        raise RegistryError(f"{shown(repr(text))}: not an OCI reference ({usage})")
     repo, tag = rest, "latest"
     last = rest.rsplit("/", 1)[-1]
     if ":" in last:
         repo, tag = rest.rsplit(":", 1)
         if not _TAG_RE.match(tag):
-            raise RegistryError(f"{text!r}: invalid tag {tag!r}")
+            raise RegistryError(f"{shown(repr(text))}: invalid tag {shown(repr(tag))}")
     if not _REPO_RE.match(repo):
         raise RegistryError(
-            f"{text!r}: invalid repository {repo!r} (lowercase letters, digits, . _ - and /)"
+            f"{shown(repr(text))}: invalid repository {shown(repr(repo))} "
+            "(lowercase letters, digits, . _ - and /)"
         )
     if host == "docker.io" and "/" not in repo:
         repo = f"library/{repo}"  # as docker and ecli expand `docker.io/x`
@@ -184,6 +216,42 @@ def is_loopback(registry: str) -> bool:
 
 # -- manifests -------------------------------------------------------------------------------------
 
+# The typed schema of what a registry sends: msgspec checks every field's type (unknown keys are
+# ignored) and names the path of a bad one, e.g. ``Expected `int`, got `str` - at `$.layers[0].size```.
+MediaType = Annotated[str, msgspec.Meta(max_length=255, pattern=r"^[!-~](?:[ -~]*[!-~])?$")]
+
+
+class _DescriptorDoc(msgspec.Struct, frozen=True, rename="camel"):
+    media_type: MediaType
+    digest: Annotated[str, msgspec.Meta(max_length=200)]
+    size: Annotated[int, msgspec.Meta(ge=0)]
+    annotations: dict[str, str] | None = None
+
+
+class _ManifestDoc(msgspec.Struct, frozen=True, rename="camel"):
+    """An image manifest; ``manifests`` only to recognise an index, which lmp does not run."""
+
+    schema_version: int | None = None
+    media_type: MediaType | None = None
+    artifact_type: MediaType | None = None
+    config: _DescriptorDoc | None = None
+    layers: list[_DescriptorDoc] | None = None
+    annotations: dict[str, str] | None = None
+    manifests: msgspec.Raw = msgspec.Raw()  # left undecoded: present means an index
+
+
+_Doc = TypeVar("_Doc")
+
+
+def decode_json(raw: bytes, schema: type[_Doc], what: str) -> _Doc:
+    """``raw`` as ``schema``, or a one-line ``RegistryError`` naming the bad field's path."""
+    try:
+        return msgspec.json.decode(raw, type=schema)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise RegistryError(f"{what}: {shown(str(exc), 200)}") from None
+    except RecursionError:
+        raise RegistryError(f"{what}: JSON nested too deeply; refused") from None
+
 
 @dataclass(frozen=True, slots=True)
 class Descriptor:
@@ -197,16 +265,12 @@ class Descriptor:
         return cls(media_type, digest_of(data), len(data))
 
     @classmethod
-    def parse(cls, d: Any, where: str) -> Descriptor:
-        if not isinstance(d, dict):
-            raise RegistryError(f"{where}: a descriptor is not an object")
-        media, digest, size = d.get("mediaType"), d.get("digest"), d.get("size")
-        if not isinstance(media, str) or not isinstance(digest, str):
-            raise RegistryError(f"{where}: a descriptor lacks mediaType or digest")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise RegistryError(f"{where}: a descriptor has no valid size")
-        ann = d.get("annotations")
-        return cls(media, check_digest(digest), size, ann if isinstance(ann, dict) else None)
+    def _from_doc(cls, d: _DescriptorDoc, where: str) -> Descriptor:
+        try:
+            digest = check_digest(d.digest)
+        except RegistryError as exc:
+            raise RegistryError(f"{where}: {exc}") from None
+        return cls(d.media_type, digest, d.size, d.annotations)
 
     def to_json(self) -> dict[str, Any]:
         # Key order as oci-distribution (ecli) serialises: mediaType, digest, size, annotations.
@@ -232,31 +296,31 @@ class Manifest:
 
 
 def parse_manifest(raw: bytes, digest: str, content_type: str, where: str) -> Manifest:
-    try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise RegistryError(f"{where}: the manifest is not valid JSON") from None
-    if not isinstance(doc, dict):
-        raise RegistryError(f"{where}: the manifest is not a JSON object")
-    media = doc.get("mediaType") or content_type.split(";", 1)[0].strip() or OCI_MANIFEST
-    if media in (OCI_INDEX, DOCKER_MANIFEST_LIST) or "manifests" in doc:
+    """A manifest as received: typed, and an image manifest (not an index), or a one-line
+    ``RegistryError``."""
+    doc = decode_json(raw, _ManifestDoc, f"manifest from {where}")
+    media = doc.media_type or content_type.split(";", 1)[0].strip() or OCI_MANIFEST
+    if media in (OCI_INDEX, DOCKER_MANIFEST_LIST) or doc.manifests:
         raise RegistryError(
             f"{where}: is an image index (several platforms), not an lmp or ecli artifact"
         )
-    if media not in (OCI_MANIFEST, DOCKER_MANIFEST) or doc.get("schemaVersion") != 2:
-        raise RegistryError(f"{where}: unsupported manifest type {media!r}")
-    layers = doc.get("layers")
-    if not isinstance(layers, list):
+    if media not in (OCI_MANIFEST, DOCKER_MANIFEST) or doc.schema_version != 2:
+        raise RegistryError(f"{where}: unsupported manifest type {shown(repr(media))}")
+    if doc.config is None:
+        raise RegistryError(f"{where}: the manifest has no config")
+    if doc.layers is None:
         raise RegistryError(f"{where}: the manifest has no layers")
-    ann = doc.get("annotations")
     return Manifest(
         raw,
         digest,
         media,
-        Descriptor.parse(doc.get("config"), where),
-        [Descriptor.parse(layer, where) for layer in layers],
-        {k: v for k, v in ann.items() if isinstance(v, str)} if isinstance(ann, dict) else {},
-        doc.get("artifactType") if isinstance(doc.get("artifactType"), str) else None,
+        Descriptor._from_doc(doc.config, f"manifest from {where}: $.config"),
+        [
+            Descriptor._from_doc(layer, f"manifest from {where}: $.layers[{i}]")
+            for i, layer in enumerate(doc.layers)
+        ],
+        dict(doc.annotations or {}),
+        doc.artifact_type,
     )
 
 
@@ -265,7 +329,10 @@ def artifact_layer(manifest: Manifest, where: str) -> tuple[Descriptor, str]:
     for layer in manifest.layers:
         if layer.media_type in KIND_BY_LAYER:
             return layer, KIND_BY_LAYER[layer.media_type]
-    found = ", ".join(sorted({layer.media_type for layer in manifest.layers})) or "no layers"
+    found = (
+        shown(", ".join(sorted({layer.media_type for layer in manifest.layers})), 300)
+        or "no layers"
+    )
     raise RegistryError(
         f"{where}: not an lmp package or wasm module (layer types: {found}; "
         f"expected {LMP_LAYER} or {WASM_LAYER})"
@@ -293,21 +360,225 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
     return ctx
 
 
-def http_client(options: TransportOptions) -> httpx.Client:
+class Deadline:
+    """The most one operation (a pull, a listing, a download) may take over all of its
+    requests, redirects, pages and body reads. Outside an operation there is no limit."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._at: float | None = None
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Start the clock, unless an enclosing operation has (then its deadline holds)."""
+        if self._at is not None:
+            yield
+            return
+        self._at = time.monotonic() + self.seconds
+        try:
+            yield
+        finally:
+            self._at = None
+
+    def expired(self) -> bool:
+        return self._at is not None and time.monotonic() >= self._at
+
+    def bound(self, timeout: float | None, error: type[Exception]) -> float | None:
+        """``timeout`` cut to the time left; ``error`` once none is."""
+        if self._at is None:
+            return timeout
+        left = self._at - time.monotonic()
+        if left <= 0:
+            raise error("the overall deadline has passed")
+        return left if timeout is None else min(timeout, left)
+
+    def message(self, where: str) -> str:
+        return f"{where}: not done after {self.seconds:g} s; gave up (too slow, or never ends)"
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket whose every read, write and TLS handshake ends by the deadline: a server that
+    drips a byte at a time (headers included) cannot hold us past it."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: Deadline) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._deadline.bound(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._deadline.bound(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        bound = self._deadline.bound(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, bound), self._deadline
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, deadline: Deadline) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        bound = self._deadline.bound(timeout, httpcore.ConnectTimeout)
+        stream = self._inner.connect_tcp(host, port, bound, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        bound = self._deadline.bound(timeout, httpcore.ConnectTimeout)
+        stream = self._inner.connect_unix_socket(path, bound, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """httpx's own transport over sockets that keep to the deadline."""
+
+    def __init__(self, ctx: ssl.SSLContext, deadline: Deadline) -> None:
+        super().__init__(verify=ctx)
+        self._pool.close()
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=ctx,
+            max_connections=10,
+            keepalive_expiry=5.0,
+            network_backend=_DeadlineBackend(deadline),
+        )
+
+
+def http_client(options: TransportOptions, deadline: Deadline | None = None) -> httpx.Client:
+    """A client that follows no redirect by itself (``send`` does, by lmp's rules), asks for
+    bodies uncompressed, and keeps every socket read and write within ``deadline``."""
     timeout = httpx.Timeout(
         options.timeout, connect=options.connect_timeout, pool=options.connect_timeout
     )
+    ctx = tls_context(options.ca_file)
     return httpx.Client(
-        verify=tls_context(options.ca_file),
+        verify=ctx,
+        transport=_DeadlineTransport(ctx, deadline or Deadline(options.deadline)),
         timeout=timeout,
-        follow_redirects=True,  # httpx drops Authorization when a redirect leaves the host
-        headers={"User-Agent": "lmp-tui"},
+        follow_redirects=False,
+        headers={"User-Agent": "lmp-tui", "Accept-Encoding": "identity"},
     )
 
 
-def describe_http_error(exc: httpx.HTTPError, where: str, timeout: float) -> str:
+def host_is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ``::1`` (a bare host, as ``httpx.URL.host`` gives it)."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_url(text: str, where: str, base: httpx.URL | None = None) -> httpx.URL:
+    """An absolute http(s) URL (``text`` resolved against ``base`` if given), or one line."""
+    try:
+        url = base.join(text) if base is not None else httpx.URL(text)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        raise RegistryError(f"{where}: invalid URL {shown(repr(text))}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise RegistryError(f"{where}: not an http(s) URL: {shown(repr(text))}")
+    return url
+
+
+def check_url(url: httpx.URL, where: str, previous: httpx.URL | None = None) -> None:
+    """Plain http only to this machine, and never after https (``previous``: where the server
+    that named ``url`` was reached): a package runs as root, so it is never fetched in clear."""
+    if url.scheme != "http":
+        return
+    if previous is not None and previous.scheme == "https":
+        raise RegistryError(
+            f"{where}: {shown(str(url))} is plain http, named by an https server; refused"
+        )
+    if not host_is_loopback(url.host):
+        raise RegistryError(
+            f"{where}: plain http is allowed only to this machine (localhost, 127.0.0.1, ::1), "
+            f"not to {shown(url.host, 80)}; use https"
+        )
+
+
+def origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what credentials are bound to."""
+    return url.scheme, url.host.lower(), url.port or {"http": 80, "https": 443}.get(url.scheme)
+
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+def send(
+    http: httpx.Client,
+    method: str,
+    url: httpx.URL,
+    *,
+    where: str,
+    options: TransportOptions,
+    deadline: Deadline,
+    headers: Callable[[httpx.URL], dict[str, str]] | None = None,
+    body: bytes | None = None,
+    progress: Progress | None = None,
+) -> httpx.Response:
+    """A streamed response, redirects followed by lmp's rules: at most ``MAX_REDIRECTS``, plain
+    http only to this machine and never after https, a redirect's own body never read, and
+    ``headers(url)`` asked for each hop (so credentials go only to their origin). Network
+    failures are one-line ``RegistryError``s."""
+    for _ in range(MAX_REDIRECTS + 1):
+        hdrs = headers(url) if headers is not None else {}
+        if body is not None:
+            # Explicit length, so a progress-reporting body is not sent chunked.
+            hdrs["Content-Length"] = str(len(body))
+        try:
+            request = http.build_request(method, url, headers=hdrs, content=_body(body, progress))
+            response = http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise RegistryError(
+                describe_http_error(exc, where, options.timeout, deadline)
+            ) from None
+        location = response.headers.get("location")
+        if response.status_code not in _REDIRECTS or location is None:
+            return response
+        response.close()
+        target = parse_url(location, f"{where}: redirect", url)
+        check_url(target, where, previous=url)
+        if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
+            method, body = ("HEAD" if method == "HEAD" else "GET"), None
+        url = target
+    raise RegistryError(f"{where}: more than {MAX_REDIRECTS} redirects; gave up")
+
+
+def describe_http_error(
+    exc: httpx.HTTPError, where: str, timeout: float, deadline: Deadline | None = None
+) -> str:
     """One line for a network failure, with the fix when there is an obvious one."""
-    text = str(exc) or type(exc).__name__
+    text = shown(str(exc) or type(exc).__name__, 300)
+    if deadline is not None and deadline.expired():
+        return deadline.message(where)
     if isinstance(exc, httpx.ConnectTimeout):
         return f"{where}: no answer within the connect timeout (host down or unreachable)"
     if isinstance(exc, httpx.TimeoutException):
@@ -332,17 +603,42 @@ def describe_http_error(exc: httpx.HTTPError, where: str, timeout: float) -> str
 
 
 def read_limited(
-    response: httpx.Response, limit: int, where: str, progress: Progress | None
+    response: httpx.Response,
+    limit: int,
+    where: str,
+    progress: Progress | None = None,
+    *,
+    deadline: Deadline | None = None,
+    truncate: bool = False,
 ) -> bytes:
-    """The body, refusing anything past ``limit`` bytes before it is all in memory."""
-    total = int(response.headers.get("content-length") or 0)
-    if total > limit:
+    """Every body lmp reads goes through here: past ``limit`` bytes it is refused (or with
+    ``truncate``, cut there) before more is in memory, and the deadline is checked between
+    chunks (the transport also bounds each read by it). A compressed body is refused: we ask
+    for none, and unpacking one could make gigabytes of a few kilobytes."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        if truncate:
+            return b""
+        raise RegistryError(
+            f"{where}: compressed reply ({shown(encoding, 40)}) though we asked for none; refused"
+        )
+    try:
+        total = max(0, int(response.headers.get("content-length") or 0))
+    except ValueError:
+        total = 0
+    if total > limit and not truncate:
         raise RegistryError(f"{where}: {total} bytes, expected at most {limit}; refused")
-    chunks, done = [], 0
-    for chunk in response.iter_bytes():
-        done += len(chunk)
-        if done > limit:
+    chunks: list[bytes] = []
+    done = 0
+    for chunk in response.iter_raw():
+        if deadline is not None and deadline.expired():
+            raise RegistryError(deadline.message(where))
+        if done + len(chunk) > limit:
+            if truncate:
+                chunks.append(chunk[: limit - done])
+                break
             raise RegistryError(f"{where}: more than the expected {limit} bytes; refused")
+        done += len(chunk)
         chunks.append(chunk)
         if progress is not None:
             progress(done, max(total, done))
@@ -356,24 +652,80 @@ class Challenge:
 
 
 _PARAM_RE = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+_QUOTED_PAIR_RE = re.compile(r"\\(.)")
 
 
 def parse_challenge(header: str) -> Challenge | None:
+    """A ``WWW-Authenticate`` value: scheme and parameters (quoted strings unescaped)."""
     scheme, _, rest = header.strip().partition(" ")
     if not scheme:
         return None
-    params = {m[1].lower(): m[2] if m[2] is not None else m[3] for m in _PARAM_RE.finditer(rest)}
+    params = {
+        m[1].lower(): _QUOTED_PAIR_RE.sub(r"\1", m[2]) if m[2] is not None else m[3]
+        for m in _PARAM_RE.finditer(rest)
+    }
     return Challenge(scheme.lower(), params)
 
 
+_LINK_RE = re.compile(r"<([^<>]*)>([^<]*)")
+
+
+def next_link(header: str) -> str | None:
+    """The target of ``rel="next"`` in a ``Link`` header (RFC 8288), if there is one."""
+    for m in _LINK_RE.finditer(header):
+        for param in m[2].split(";")[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "rel" and "next" in value.strip().strip('"').lower().split():
+                return m[1].strip()
+    return None
+
+
+class _Catalog(msgspec.Struct, frozen=True):
+    repositories: list[str] | None = None
+
+
+class _Tags(msgspec.Struct, frozen=True):
+    tags: list[str] | None = None
+
+
+class _Token(msgspec.Struct, frozen=True):
+    token: str = ""
+    access_token: str = ""
+
+
+class _ErrorEntry(msgspec.Struct, frozen=True):
+    code: str = ""
+    message: str = ""
+
+
+class _Errors(msgspec.Struct, frozen=True):
+    errors: list[_ErrorEntry] | None = None
+
+
+_TOKEN_RE = re.compile(r"^[!-~]{1,65536}$")
+
+
 class RegistryClient:
-    """One registry; reuse it for several calls so auth tokens are fetched once."""
+    """One registry; reuse it for several calls so auth tokens are fetched once.
+
+    Each API call is one operation under ``options.deadline``; wrap several in ``operation()``
+    to put them all under one. Credentials (Basic, and Bearer tokens) are sent only to the
+    registry's own scheme, host and port, and Basic ones also to the token server it names
+    (which must be https, or plain http on this machine with ``--insecure``).
+    """
 
     def __init__(self, registry: str, options: TransportOptions | None = None) -> None:
+        host = _HOST_RE.match(registry)
+        if host is None or int((host[3] or ":0")[1:]) > 65535:
+            raise RegistryError(f"{shown(repr(registry))}: not a registry host[:port]")
         self.registry = registry
         self.options = options or TransportOptions()
-        self.base = f"{self._scheme()}://{api_host(registry)}"
-        self._http = http_client(self.options)
+        self._base = parse_url(f"{self._scheme()}://{api_host(registry)}", registry)
+        self.base = str(self._base)
+        self._origin = origin(self._base)
+        self._where = f"registry {registry}"
+        self.deadline = Deadline(self.options.deadline)
+        self._http = http_client(self.options, self.deadline)
         self._basic: str | None = None  # header value once the registry asked for Basic
         self._tokens: dict[str, str] = {}  # Bearer header value per scope
         self._bearer = False
@@ -394,6 +746,10 @@ class RegistryClient:
         """Whether the registry asked for credentials and accepted what we answered."""
         return self._basic is not None or bool(self._tokens)
 
+    def operation(self) -> contextlib.AbstractContextManager[None]:
+        """Everything inside is one operation: all of it ends by ``options.deadline``."""
+        return self.deadline.running()
+
     def close(self) -> None:
         self._http.close()
 
@@ -407,11 +763,12 @@ class RegistryClient:
 
     def ping(self) -> None:
         """GET /v2/: reachable, speaks the API, and accepts our credentials."""
-        with self._send("GET", "/v2/", scope="") as r:
+        with self.operation(), self._send("GET", "/v2/", scope="") as r:
             self._check(r, "registry API (/v2/)")
 
     def blob_exists(self, repo: str, digest: str) -> bool:
-        with self._send("HEAD", f"/v2/{repo}/blobs/{digest}", scope=_pull(repo)) as r:
+        path = f"/v2/{repo}/blobs/{digest}"
+        with self.operation(), self._send("HEAD", path, scope=_pull(repo)) as r:
             if r.status_code == 404:
                 return False
             self._check(r, f"{repo}@{digest}")
@@ -421,29 +778,34 @@ class RegistryClient:
         where = f"{self.registry}/{repo}@{desc.digest}"
         if desc.size > MAX_BLOB:
             raise RegistryError(f"{where}: {desc.size} bytes is more than the {MAX_BLOB} allowed")
-        with self._send("GET", f"/v2/{repo}/blobs/{desc.digest}", scope=_pull(repo)) as r:
+        path = f"/v2/{repo}/blobs/{desc.digest}"
+        with self.operation(), self._send("GET", path, scope=_pull(repo)) as r:
             self._check(r, where)
-            data = read_limited(r, desc.size, where, progress)
+            data = read_limited(r, desc.size, where, progress, deadline=self.deadline)
         verify(data, desc.digest, desc.size, where)
         return data
 
     def push_blob(self, repo: str, data: bytes, progress: Progress | None = None) -> str:
         """Upload ``data`` (monolithic POST then PUT) unless the registry already has it."""
         digest = digest_of(data)
-        if self.blob_exists(repo, digest):
-            return digest
-        scope = _push(repo)
-        with self._send("POST", f"/v2/{repo}/blobs/uploads/", scope=scope) as r:
-            self._check(r, f"{repo}: starting an upload")
-            location = r.headers.get("location")
-        if not location:
-            raise RegistryError(f"{self.registry}: upload started without a Location header")
-        url = httpx.URL(self.base).join(location).copy_merge_params({"digest": digest})
-        headers = {"Content-Type": "application/octet-stream"}
-        with self._send(
-            "PUT", url, scope=scope, headers=headers, body=data, progress=progress
-        ) as r:
-            self._check(r, f"{repo}: uploading {digest}")
+        with self.operation():
+            if self.blob_exists(repo, digest):
+                return digest
+            scope = _push(repo)
+            with self._send("POST", f"/v2/{repo}/blobs/uploads/", scope=scope) as r:
+                self._check(r, f"{repo}: starting an upload")
+                location, started = r.headers.get("location"), r.url
+            if not location:
+                raise RegistryError(f"{self.registry}: upload started without a Location header")
+            where = f"{self.registry}: upload location"
+            url = parse_url(location, where, started)
+            check_url(url, where, previous=started)
+            url = url.copy_merge_params({"digest": digest})
+            headers = {"Content-Type": "application/octet-stream"}
+            with self._send(
+                "PUT", url, scope=scope, headers=headers, body=data, progress=progress
+            ) as r:
+                self._check(r, f"{repo}: uploading {digest}")
         return digest
 
     def get_manifest(
@@ -453,9 +815,10 @@ class RegistryClient:
         ``Docker-Content-Digest`` (which is what a tag currently points at)."""
         where = f"{self.registry}/{repo}{'@' if ':' in reference else ':'}{reference}"
         headers = {"Accept": MANIFEST_ACCEPT}
-        with self._send("GET", f"/v2/{repo}/manifests/{reference}", _pull(repo), headers) as r:
+        path = f"/v2/{repo}/manifests/{reference}"
+        with self.operation(), self._send("GET", path, _pull(repo), headers) as r:
             self._check(r, where)
-            raw = read_limited(r, MAX_MANIFEST, where, None)
+            raw = read_limited(r, MAX_MANIFEST, where, deadline=self.deadline)
             claimed = r.headers.get("docker-content-digest")
             content_type = r.headers.get("content-type", "")
         if ":" in reference:
@@ -471,49 +834,70 @@ class RegistryClient:
         where = f"{self.registry}/{repo}:{reference}"
         headers = {"Content-Type": media_type}
         path = f"/v2/{repo}/manifests/{reference}"
-        with self._send("PUT", path, _push(repo), headers, body=raw) as r:
+        with self.operation(), self._send("PUT", path, _push(repo), headers, body=raw) as r:
             self._check(r, where)
             claimed = r.headers.get("docker-content-digest")
         digest = digest_of(raw)
         if claimed and claimed != digest:
-            raise RegistryError(f"{where}: registry stored {claimed}, we sent {digest}")
+            raise RegistryError(f"{where}: registry stored {shown(claimed)}, we sent {digest}")
         return digest
 
     def delete_manifest(self, repo: str, digest: str) -> None:
         path = f"/v2/{repo}/manifests/{check_digest(digest)}"
-        with self._send("DELETE", path, scope=f"repository:{repo}:delete") as r:
+        scope = f"repository:{repo}:delete"
+        with self.operation(), self._send("DELETE", path, scope=scope) as r:
             if r.status_code == 405:
                 raise RegistryError(f"{self.registry}: deleting is disabled on this registry")
             self._check(r, f"{self.registry}/{repo}@{digest}")
 
     def tags(self, repo: str, page_size: int = 100) -> list[str]:
-        return self._paged(f"/v2/{repo}/tags/list?n={page_size}", "tags", _pull(repo), repo)
+        path = f"/v2/{repo}/tags/list?n={page_size}"
+        with self.operation():
+            return self._paged(path, _Tags, _pull(repo), repo, _TAG_RE)
 
     def catalog(self, page_size: int = 100) -> list[str]:
-        return self._paged(
-            f"/v2/_catalog?n={page_size}", "repositories", "registry:catalog:*", "catalog"
-        )
+        path = f"/v2/_catalog?n={page_size}"
+        with self.operation():
+            return self._paged(path, _Catalog, "registry:catalog:*", "catalog", _REPO_RE)
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _paged(self, path: str, key: str, scope: str, what: str) -> list[str]:
-        """Follow ``Link: <...>; rel="next"`` until the last page."""
+    def _paged(
+        self,
+        path: str,
+        schema: type[_Catalog] | type[_Tags],
+        scope: str,
+        what: str,
+        valid: re.Pattern[str],
+    ) -> list[str]:
+        """Follow ``Link: <...>; rel="next"``: at most ``MAX_PAGES`` pages and ``MAX_LISTING``
+        bytes, never the same page twice; names that are not valid are left out (they would
+        go into our request paths)."""
+        where = f"{self.registry}: {what}"
         out: list[str] = []
-        url: str | httpx.URL | None = path
-        seen: set[str] = set()
-        while url is not None and str(url) not in seen:
-            seen.add(str(url))
+        url = self._base.join(path)
+        seen = {str(url)}
+        total = 0
+        for _ in range(MAX_PAGES):
             with self._send("GET", url, scope=scope) as r:
-                self._check(r, f"{self.registry}: {what}")
-                try:
-                    doc = json.loads(read_limited(r, MAX_MANIFEST, what, None))
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    raise RegistryError(f"{self.registry}: {what}: not JSON") from None
-                items = doc.get(key) if isinstance(doc, dict) else None
-                out.extend(str(i) for i in items or [])
-                nxt = r.links.get("next", {}).get("url")
-            url = httpx.URL(self.base).join(nxt) if nxt else None
-        return out
+                self._check(r, where)
+                raw = read_limited(r, MAX_MANIFEST, where, deadline=self.deadline)
+                link = next_link(r.headers.get("link", ""))
+                page_url = r.url
+            total += len(raw)
+            if total > MAX_LISTING:
+                raise RegistryError(f"{where}: more than {MAX_LISTING >> 20} MiB in all; stopped")
+            page = decode_json(raw, schema, where)
+            items = page.repositories if isinstance(page, _Catalog) else page.tags
+            out.extend(item for item in items or [] if valid.match(item))
+            if link is None:
+                return out
+            url = parse_url(link, f"{where}: next page", page_url)
+            check_url(url, f"{where}: next page", previous=page_url)
+            if str(url) in seen:
+                raise RegistryError(f"{where}: the next page link repeats a page; stopped")
+            seen.add(str(url))
+        raise RegistryError(f"{where}: more than {MAX_PAGES} pages; stopped")
 
     @contextlib.contextmanager
     def _send(
@@ -527,51 +911,63 @@ class RegistryClient:
     ) -> Iterator[httpx.Response]:
         """A streamed response, closed on leaving the ``with``; network errors while reading the
         body become one-line ``RegistryError``s too."""
-        response = self._authorized(method, url, scope, headers or {}, body, progress)
+        target = self._base.join(url) if isinstance(url, str) else url
+        response = self._authorized(method, target, scope, headers or {}, body, progress)
         try:
             yield response
         except httpx.HTTPError as exc:
-            where = f"registry {self.registry}"
-            raise RegistryError(describe_http_error(exc, where, self.options.timeout)) from None
+            raise RegistryError(
+                describe_http_error(exc, self._where, self.options.timeout, self.deadline)
+            ) from None
         finally:
             response.close()
 
     def _authorized(
         self,
         method: str,
-        url: str | httpx.URL,
+        target: httpx.URL,
         scope: str,
         headers: dict[str, str],
         body: bytes | None,
         progress: Progress | None,
     ) -> httpx.Response:
-        """Send; on a 401, answer the challenge (Basic or Bearer) and send once more."""
-        target = httpx.URL(self.base).join(url) if isinstance(url, str) else url
+        """Send; on a 401 from the registry itself, answer its challenge (Basic or Bearer) and
+        send once more. Credentials go only to the registry's origin: a page, upload location
+        or redirect elsewhere gets none, and its 401 is not answered."""
         for attempt in range(2):
-            hdrs = dict(headers)
-            if (auth := self._auth_for(scope)) is not None:
-                hdrs["Authorization"] = auth
-            if body is not None:
-                # Explicit length, so a progress-reporting body is not sent chunked.
-                hdrs["Content-Length"] = str(len(body))
-            request = self._http.build_request(
-                method, target, headers=hdrs, content=_body(body, progress)
+            auth = self._auth_for(scope)
+
+            def hop_headers(url: httpx.URL, auth: str | None = auth) -> dict[str, str]:
+                if auth is None or origin(url) != self._origin:
+                    return dict(headers)
+                return {**headers, "Authorization": auth}
+
+            response = send(
+                self._http,
+                method,
+                target,
+                where=self._where,
+                options=self.options,
+                deadline=self.deadline,
+                headers=hop_headers,
+                body=body,
+                progress=progress,
             )
-            response = self._transport(request)
-            if response.status_code != 401 or attempt == 1:
+            if response.status_code != 401:
                 return response
-            challenge = parse_challenge(response.headers.get("www-authenticate", ""))
+            if origin(response.url) != self._origin:
+                response.close()
+                other = shown(str(response.url.copy_with(query=None)))
+                raise RegistryError(
+                    f"{self._where}: {other} asks for credentials; refused "
+                    f"(those for {self.registry} are sent to it alone)"
+                )
+            if attempt == 1:
+                return response
             response.close()
+            challenge = parse_challenge(response.headers.get("www-authenticate", ""))
             self._authenticate(challenge, scope)
         raise AssertionError("unreachable")
-
-    def _transport(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return self._http.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise RegistryError(
-                describe_http_error(exc, f"registry {self.registry}", self.options.timeout)
-            ) from None
 
     def _auth_for(self, scope: str) -> str | None:
         if self._bearer:
@@ -595,33 +991,55 @@ class RegistryClient:
         self._tokens[scope] = self._fetch_token(challenge, scope)
 
     def _fetch_token(self, challenge: Challenge, scope: str) -> str:
-        """The token server named by a Bearer challenge; credentials, if any, go as Basic."""
-        realm = challenge.params.get("realm")
-        if not realm:
+        """The token server named by a Bearer challenge; credentials, if any, go as Basic, and
+        only to it: its URL must be https (or plain http on this machine with --insecure)."""
+        where = f"{self.registry}: token server"
+        realm_text = challenge.params.get("realm")
+        if not realm_text:
             raise RegistryError(f"{self.registry}: Bearer challenge without a realm")
+        realm = parse_url(realm_text, where)
+        check_url(realm, where, previous=self._base)
         params = {"service": challenge.params.get("service", "")}
         wanted = challenge.params.get("scope") or scope
         if wanted:
             params["scope"] = wanted
-        headers = {}
-        if self.options.credentials is not None:
-            headers["Authorization"] = _basic_header(self.options.credentials)
-        try:
-            r = self._http.get(realm, params=params, headers=headers)
-        except httpx.HTTPError as exc:
-            where = f"token server {httpx.URL(realm).host}"
-            raise RegistryError(describe_http_error(exc, where, self.options.timeout)) from None
-        if r.status_code in (401, 403):
-            raise self._login_failed() if self.options.credentials else self._login_needed()
-        if r.status_code != 200:
-            raise RegistryError(f"{self.registry}: token server answered {r.status_code}")
-        try:
-            doc = r.json()
-            token = doc.get("token") or doc.get("access_token")
-        except (ValueError, AttributeError):
-            token = None
-        if not isinstance(token, str) or not token:
+        creds = self.options.credentials
+        basic = _basic_header(creds) if creds is not None else None
+        realm_origin = origin(realm)
+
+        def hop_headers(url: httpx.URL) -> dict[str, str]:
+            if basic is None or origin(url) != realm_origin:
+                return {}
+            return {"Authorization": basic}
+
+        url = realm.copy_merge_params(params)
+        options, deadline = self.options, self.deadline
+        r = send(
+            self._http,
+            "GET",
+            url,
+            where=where,
+            options=options,
+            deadline=deadline,
+            headers=hop_headers,
+        )
+        with contextlib.closing(r):
+            if r.status_code in (401, 403):
+                raise self._login_failed() if creds else self._login_needed()
+            if r.status_code != 200:
+                raise RegistryError(f"{where}: answered {r.status_code}")
+            try:
+                raw = read_limited(r, MAX_TOKEN, where, deadline=deadline)
+            except httpx.HTTPError as exc:
+                raise RegistryError(
+                    describe_http_error(exc, where, options.timeout, deadline)
+                ) from None
+        doc = decode_json(raw, _Token, where)
+        token = doc.token or doc.access_token
+        if not token:
             raise RegistryError(f"{self.registry}: token server sent no token")
+        if not _TOKEN_RE.match(token):
+            raise RegistryError(f"{self.registry}: token server sent a malformed token; refused")
         return f"Bearer {token}"
 
     def _login_needed(self) -> RegistryError:
@@ -640,13 +1058,13 @@ class RegistryClient:
             return
         if r.status_code == 401:
             raise self._login_failed() if self.options.credentials else self._login_needed()
-        r.read()
-        if r.status_code == 400 and b"HTTPS server" in r.content:  # Go's answer to plain http
+        body = read_limited(r, MAX_ERROR_BODY, where, deadline=self.deadline, truncate=True)
+        if r.status_code == 400 and b"HTTPS server" in body:  # Go's answer to plain http
             raise RegistryError(
                 f"{self.registry}: it speaks TLS, not plain http: drop --insecure "
                 "(and pass --ca-file if its CA is private)"
             )
-        codes, message = _registry_errors(r)
+        codes, message = _registry_errors(body)
         if r.status_code == 404 or {"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN"} & codes:
             what = "no such repository" if "NAME_UNKNOWN" in codes else "not found"
             raise RegistryNotFoundError(f"{where}: {what} on the registry")
@@ -682,15 +1100,16 @@ def _body(body: bytes | None, progress: Progress | None) -> bytes | Iterator[byt
     return chunks()
 
 
-def _registry_errors(r: httpx.Response) -> tuple[set[str], str]:
+def _registry_errors(body: bytes) -> tuple[set[str], str]:
     """The distribution API's ``{"errors": [{"code", "message"}]}``, as codes and one clause."""
     try:
-        errors = r.json().get("errors") or []
-    except (ValueError, AttributeError):
+        errors = msgspec.json.decode(body, type=_Errors).errors or []
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return set(), ""
-    codes = {str(e.get("code")) for e in errors if isinstance(e, dict)}
-    first = next((e for e in errors if isinstance(e, dict)), None)
-    return codes, f": {first.get('code')}: {first.get('message')}" if first else ""
+    codes = {e.code for e in errors}
+    if not errors:
+        return codes, ""
+    return codes, f": {shown(errors[0].code, 60)}: {shown(errors[0].message, 200)}"
 
 
 # -- artifacts -------------------------------------------------------------------------------------

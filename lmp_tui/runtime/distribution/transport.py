@@ -22,6 +22,9 @@ class TransportOptions:
     ca_file: str | None = None
     timeout: float = 15.0  # longest silence while reading
     connect_timeout: float = 3.0  # so a dead host answers in one line well within 5 s
+    # Longest one operation may take in all (a pull, a listing, a download: every request,
+    # redirect, page and body read of it), so a server dripping a byte at a time is given up on.
+    deadline: float = 120.0
     credentials: Credentials | None = None
 
 
