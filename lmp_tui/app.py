@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
+from textual.notifications import SeverityLevel
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher, Footer, Static
@@ -43,7 +44,7 @@ from .runtime.runs.session import Session
 from .runtime.stream.recording import Recorder
 from .runtime.stream.rows import RowStore
 from .runtime.stream.store import StoreConfig, make_store
-from .runtime.untrusted import file_stem
+from .runtime.untrusted import file_stem, shown
 from .runtime.wasm.run import WasmRun
 from .tui.commands import LmpCommands
 from .tui.demo import demo_session
@@ -230,6 +231,21 @@ class LmpApp(App[None]):
         self.runs.release_all()
         os._exit(128 + signum)
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications carry names, paths and errors from packages, files and servers: plain
+        text (a ``[`` in a file name is not markup), one line, no control characters."""
+        super().notify(
+            shown(message, 400), title=title, severity=severity, timeout=timeout, markup=markup
+        )
+
     def _highlighted_name(self) -> str | None:
         option = self.sidebar.option_list.highlighted_option
         return option.id if option is not None else None
@@ -359,11 +375,14 @@ class LmpApp(App[None]):
             if paused:
                 session.source.pause(True)
             store = make_store(session.spec, self.store_config)
-        except (LmpError, OSError) as exc:
+        except Exception as exc:  # a bug too is said in one line; the live programs go on
             if session is not None:
                 session.close()
-            why = f"{path}: {exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-            self.notify(why, severity="error", timeout=10)
+            if isinstance(exc, OSError):
+                why = f"{path}: {exc.strerror or exc}"
+            else:
+                why = str(exc) if isinstance(exc, LmpError) else f"{type(exc).__name__}: {exc}"
+            self.notify(shown(why, 300), severity="error", timeout=10)
             return
         if session.problem:
             self.notify(session.problem, severity="warning", timeout=10)

@@ -501,7 +501,7 @@ def test_untrusted_error_messages_are_one_line():
         client.get_manifest("lmp/x", "v1")
     text = str(exc.value)
     assert len(text.splitlines()) == 1 and "\x1b" not in text and len(text) < 500
-    assert "registry answered 500: DENIED\\x0d\\x0aX: line one\\x0aline two" in text
+    assert "registry answered 500: DENIED\\r\\nX: line one\\nline two" in text
 
 
 def test_untrusted_token_replies():
@@ -536,7 +536,7 @@ def test_untrusted_annotations_are_shown_escaped(lmp_dirs):
     with fake_server(respond) as reg:
         listing = fetch.remote_programs(hubs=[fetch.RegistryHub(reg.host, "lmp", insecure=True)])
     assert listing.problems == []
-    assert listing.programs[0].description == "evil\\x1b[2J\\x0anext"
+    assert listing.programs[0].description == "evil\\x1b[2J\\nnext"
 
 
 def test_lmp_errors_are_the_only_exceptions_for_odd_registry_names():

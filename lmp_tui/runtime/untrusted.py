@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9_.+-]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0, DEL, C1, and the Unicode line and paragraph separators (a line break to some terminals)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 _ESCAPES |= {ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"}
+_ESCAPES |= {0x2028: "\\u2028", 0x2029: "\\u2029"}
 FILE_STEM_MAX = 64
 
 
@@ -26,6 +28,14 @@ def file_stem(name: str, fallback: str = "program") -> str:
 def printable(text: str) -> str:
     """``text`` with control characters (C0, DEL, C1) written as ``\\x1b``-style escapes."""
     return text.translate(_ESCAPES) if _CONTROL.search(text) else text
+
+
+def shown(text: str, limit: int = 120) -> str:
+    """Untrusted text for a one-line message: ``printable``, and cut to at most ``limit`` characters, so
+    that a hostile package, server or guest can neither spread a message over lines nor drive
+    the terminal."""
+    text = printable(text[: limit + 1])
+    return text if len(text) <= limit else text[: max(limit - 3, 0)] + "..."
 
 
 def printable_all(texts: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..runtime.stream.recording import demo_recordings
+from ..runtime.untrusted import printable
 from .formatting import human_bytes
 
 RECORDING_SUFFIX = ".lmprec"
@@ -33,7 +34,7 @@ class Openable:
         except OSError:
             size = "?"
         where = {"demo": "built-in demo", "here": "this directory"}.get(self.origin, self.origin)
-        return f"{self.path.name:<36} {self.kind:<10} {size:>8}  {where}"
+        return f"{printable(self.path.name):<36} {self.kind:<10} {size:>8}  {printable(where)}"
 
 
 def openable_files(
@@ -69,8 +70,13 @@ def speed_label(speed: float | None) -> str:
     return "max" if speed is None else f"{speed:g}×"
 
 
+CLOCK_LIMIT = 6e9
+"""Seconds past which ``clock`` shows no more digits (a century): it stays a short string."""
+
+
 def clock(seconds: float) -> str:
-    """``1:05.3``: minutes and seconds to a tenth."""
-    seconds = max(seconds, 0.0)
+    """``1:05.3``: minutes and seconds to a tenth (at most 12 characters, whatever it is
+    given: a negative or NaN time is 0, a longer one than a century is shown as a century)."""
+    seconds = min(seconds, CLOCK_LIMIT) if seconds > 0 else 0.0  # NaN > 0 is False
     minutes, rest = divmod(seconds, 60)
     return f"{int(minutes)}:{rest:04.1f}"

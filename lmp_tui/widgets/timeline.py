@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from ..runtime.stream.replay import ReplaySource
-from ..tui.replay import clock, speed_label
+from ..tui.replay import CLOCK_LIMIT, clock, speed_label
 
 HINT = "P pause · ,/. ±5 s · </> speed · b start"
 MIN_BAR = 10
@@ -50,6 +50,8 @@ class ReplayTimeline(Widget):
 
     @property
     def state(self) -> tuple[str, str, float, float]:
+        """What is drawn: mark, speed, position and duration (seconds, each within 0 and
+        ``CLOCK_LIMIT`` whatever the replay says: a timeline draws any recording)."""
         s = self.source
         if s.closed:
             mark = "■"
@@ -59,7 +61,7 @@ class ReplayTimeline(Widget):
             mark = "■"
         else:
             mark = "▶"
-        return mark, speed_label(s.speed), round(s.position, 1), round(s.duration, 1)
+        return mark, speed_label(s.speed), _seconds(s.position), _seconds(s.duration)
 
     def refresh_state(self) -> None:
         """Redraw if the replay moved or changed state."""
@@ -74,7 +76,7 @@ class ReplayTimeline(Widget):
         hint = f"  {HINT}" if width - len(left) - len(times) - len(HINT) - 2 >= MIN_BAR else ""
         bar_width = max(width - len(left) - len(times) - len(hint), 1)
         fraction = position / duration if duration > 0 else (1.0 if self.source.finished else 0)
-        knob = min(int(round(fraction * (bar_width - 1))), bar_width - 1)
+        knob = round(min(max(fraction, 0.0), 1.0) * (bar_width - 1))
         self._bar = (len(left), bar_width)
         return Content.assemble(
             (left, "bold"),
@@ -91,4 +93,9 @@ class ReplayTimeline(Widget):
         if offset is None or width <= 1 or not start <= offset.x < start + width:
             return
         fraction = (offset.x - start) / (width - 1)
-        self.post_message(self.Seek(self, fraction * self.source.duration))
+        self.post_message(self.Seek(self, fraction * _seconds(self.source.duration)))
+
+
+def _seconds(value: float) -> float:
+    """``value`` to a tenth, within 0 and ``CLOCK_LIMIT`` (NaN is 0)."""
+    return round(min(value, CLOCK_LIMIT), 1) if value > 0 else 0.0

@@ -170,7 +170,7 @@ class VirtualTable(ScrollView, can_focus=True):
         specs = self.model.columns()
         index = next(i for i, c in enumerate(specs) if c.name == name)
         if not specs[index].sortable:
-            self.notify(f"{name} cannot be sorted", severity="warning")
+            self.notify(f"{printable(name)} cannot be sorted", severity="warning", markup=False)
             return
         self.cursor_column = index
         reverse = not self.sort.reverse if self.sort.field == name else False

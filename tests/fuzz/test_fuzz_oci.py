@@ -15,6 +15,7 @@ from limits import bounded
 
 from lmp_tui.runtime.distribution import oci
 from lmp_tui.runtime.errors import LmpError
+from lmp_tui.runtime.untrusted import shown
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -135,4 +136,4 @@ def test_fuzz_read_limited(
 
 @given(st.text())
 def test_fuzz_shown_is_one_line(text: str) -> None:
-    assert len(oci.shown(text).splitlines()) <= 1
+    assert len(shown(text).splitlines()) <= 1

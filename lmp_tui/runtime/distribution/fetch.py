@@ -24,6 +24,7 @@ import platformdirs
 
 from ..config import Config, HubEntry, config_path, load_config
 from ..errors import LmpError, NotFoundError
+from ..untrusted import shown
 from . import credentials, oci
 from .oci import Reference, RegistryClient, RegistryError, digest_of
 from .transport import Progress, Resolved, TransportOptions
@@ -454,8 +455,8 @@ def _list_registry_hub(client: RegistryClient, hub: RegistryHub) -> list[RemoteP
         except RegistryError:
             continue  # some other image living in the same registry
         # Annotations are the registry's words: shown escaped and cut, never as terminal codes.
-        ann = {k: oci.shown(v, 300) for k, v in manifest.annotations.items()}
-        fields = [oci.shown(f, 64) for f in manifest.annotations.get(oci.ANN_FIELDS, "").split(",")]
+        ann = {k: shown(v, 300) for k, v in manifest.annotations.items()}
+        fields = [shown(f, 64) for f in manifest.annotations.get(oci.ANN_FIELDS, "").split(",")]
         out.append(
             RemoteProgram(
                 name,

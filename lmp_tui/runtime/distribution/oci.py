@@ -34,6 +34,7 @@ import msgspec
 
 from ..errors import LmpError, NotFoundError, PackageError
 from ..format.package import Package, pack_package, parse_package
+from ..untrusted import shown
 from . import hub
 from .credentials import Credentials
 from .transport import Progress, TransportOptions
@@ -76,22 +77,6 @@ MAX_TOKEN = 64 << 10  # a token server's reply (a JWT is a few KiB)
 MAX_LISTING = 16 << 20  # all pages of one catalog or tags listing together (each: MAX_MANIFEST)
 MAX_PAGES = 1000  # of one listing: a `next` chain never ends otherwise
 MAX_REDIRECTS = 10
-
-
-def shown(text: str, limit: int = 120) -> str:
-    """Untrusted text for a one-line message: control and line-break characters escaped, and
-    cut at ``limit`` characters, so a hostile server can neither spread a message over lines
-    nor drive the terminal."""
-    text = _UNPRINTABLE_RE.sub(_escape, text[: limit + 1])
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-_UNPRINTABLE_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _escape(m: re.Match[str]) -> str:
-    code = ord(m[0])
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 # -- digests ---------------------------------------------------------------------------------------

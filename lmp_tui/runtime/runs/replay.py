@@ -32,7 +32,8 @@ class ReplaySession:
     def problem(self) -> str:
         """Why the recording ends early (a torn or corrupt tail), as far as it has been read
         (all of it once indexed or played to the end); ``""`` when it does not."""
-        return self.source.reader.report.problem(str(self.path))
+        reader = self.source.reader
+        return reader.report.problem(reader.source)  # the path, made printable
 
     def index(self) -> None:
         """Scan every frame now (for seeking, the duration, and ``problem``)."""

@@ -12,18 +12,20 @@ import contextlib
 import math
 import os
 import socket
+import stat
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard
 
 import msgpack
 
 from ..errors import LmpError, RecordingError
 from ..format.layout import StructLayout
 from ..format.package import ExportSpec, SampleMeta
+from ..untrusted import shown
 from .batch import Batch
 from .decode import Decoders
 from .writer import WRITE_SLICE
@@ -35,6 +37,9 @@ FORMAT = "lmprec"
 VERSION = 1
 # Bounds for the reader, so a corrupt length prefix cannot make it allocate or wait for gigabytes.
 MAX_FRAME = 256 << 20
+MAX_RECORD = 64 << 10
+"""Bytes a record may take: more than any exported struct (a perf sample is under 64 KiB),
+and what keeps a view's store of such records within memory."""
 
 
 @dataclass(slots=True)
@@ -91,50 +96,125 @@ class RecordingHeader:
 
     @classmethod
     def from_dict(cls, d: Any, source: str) -> RecordingHeader:
+        """The header ``d`` read from ``source``, checked field by field (the file is untrusted:
+        a wrong type, a time that is not one, a layout that does not decode is a
+        ``RecordingError`` in one line, nothing else)."""
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise RecordingError(f"{source}: not an lmp recording")
         version = d.get("version")
-        if not isinstance(version, int) or version < 1:
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise RecordingError(f"{source}: recording has no valid format version")
         if version > VERSION:
             raise RecordingError(
                 f"{source}: recording format version {version} is newer than this lmp "
                 f"understands ({VERSION}); upgrade lmp-tui"
             )
+        start = d.get("start", 0.0)
+        if not _finite_number(start) or abs(start) > TIME_LIMIT:
+            raise RecordingError(
+                f"{source}: corrupt recording header (start time {_shown(start)} is not a "
+                "wall-clock time)"
+            )
         try:
-            return cls(
-                program=str(d["program"]),
+            header = cls(
+                program=_text(d, "program", required=True),
                 spec=_spec_from(d),
-                package_digest=str(d.get("package_digest", "")),
-                params=dict(d.get("params") or {}),
-                host=str(d.get("host", "")),
-                kernel=str(d.get("kernel", "")),
-                start=float(d.get("start", 0.0)),
+                package_digest=_text(d, "package_digest"),
+                params=_params(d.get("params")),
+                host=_text(d, "host"),
+                kernel=_text(d, "kernel"),
+                start=float(start),
                 version=version,
             )
-        except (KeyError, TypeError, ValueError, LmpError) as exc:
-            raise RecordingError(f"{source}: corrupt recording header ({exc})") from None
+            record_size = header.record_size
+            if header.spec.kind != "none" and not 0 < record_size <= MAX_RECORD:
+                raise ValueError(f"records of {record_size} bytes (at most {MAX_RECORD})")
+            header.decoders()  # a layout numpy cannot make is as corrupt as a missing one
+        except RecordingError:
+            raise
+        except (LmpError, KeyError, TypeError, ValueError) as exc:
+            raise RecordingError(f"{source}: corrupt recording header ({_shown(exc)})") from None
+        except Exception as exc:  # untrusted input: whatever fails to make sense of it
+            why = type(exc).__name__
+            raise RecordingError(f"{source}: corrupt recording header ({why})") from None
+        return header
+
+
+TIME_LIMIT = 1e12
+"""Seconds either side of 1970 beyond which a recorded time is not a wall-clock time (a header
+start out there is corrupt; a frame's is clamped)."""
+TEXT_LIMIT = 256
+"""Characters kept of a header's names (a program, a host, a parameter's text)."""
+
+
+def _shown(value: object, limit: int = 120) -> str:
+    """``value`` as one short line: what an error message may quote of untrusted data."""
+    return shown(str(value) if isinstance(value, BaseException) else repr(value), limit)
+
+
+def _clean(text: str, limit: int = TEXT_LIMIT) -> str:
+    """Untrusted text made safe to show: control characters (terminal escapes, newlines)
+    replaced, and cut at ``limit`` characters."""
+    return shown(text, limit)
+
+
+def _text(d: dict[Any, Any], key: str, *, required: bool = False) -> str:
+    if key not in d:
+        if required:
+            raise ValueError(f"no {key}")
+        return ""
+    value = d[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key} is {type(value).__name__}, not text")
+    return _clean(value)
+
+
+def _params(value: Any) -> dict[str, Any]:
+    """The parameters a run had: names to plain values (what ``header_for`` writes)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"params is {type(value).__name__}, not a map")
+    params: dict[str, Any] = {}
+    for name, v in value.items():
+        if not isinstance(name, str) or not _plain(v):
+            raise TypeError(f"parameter {_shown(name)} is not a name with a plain value")
+        params[_clean(name)] = _clean(v, 1024) if isinstance(v, str) else v
+    return params
 
 
 def _spec_from(d: dict[str, Any]) -> ExportSpec:
     """The export a header describes. Recordings before ``export`` and ``clear_map`` were
     written say only events or sample: a ring buffer, and a map that keeps its counts."""
     layout = StructLayout.from_dict(d["layout"]) if d.get("layout") else None
+    map_name = _text(d, "map")
     if d.get("kind") == "sample":
-        sample = dict(d.get("sample") or {})
+        sample = d.get("sample") or {}
+        if not isinstance(sample, dict):
+            raise TypeError(f"sample is {type(sample).__name__}, not a map")
+        interval = sample.get("interval_ms", 1000)
+        if not isinstance(interval, int) or isinstance(interval, bool):
+            raise TypeError("sample interval_ms is not an integer")
+        if not 0 < interval <= 86_400_000:
+            raise ValueError(f"sample interval of {interval} ms out of range")
+        clear_map = sample.get("clear_map", False)
+        if not isinstance(clear_map, bool):
+            raise TypeError("sample clear_map is not true or false")
         meta = SampleMeta(
-            interval_ms=int(sample.get("interval_ms", 1000)),
-            type=str(sample.get("type", "default_kv")),
-            unit=str(sample.get("unit", "(unit)")),
-            clear_map=bool(sample.get("clear_map", False)),
+            interval_ms=interval,
+            type=_text(sample, "type") if "type" in sample else "default_kv",
+            unit=_text(sample, "unit") if "unit" in sample else "(unit)",
+            clear_map=clear_map,
         )
         key = StructLayout.from_dict(d["key_layout"])
         value = StructLayout.from_dict(d["value_layout"])
-        return ExportSpec("sample", str(d.get("map", "")), key=key, value=value, sample=meta)
+        return ExportSpec("sample", map_name, key=key, value=value, sample=meta)
     export = d.get("export", "ringbuf" if layout is not None else "none")
     if export not in ("ringbuf", "perf", "none"):
-        raise ValueError(f"unknown export kind {export!r}")
-    return ExportSpec(export, str(d.get("map", "")), layout=layout)
+        raise ValueError(f"unknown export kind {_shown(export)}")
+    if (layout is None) != (export == "none"):
+        raise ValueError(f"export {export} with{'out' if layout is None else ''} a layout")
+    return ExportSpec(export, map_name, layout=layout)
 
 
 FLUSH_BYTES = 2 << 20
@@ -343,50 +423,61 @@ class ReadReport:
 
 
 class RecordingReader:
-    """Reads a recording: ``header``, then ``frames()``; never raises on a damaged tail."""
+    """Reads a recording: ``header``, then ``frames()``; never raises on a damaged tail.
+
+    The file is untrusted. Opening it raises ``RecordingError`` and nothing else; reading its
+    frames never raises, and stops at the first one that is not a well-formed frame (said by
+    ``report``). No declared size makes it allocate more than the bytes the file holds (every
+    length is bounded before its data is read), and every frame's time is a wall-clock time
+    no earlier than the one before it (see ``_clamped``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.source = str(path)
+        self.source = _clean(str(path), 4096)
         try:
-            self._file = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+            # O_NONBLOCK: a FIFO given as a recording must not hang the open; refused below
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except OSError as exc:
-            raise RecordingError(f"{path}: cannot read: {exc.strerror}") from None
-        self.size = os.fstat(self._file.fileno()).st_size
-        self._unpacker = self._new_unpacker()
+            raise RecordingError(f"{self.source}: cannot read: {exc.strerror}") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise RecordingError(f"{self.source}: cannot read: not a regular file")
+        os.set_blocking(fd, True)
+        self._file = open(fd, "rb")  # noqa: SIM115 - closed by close()
+        self.size = info.st_size
+        unpacker = _unpacker(self._file, header=True)
         try:
-            first = next(self._unpacker)
+            first = next(unpacker)
         except StopIteration:
             self.close()
-            raise RecordingError(f"{path}: not an lmp recording (empty or truncated)") from None
-        except Exception:
+            raise RecordingError(
+                f"{self.source}: not an lmp recording (empty or truncated)"
+            ) from None
+        except Exception:  # msgpack raises several types on damaged input
             self.close()
-            raise RecordingError(f"{path}: not an lmp recording") from None
+            raise RecordingError(f"{self.source}: not an lmp recording") from None
         try:
             self.header = RecordingHeader.from_dict(first, self.source)
         except RecordingError:
             self.close()
             raise
-        self.data_offset = self._unpacker.tell()
+        self.data_offset = unpacker.tell()
+        self.end = self.data_offset
+        """Where the last frame ``scan`` found ends."""
         self.report = ReadReport()
 
-    def _new_unpacker(self) -> msgpack.Unpacker:
-        return msgpack.Unpacker(
-            self._file,
-            raw=False,
-            max_buffer_size=MAX_FRAME,
-            strict_map_key=False,
-        )
-
-    def frames(self, start: int | None = None) -> Iterator[Frame]:
+    def frames(self, start: int | None = None, after: float | None = None) -> Iterator[Frame]:
         """Every complete, well-formed frame in order, from the first (or the one at byte
-        ``start``); read as they are asked for, so memory stays bounded whatever the file's
-        size. ``report`` says how reading ended."""
+        ``start``, the frame after one timed ``after``); read as they are asked for, so memory
+        stays bounded whatever the file's size. ``report`` says how reading ended."""
         base = self.data_offset if start is None else start
         self._file.seek(base)
-        unpacker = self._new_unpacker()
+        unpacker = _unpacker(self._file)
         self.report = ReadReport()
         size = self.header.record_size
+        snapshots = self.header.spec.kind == "sample"
+        previous = self.header.start if after is None else after
         offset = base
         while True:
             try:
@@ -397,10 +488,11 @@ class RecordingReader:
             except Exception as exc:  # msgpack raises several types on damaged input
                 self.report.corrupt = f"corrupt frame at byte {offset} ({type(exc).__name__})"
                 return
-            batch = _frame_batch(obj, size)
+            batch = _frame_batch(obj, size, snapshots, previous)
             if batch is None:
                 self.report.corrupt = f"corrupt frame at byte {offset}"
                 return
+            previous = batch.time
             end = base + unpacker.tell()
             yield Frame(batch, offset, end)
             self.report.frames += 1
@@ -409,33 +501,47 @@ class RecordingReader:
     def scan(self) -> Iterator[FrameInfo]:
         """Each frame's time, place and counts, without making its records (they are skipped
         as bytes): what an index for seeking needs. Like ``frames``, it stops at a torn or
-        damaged tail and says so in ``report`` (it does not check each frame's record bytes
-        against its count: ``frames`` does, when they are read)."""
+        damaged tail and says so in ``report``; the times are those ``frames`` gives, and each
+        frame's count must fit the bytes it skips (what they hold is checked by ``frames``,
+        when they are read). ``end`` is where the last frame scanned ends."""
         self._file.seek(self.data_offset)
-        unpacker = self._new_unpacker()
+        unpacker = _unpacker(self._file)
         self.report = ReadReport()
+        self.end = self.data_offset
+        size = self.header.record_size
+        previous = self.header.start
         while True:
             offset = self.data_offset + unpacker.tell()
-            fields: dict[str, Any] = {}
+            fields: dict[Any, Any] = {}
+            span = -1
             try:
-                for _ in range(unpacker.read_map_header()):
+                entries = unpacker.read_map_header()
+                if entries > len(FRAME_KEYS):
+                    raise ValueError("too many fields")
+                for _ in range(entries):
                     key = unpacker.unpack()
                     if key == "r":
+                        before = unpacker.tell()
                         unpacker.skip()
-                    else:
+                        span = unpacker.tell() - before
+                    elif key in FRAME_KEYS:
                         fields[key] = unpacker.unpack()
+                    else:
+                        raise ValueError("unknown field")
             except msgpack.OutOfData:
                 self.report.torn_bytes = max(0, self.size - offset)
                 return
             except Exception as exc:  # msgpack raises several types on damaged input
                 self.report.corrupt = f"corrupt frame at byte {offset} ({type(exc).__name__})"
                 return
-            t, n, d = fields.get("t"), fields.get("n"), fields.get("d", 0)
-            if not _finite_number(t) or not isinstance(n, int) or not isinstance(d, int) or n < 0:
+            n, d = fields.get("n"), fields.get("d", 0)
+            if not _count(n) or not _count(d) or not _fits(n, size, span):
                 self.report.corrupt = f"corrupt frame at byte {offset}"
                 return
+            previous = _clamped(fields.get("t"), previous)
             self.report.frames += 1
-            yield FrameInfo(float(t), offset, n, d)  # type: ignore[arg-type]  # finite: checked
+            self.end = self.data_offset + unpacker.tell()
+            yield FrameInfo(previous, offset, n, d)
 
     def close(self) -> None:
         self._file.close()
@@ -447,22 +553,74 @@ class RecordingReader:
         self.close()
 
 
+MAX_HEADER = 4 << 20
+"""Bytes a header may take (a real one takes a few KB: names, layouts, parameters)."""
+FRAME_KEYS = ("t", "n", "d", "r", "s", "x")
+_FRAME_KEY_SET = frozenset(FRAME_KEYS)
+COUNT_LIMIT = 1 << 62
+"""Above this a count (events, drops) is not one."""
+
+
+def _unpacker(file: BinaryIO, *, header: bool = False) -> msgpack.Unpacker:
+    """An unpacker whose every length is bounded before its data is read: ``max_buffer_size``
+    the bytes of one object, the other limits what a declared length may make it allocate up
+    front (an array or a map is allocated at its declared length). Frames hold only a small
+    map of numbers and one bin; a header, names and layouts."""
+    if header:
+        limits = {"max_array_len": 1 << 14, "max_map_len": 1 << 12, "max_ext_len": 0}
+        return msgpack.Unpacker(
+            file, raw=False, max_buffer_size=MAX_HEADER, strict_map_key=False, **limits
+        )
+    return msgpack.Unpacker(
+        file,
+        raw=False,
+        max_buffer_size=MAX_FRAME,
+        strict_map_key=False,
+        max_array_len=0,
+        max_map_len=len(FRAME_KEYS),
+        max_str_len=8,
+        max_ext_len=0,
+    )
+
+
 def _finite_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _frame_batch(obj: Any, record_size: int) -> Batch | None:
-    if not isinstance(obj, dict):
+def _count(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < COUNT_LIMIT
+
+
+def _fits(n: int, record_size: int, span: int) -> bool:
+    """``n`` records fit the bin that took ``span`` bytes (its header included)."""
+    if record_size == 0:
+        return n == 0 and span in (-1, 2, 3, 5)
+    return span - n * record_size in (2, 3, 5)
+
+
+def _clamped(t: Any, previous: float) -> float:
+    """A frame's time, "monotonic enough": clocks step, so a time before the previous frame's
+    (or the recording's start), or one that is not a time at all (NaN, infinite, out of
+    range, not a number), is taken as the previous frame's rather than refused."""
+    if not _finite_number(t) or t <= previous or t > TIME_LIMIT:
+        return previous
+    return float(t)
+
+
+def _frame_batch(obj: Any, record_size: int, snapshots: bool, previous: float) -> Batch | None:
+    """The batch frame ``obj`` holds, at its clamped time; None if it is not a frame."""
+    if not isinstance(obj, dict) or not obj.keys() <= _FRAME_KEY_SET:
         return None
-    t, n, r, d, x = obj.get("t"), obj.get("n"), obj.get("r"), obj.get("d", 0), obj.get("x", 0)
-    if not _finite_number(t):
+    n, r, d, x = obj.get("n"), obj.get("r"), obj.get("d", 0), obj.get("x", 0)
+    snapshot = obj.get("s", False)
+    if not _count(n) or not _count(d) or not _count(x) or not isinstance(snapshot, bool):
         return None
-    if not isinstance(n, int) or not isinstance(r, bytes) or not isinstance(d, int):
+    if not isinstance(r, bytes) or len(r) != n * record_size or (record_size == 0 and n):
         return None
-    if not isinstance(x, int) or n < 0 or len(r) != n * record_size:
+    if snapshot and not snapshots:
         return None
-    when = float(t)  # type: ignore[arg-type]  # finite: checked
-    return Batch(when, r, n, record_size, d, snapshot=bool(obj.get("s", False)), shed=x)
+    when = _clamped(obj.get("t"), previous)
+    return Batch(when, r, n, record_size, d, snapshot=snapshot, shed=x)
 
 
 def demo_recordings() -> list[Path]:

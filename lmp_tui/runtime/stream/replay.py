@@ -8,11 +8,37 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import math
+from array import array
 from collections.abc import AsyncIterator, Iterator
 from itertools import islice
 
 from .batch import Batch, EventSource
 from .recording import Frame, FrameInfo, RecordingReader
+
+
+class FrameIndex:
+    """Every frame's (clamped, so never decreasing) time, offset, count and drops, in four
+    flat arrays: 32 bytes a frame, whatever a recording of tiny frames makes it hold."""
+
+    def __init__(self, frames: Iterator[FrameInfo], end: int = 0) -> None:
+        self.times = array("d")
+        self.offsets = array("q")
+        self.counts = array("q")
+        self.drops = array("q")
+        for f in frames:
+            self.times.append(f.time)
+            self.offsets.append(f.offset)
+            self.counts.append(f.count)
+            self.drops.append(f.drops)
+        self.end = end
+        """Where the last frame ends."""
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def __getitem__(self, i: int) -> FrameInfo:
+        return FrameInfo(self.times[i], self.offsets[i], self.counts[i], self.drops[i])
 
 
 class ReplaySource(EventSource):
@@ -29,27 +55,27 @@ class ReplaySource(EventSource):
         self.total = 0
         self.finished = False
         """Every frame up to the end has been delivered (a seek back clears it)."""
-        self._index: list[FrameInfo] | None = None
-        self._times: list[float] = []
+        self._index: FrameIndex | None = None
         self._next = 0  # the number of the next frame to deliver
         self._offset = reader.data_offset  # and where it starts
+        self._before = reader.header.start  # and the time of the one before it
         self._seeks = 0
         self._resume = asyncio.Event()
         self._resume.set()
 
     # -- the index -------------------------------------------------------------------------------
 
-    def index(self) -> list[FrameInfo]:
+    def index(self) -> FrameIndex:
         """Every frame's time, place and counts (scanned once, on first need)."""
         if self._index is None:
-            self._index = list(self.reader.scan())
-            self._times = [f.time for f in self._index]
+            self._index = FrameIndex(self.reader.scan())
+            self._index.end = self.reader.end
         return self._index
 
     @property
     def duration(self) -> float:
-        index = self.index()
-        return index[-1].time - self.reader.header.start if index else 0.0
+        times = self.index().times
+        return times[-1] - self.reader.header.start if times else 0.0
 
     # -- controls ----------------------------------------------------------------------------------
 
@@ -62,16 +88,15 @@ class ReplaySource(EventSource):
 
     def seek(self, seconds: float) -> None:
         index = self.index()
-        target = self.reader.header.start + seconds
-        self._next = bisect.bisect_left(self._times, target)
-        self._offset = index[self._next].offset if self._next < len(index) else self._end()
+        if not math.isfinite(seconds):
+            seconds = 0.0
+        start = self.reader.header.start
+        self._next = bisect.bisect_left(index.times, start + seconds)
+        self._offset = index.offsets[self._next] if self._next < len(index) else index.end
+        self._before = index.times[self._next - 1] if self._next > 0 else start
         self.finished = self._next >= len(index)
         self.position = max(0.0, seconds)
         self._seeks += 1
-
-    def _end(self) -> int:
-        index = self.index()
-        return index[-1].offset if index else self.reader.data_offset
 
     def history(
         self, since: float, events: int = 0, frames: int = 0
@@ -81,19 +106,20 @@ class ReplaySource(EventSource):
         recorded at or after ``since``, read from the file now; and the events and drops of
         the frames before those, which are only counted."""
         index = self.index()
+        times, counts = index.times, index.counts
         end = min(self._next, len(index))
         first = end
-        while first > 0 and (events > 0 or frames > 0 or index[first - 1].time >= since):
+        while first > 0 and (events > 0 or frames > 0 or times[first - 1] >= since):
             first -= 1
-            events -= index[first].count
+            events -= counts[first]
             frames -= 1
         batches: list[Batch] = []
         if first < end:
-            taken = islice(self.reader.frames(index[first].offset), end - first)
+            before = times[first - 1] if first > 0 else self.reader.header.start
+            taken = islice(self.reader.frames(index.offsets[first], before), end - first)
             batches = [f.batch for f in taken]
             self._seeks += 1  # the file was read elsewhere: playing resumes from _offset
-        before = index[:first]
-        return batches, sum(f.count for f in before), sum(f.drops for f in before)
+        return batches, sum(counts[:first]), sum(index.drops[:first])
 
     def close(self) -> None:
         super().close()
@@ -115,7 +141,7 @@ class ReplaySource(EventSource):
                 prev_time = None
                 continue
             if pending is None:
-                frames = frames or self.reader.frames(self._offset)
+                frames = frames or self.reader.frames(self._offset, self._before)
                 pending = next(frames, None)
                 if pending is None:
                     self.finished = True
@@ -130,7 +156,7 @@ class ReplaySource(EventSource):
             frame, pending = pending, None
             self._next += 1
             self._offset = frame.end
-            prev_time = time
+            self._before = prev_time = time
             self.position = time - start
             self.total += frame.batch.count
             yield frame.batch

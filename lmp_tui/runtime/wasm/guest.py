@@ -44,7 +44,7 @@ from typing import IO, Any, cast
 import wasmtime
 
 from ..errors import LmpError, PackageError
-from ..untrusted import printable
+from ..untrusted import shown
 
 Output = IO[Any] | io.TextIOBase
 """Where a guest's stdout or stderr goes: a file (its bytes as they are) or any text stream."""
@@ -224,8 +224,7 @@ def signature(func: wasmtime.Func, store: wasmtime.Store) -> str:
 def clean(text: str | None, limit: int = NAME_CHARS) -> str:
     """A name the guest chose, fit for a one-line message: control characters escaped, and cut
     at ``limit`` characters."""
-    text = printable(text or "")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return shown(text or "", limit)
 
 
 def trap_reason(exc: BaseException) -> str:

@@ -15,6 +15,7 @@ from .series import (
     BucketAxis,
     FieldSeries,
     KeyedSeries,
+    clamp_time,
 )
 
 DEFAULT_CAPACITY = 10_000
@@ -94,6 +95,7 @@ class EventStore:
         the events the kernel dropped and those lmp shed since the batch before."""
         self.drops += drops
         self.shed += shed
+        time = clamp_time(time, self.last_time)
         self.last_time = time if self.last_time is None else max(self.last_time, time)
         n = len(arr)
         if n:

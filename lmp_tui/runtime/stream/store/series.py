@@ -14,6 +14,18 @@ from .fields import c_string
 DEFAULT_BUCKET_SECONDS = 1.0
 DEFAULT_SERIES_LENGTH = 120
 DEFAULT_MAX_KEYS = 512
+TIME_LIMIT = 1e12
+"""Seconds either side of 1970 beyond which a batch's time is not a wall-clock time."""
+
+
+def clamp_time(time: float, last: float | None) -> float:
+    """A batch's time as a store takes it: one that is not a wall-clock time (NaN, infinite,
+    beyond ``TIME_LIMIT``: a source gone wrong, a damaged recording) is the last one's, or 0
+    before any. Earlier ones than the last are kept as they are (a clock that stepped back):
+    they land in an older bucket, or in none once it has scrolled out."""
+    if isinstance(time, int | float) and -TIME_LIMIT <= time <= TIME_LIMIT:  # False for NaN
+        return float(time)
+    return last if last is not None else 0.0
 
 
 class BucketAxis:

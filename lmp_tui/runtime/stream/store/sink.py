@@ -78,6 +78,10 @@ class StoreSink:
         self.flush()
 
 
+MAX_STORE_BYTES = 256 << 20
+"""Record bytes an event store sets aside at most, whatever its row limit."""
+
+
 def make_store(spec: ExportSpec, config: StoreConfig) -> EventStore | SnapshotStore | None:
     """The store that fits what a run exports (None when it exports nothing)."""
     if spec.key is not None and spec.value is not None:
@@ -88,9 +92,11 @@ def make_store(spec: ExportSpec, config: StoreConfig) -> EventStore | SnapshotSt
             series_length=config.series_length,
         )
     if spec.layout is not None:
+        # rows are set aside up front: a package or recording with huge records gets fewer
+        rows = max(1, min(config.capacity, MAX_STORE_BYTES // max(spec.layout.size, 1)))
         return EventStore(
             spec.layout,
-            config.capacity,
+            rows,
             bucket_seconds=config.bucket_seconds,
             series_length=config.series_length,
             max_keys=config.max_keys,

@@ -9,7 +9,13 @@ from typing import Any
 from ...format.layout import Field, FieldKind, StructLayout
 from ...lazy import np
 from .fields import c_string, label_field
-from .series import DEFAULT_BUCKET_SECONDS, DEFAULT_SERIES_LENGTH, BucketAxis, roll_series
+from .series import (
+    DEFAULT_BUCKET_SECONDS,
+    DEFAULT_SERIES_LENGTH,
+    BucketAxis,
+    clamp_time,
+    roll_series,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,7 @@ class SnapshotStore:
         self, keys: np.ndarray, values: np.ndarray, time: float, *, cleared: bool = False
     ) -> None:
         """Replace the snapshot with the map's content at ``time``."""
+        time = clamp_time(time, self.last_time)
         entries = []
         for k, v in zip(keys, values, strict=True):
             key = {f.name: _scalar(k[f.name], f) for f in self.key_layout.fields}
