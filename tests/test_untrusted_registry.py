@@ -32,7 +32,7 @@ from registry import (  # noqa: F401
     one_line_error,
 )
 
-from lmp_tui.runtime.distribution import fetch, oci
+from lmp_tui.runtime.distribution import fetch, http, oci
 from lmp_tui.runtime.distribution.credentials import Credentials
 from lmp_tui.runtime.distribution.fetch import FetchError
 from lmp_tui.runtime.distribution.oci import RegistryClient, RegistryError, parse_reference
@@ -280,6 +280,7 @@ def test_plain_http_url_is_refused_before_any_request(lmp_dirs, monkeypatch):
     def no_network(*args: object, **kw: object) -> None:
         raise AssertionError("a request was made")
 
+    monkeypatch.setattr(fetch, "http_client", no_network)
     monkeypatch.setattr(oci, "http_client", no_network)
     for url in ("http://example.com/x.json", "http://10.0.0.1:8000/x.json", "http://[::2]/x"):
         with pytest.raises(FetchError, match="plain http is allowed only to this machine"):
@@ -296,7 +297,7 @@ def test_plain_http_url_is_refused_before_any_request(lmp_dirs, monkeypatch):
     + [("localhost.example.com", False), ("::ffff:8.8.8.8", False)],
 )
 def test_plain_http_loopback_hosts(host, loopback):
-    assert oci.host_is_loopback(host) is loopback
+    assert http.host_is_loopback(host) is loopback
 
 
 def test_plain_http_to_loopback_is_allowed(lmp_dirs):

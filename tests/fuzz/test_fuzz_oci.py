@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from limits import bounded
 
-from lmp_tui.runtime.distribution import oci
+from lmp_tui.runtime.distribution import http, oci
 from lmp_tui.runtime.errors import LmpError
 from lmp_tui.runtime.untrusted import shown
 
@@ -100,9 +100,9 @@ BASES = [httpx.URL("https://reg.example:5000/v2/_catalog"), httpx.URL("http://12
 @given(st.text(max_size=120), st.sampled_from([None, *BASES]))
 def test_fuzz_urls_servers_name(text: str, base: httpx.URL | None) -> None:
     def resolve() -> httpx.URL:
-        url = oci.parse_url(text, "where", base)
-        oci.check_url(url, "where", previous=base)
-        oci.origin(url)
+        url = http.parse_url(text, "where", base)
+        http.check_url(url, "where", previous=base)
+        http.origin(url)
         return url
 
     _one_line(bounded(resolve))
@@ -128,7 +128,7 @@ def test_fuzz_read_limited(
     body: bytes, headers: dict[str, str], limit: int, truncate: bool
 ) -> None:
     response = httpx.Response(200, headers=headers, stream=httpx.ByteStream(body))
-    result = bounded(oci.read_limited, response, limit, "where", None, truncate=truncate)
+    result = bounded(http.read_limited, response, limit, "where", None, truncate=truncate)
     _one_line(result)
     if isinstance(result, bytes):
         assert len(result) <= limit

@@ -26,7 +26,17 @@ from ..config import Config, HubEntry, config_path, load_config
 from ..errors import LmpError, NotFoundError
 from ..untrusted import shown
 from . import credentials, oci
-from .oci import Reference, RegistryClient, RegistryError, digest_of
+from .http import (
+    Deadline,
+    RegistryError,
+    check_url,
+    describe_http_error,
+    http_client,
+    parse_url,
+    read_limited,
+    send,
+)
+from .oci import Reference, RegistryClient, digest_of
 from .transport import Progress, Resolved, TransportOptions
 
 URL_MAX_AGE = 24 * 3600.0  # a URL or Hub name is re-fetched after a day; digests never expire
@@ -305,8 +315,8 @@ def _checked_url(url: str) -> httpx.URL:
     """An http(s) URL lmp may fetch: https anywhere, plain http only to this machine (a package
     runs as root, so it never travels in clear over a network)."""
     try:
-        target = oci.parse_url(url, url)
-        oci.check_url(target, url)
+        target = parse_url(url, url)
+        check_url(target, url)
     except RegistryError as exc:
         raise FetchError(str(exc)) from None
     return target
@@ -315,22 +325,22 @@ def _checked_url(url: str) -> httpx.URL:
 def _download(
     target: httpx.URL, url: str, options: TransportOptions, progress: Progress | None
 ) -> bytes:
-    """The body, by lmp's redirect rules (``oci.send``), within ``MAX_DOWNLOAD`` bytes and the
+    """The body, by lmp's redirect rules (``send``), within ``MAX_DOWNLOAD`` bytes and the
     overall deadline."""
-    deadline = oci.Deadline(options.deadline)
-    with oci.http_client(options, deadline) as http, deadline.running():
+    deadline = Deadline(options.deadline)
+    with http_client(options, deadline) as http, deadline.running():
         try:
-            r = oci.send(http, "GET", target, where=url, options=options, deadline=deadline)
+            r = send(http, "GET", target, where=url, options=options, deadline=deadline)
             with contextlib.closing(r):
                 if r.status_code in (404, 410):
                     raise NotFoundError(f"{url}: not found ({r.status_code})")
                 if r.status_code >= 300:
                     raise FetchError(f"{url}: server answered {r.status_code}")
-                return oci.read_limited(r, MAX_DOWNLOAD, url, progress, deadline=deadline)
+                return read_limited(r, MAX_DOWNLOAD, url, progress, deadline=deadline)
         except RegistryError as exc:
             raise FetchError(str(exc)) from None
         except httpx.HTTPError as exc:
-            raise FetchError(oci.describe_http_error(exc, url, options.timeout, deadline)) from None
+            raise FetchError(describe_http_error(exc, url, options.timeout, deadline)) from None
 
 
 def _name_from_path(path: PurePath) -> str:
