@@ -58,3 +58,47 @@ def test_corrupted_btf_raises_layout_error_only(noise, where):
             btf.c_name(t.id)
     except LayoutError:
         pass
+
+
+def _next_id(b: BtfBuilder) -> int:
+    return len(b._types) + 1
+
+
+def test_types_that_contain_themselves_are_refused():
+    for make in (
+        lambda b: b.array(_next_id(b), 4),  # an array of itself
+        lambda b: b.struct("s", 8, [("s", _next_id(b), 0)]),  # a struct of itself
+        lambda b: b.ptr(_next_id(b)),  # a pointer to itself
+        lambda b: b.typedef("t", _next_id(b) + 1) and b.modifier(Kind.CONST, _next_id(b) - 1),
+    ):
+        b = BtfBuilder()
+        b.integer("int", 4, signed=True)
+        make(b)
+        with pytest.raises(LayoutError, match="itself"):
+            Btf.parse(b.build())
+
+
+def test_a_linked_list_is_a_cycle_through_a_pointer():
+    b = BtfBuilder()
+    node = _next_id(b) + 1
+    ptr = b.ptr(node)
+    assert b.struct("node", 8, [("next", ptr, 0)]) == node
+    btf = Btf.parse(b.build())
+    assert btf.c_decl(ptr) == "struct node *" and btf.size_of(node) == 8
+
+
+def test_sizes_and_depth_are_bounded():
+    b = BtfBuilder()
+    b.array(b.integer("long", 8, signed=True), 0xFFFFFFFF)
+    with pytest.raises(LayoutError, match="overflows"):
+        Btf.parse(b.build())
+    b = BtfBuilder()
+    t = b.integer("int", 4, signed=True)
+    for i in range(100):
+        t = b.typedef(f"t{i}", t)
+    with pytest.raises(LayoutError, match="nested"):
+        Btf.parse(b.build())
+    b = BtfBuilder()
+    b.struct("s", 4, [("x", 99, 0)])
+    with pytest.raises(LayoutError, match="does not exist"):
+        Btf.parse(b.build())

@@ -44,6 +44,15 @@ INT_SIGNED = 1
 INT_CHAR = 2
 INT_BOOL = 4
 MODIFIERS = frozenset({Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG})
+QUALIFIERS = frozenset({Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG})
+SIZED = frozenset({Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.FLOAT})
+
+# Bounds on what a package's BTF may ask of us. The kernel resolves at most 32 types deep
+# (MAX_RESOLVE_DEPTH) from any one type it is checking, but counts only types not resolved yet;
+# we bound the whole chain, so allow more. Sizes are u32 in BTF and must stay so once multiplied.
+MAX_DEPTH = 64
+MAX_TYPES = 1 << 17
+MAX_SIZE = 0xFFFFFFFF
 
 
 @dataclass(slots=True)
@@ -82,6 +91,7 @@ class BtfType:
     bits: int = 0
     # ARRAY
     elem_type: int = 0
+    index_type: int = 0
     nelems: int = 0
     members: list[Member] = field(default_factory=list)
     enum_values: list[EnumValue] = field(default_factory=list)
@@ -103,6 +113,7 @@ class Btf:
 
     def __init__(self, types: list[BtfType]) -> None:
         self.types = types
+        self._sizes: list[int | None] = _validate(types)
 
     def __getitem__(self, type_id: int) -> BtfType:
         if not 0 <= type_id < len(self.types):
@@ -129,6 +140,8 @@ class Btf:
         pos, end = t0, t0 + type_len
         try:
             while pos < end:
+                if len(types) > MAX_TYPES:
+                    raise ValueError(f"more than {MAX_TYPES} types")
                 rec, pos = _parse_type(raw, pos, strings, len(types))
                 types.append(rec)
         except (struct.error, ValueError) as exc:
@@ -140,7 +153,7 @@ class Btf:
     def strip(self, type_id: int) -> BtfType:
         """The type behind typedefs and qualifiers."""
         t = self[type_id]
-        for _ in range(64):
+        for _ in range(MAX_DEPTH):
             if t.kind not in MODIFIERS:
                 return t
             t = self[t.type]
@@ -148,15 +161,12 @@ class Btf:
 
     def size_of(self, type_id: int) -> int:
         t = self.strip(type_id)
-        if t.kind in (Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.FLOAT):
+        if t.kind == Kind.DATASEC:  # sized by the DATASEC fix-up, after validation
             return t.size
-        if t.kind == Kind.PTR:
-            return 8
-        if t.kind == Kind.ARRAY:
-            return t.nelems * self.size_of(t.elem_type)
-        if t.kind == Kind.DATASEC:
-            return t.size
-        raise LayoutError(f"BTF type {type_id} ({t.kind.name}) has no size")
+        size = self._sizes[t.id] if t.id < len(self._sizes) else None
+        if size is None:
+            raise LayoutError(f"BTF type {type_id} ({t.kind.name}) has no size")
+        return size
 
     def find(self, name: str, kind: Kind) -> BtfType | None:
         return next((t for t in self.types if t.kind == kind and t.name == name), None)
@@ -170,38 +180,192 @@ class Btf:
         """
         suffix = ""
         t = self[type_id]
-        while True:
-            if t.kind in (Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG):
+        for _ in range(MAX_DEPTH):
+            if t.kind in QUALIFIERS:
                 t = self[t.type]
             elif t.kind == Kind.ARRAY:
                 suffix += f"[{t.nelems}]"
                 t = self[t.elem_type]
             else:
                 break
+        else:
+            raise LayoutError(f"BTF type {type_id}: type chain too long")
         base = self.c_name(t.id)
         decl = f"{base} {name}".rstrip() if name else base
         return decl + suffix
 
     def c_name(self, type_id: int) -> str:
+        stars = ""
         t = self[type_id]
+        for _ in range(MAX_DEPTH):
+            if t.kind == Kind.PTR:
+                stars += " *"
+            elif t.kind not in QUALIFIERS:
+                break
+            t = self[t.type]
+        else:
+            raise LayoutError(f"BTF type {type_id}: pointer chain too long")
         match t.kind:
             case Kind.VOID:
-                return "void"
+                base = "void"
             case Kind.STRUCT | Kind.UNION | Kind.ENUM | Kind.ENUM64 | Kind.FWD:
                 tag = {Kind.STRUCT: "struct", Kind.UNION: "union"}.get(t.kind, "enum")
                 if t.kind == Kind.FWD:
                     tag = "union" if t.kind_flag else "struct"
-                return f"{tag} {t.name}" if t.name else f"{tag} <anon>"
-            case Kind.PTR:
-                return self.c_name(t.type).rstrip() + " *"
-            case Kind.VOLATILE | Kind.CONST | Kind.RESTRICT | Kind.TYPE_TAG:
-                return self.c_name(t.type)
+                base = f"{tag} {t.name}" if t.name else f"{tag} <anon>"
             case Kind.ARRAY:
-                return self.c_decl(type_id)
+                base = self.c_decl(t.id)
             case Kind.FUNC_PROTO:
-                return "void (*)()"
+                base = "void (*)()"
             case _:
-                return t.name
+                base = t.name
+        return base.rstrip() + stars if stars else base
+
+
+def _validate(types: list[BtfType]) -> list[int | None]:
+    """Check what the kernel's BTF verifier checks before anything walks these types, and
+    return each type's size (``None`` where it has none).
+
+    Every referenced id exists; no type contains itself (a cycle is only allowed through a
+    pointer to a struct or union, as in a linked list); no chain is deeper than ``MAX_DEPTH``;
+    array sizes do not overflow u32; members lie inside their struct. After this, walking the
+    types terminates, and recursion over them is bounded.
+    """
+    n = len(types)
+    # ``contains``: what a type is made of (its size depends on them): no cycles at all.
+    # ``spelled``: what its C name is made of (pointers, qualifiers, array elements).
+    contains: list[tuple[int, ...]] = [()] * n
+    spelled: list[tuple[int, ...]] = [()] * n
+    refs: list[int] = []  # every id referred to, checked at once
+    for t in types:
+        k = t.kind
+        if k is Kind.PTR:
+            spelled[t.id] = (t.type,)
+            refs.append(t.type)
+        elif k in QUALIFIERS:
+            contains[t.id] = spelled[t.id] = (t.type,)
+            refs.append(t.type)
+        elif k is Kind.TYPEDEF or k is Kind.VAR:
+            contains[t.id] = (t.type,)
+            refs.append(t.type)
+        elif k is Kind.STRUCT or k is Kind.UNION:
+            contains[t.id] = ids = tuple(m.type_id for m in t.members)
+            refs.extend(ids)
+        elif k is Kind.ARRAY:
+            contains[t.id] = spelled[t.id] = (t.elem_type,)
+            refs += (t.elem_type, t.index_type)
+        elif k is Kind.DATASEC:
+            contains[t.id] = ids = tuple(i.type_id for i in t.secinfos)
+            refs.extend(ids)
+        elif k is Kind.FUNC_PROTO:
+            refs += (t.type, *(p.type_id for p in t.params))
+        elif k is Kind.FUNC or k is Kind.DECL_TAG:
+            refs.append(t.type)
+        elif k is Kind.INT and (not 0 < t.size <= 16 or t.bits > t.size * 8):
+            raise LayoutError(f"BTF type {t.id}: integer of {t.size} bytes, {t.bits} bits")
+        elif (k is Kind.ENUM or k is Kind.ENUM64) and t.size not in (1, 2, 4, 8):
+            raise LayoutError(f"BTF type {t.id}: enum of {t.size} bytes")
+        elif k is Kind.FLOAT and t.size not in (2, 4, 8, 12, 16):
+            raise LayoutError(f"BTF type {t.id}: float of {t.size} bytes")
+    if refs and (min(refs) < 0 or max(refs) >= n):
+        _dangling(types)
+    order = _walk(types, contains, "contains itself")
+    _walk(types, spelled, "refers to itself through pointers, qualifiers or arrays")
+    sizes: list[int | None] = [None] * n
+    for i in order:
+        t = types[i]
+        k = t.kind
+        if k in SIZED:
+            sizes[i] = t.size
+        elif k is Kind.PTR:
+            sizes[i] = 8
+        elif k in MODIFIERS or k is Kind.VAR:
+            sizes[i] = sizes[t.type]
+        elif k is Kind.ARRAY:
+            elem = sizes[t.elem_type]
+            if elem is not None:
+                if elem * t.nelems > MAX_SIZE:
+                    raise LayoutError(f"BTF type {i}: array size overflows u32")
+                sizes[i] = elem * t.nelems
+        if k is Kind.STRUCT or k is Kind.UNION:
+            _check_members(types, sizes, t)
+    return sizes
+
+
+def _check_members(types: list[BtfType], sizes: list[int | None], t: BtfType) -> None:
+    for m in t.members:
+        size = sizes[m.type_id]
+        if m.bitfield_size or m.bit_offset % 8 or size is None:
+            continue
+        target = types[m.type_id]
+        if target.kind is Kind.INT and target.bits != target.size * 8:
+            continue  # an old-style bitfield: the kernel counts its bits, not bytes
+        if m.bit_offset // 8 + size > t.size:
+            raise LayoutError(
+                f"BTF type {t.id}: member {m.name!r} lies outside its "
+                f"{t.size}-byte {t.kind.name.lower()}"
+            )
+
+
+def _dangling(types: list[BtfType]) -> None:
+    """Name the first type that refers to a type id that does not exist."""
+    n = len(types)
+    for t in types:
+        ids = [t.type] if t.kind in MODIFIERS or t.kind in _REFERS else []
+        ids += [m.type_id for m in t.members] + [p.type_id for p in t.params]
+        ids += [i.type_id for i in t.secinfos]
+        if t.kind is Kind.ARRAY:
+            ids += [t.elem_type, t.index_type]
+        for ref in ids:
+            if not 0 <= ref < n:
+                raise LayoutError(
+                    f"BTF type {t.id} ({t.kind.name}) refers to type {ref}, which does not "
+                    f"exist (BTF has {n})"
+                )
+
+
+_REFERS = frozenset({Kind.PTR, Kind.VAR, Kind.FUNC, Kind.FUNC_PROTO, Kind.DECL_TAG})
+
+
+def _walk(types: list[BtfType], graph: list[tuple[int, ...]], cycle: str) -> list[int]:
+    """Type ids, each after those it refers to in ``graph``; refuses cycles and deep chains.
+
+    Iterative (a hostile chain must not exhaust the Python stack)."""
+    unseen, open_ = -1, -2
+    depth = [unseen] * len(graph)
+    order: list[int] = []
+    for root, root_edges in enumerate(graph):
+        if depth[root] != unseen:
+            continue
+        if not root_edges:
+            depth[root] = 0
+            order.append(root)
+            continue
+        depth[root] = open_
+        stack = [(root, 0)]
+        while stack:
+            node, i = stack[-1]
+            edges = graph[node]
+            if i < len(edges):
+                stack[-1] = (node, i + 1)
+                nxt = edges[i]
+                if depth[nxt] == open_:
+                    t = types[nxt]
+                    raise LayoutError(f"BTF type {nxt} ({t.kind.name} {t.name!r}) {cycle}")
+                if depth[nxt] == unseen:
+                    depth[nxt] = open_
+                    stack.append((nxt, 0))
+                continue
+            stack.pop()
+            d = 0
+            for e in edges:
+                if depth[e] >= d:
+                    d = depth[e] + 1
+            if d > MAX_DEPTH:
+                raise LayoutError(f"BTF type {node}: types nested more than {MAX_DEPTH} deep")
+            depth[node] = d
+            order.append(node)
+    return order
 
 
 def _parse_type(raw: bytes, pos: int, strings: bytes, type_id: int) -> tuple[BtfType, int]:
@@ -216,7 +380,7 @@ def _parse_type(raw: bytes, pos: int, strings: bytes, type_id: int) -> tuple[Btf
             rec.encoding, rec.bits = (word >> 24) & 0xF, word & 0xFF
             pos += 4
         case Kind.ARRAY:
-            rec.elem_type, _index_type, rec.nelems = struct.unpack_from("<III", raw, pos)
+            rec.elem_type, rec.index_type, rec.nelems = struct.unpack_from("<III", raw, pos)
             pos += 12
         case Kind.STRUCT | Kind.UNION:
             for _ in range(vlen):

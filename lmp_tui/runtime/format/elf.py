@@ -17,10 +17,25 @@ EM_BPF = 247
 SHT_SYMTAB = 2
 SHT_NOBITS = 8
 STT_OBJECT = 1
+MAX_NOBITS = 64 << 20  # zeros we will make up for a NOBITS section
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 _SHDR = struct.Struct("<IIQQQQIIQQ")
 _SYM = struct.Struct("<IBBHQQ")
+
+
+def check_header(head: bytes, size: int) -> None:
+    """Refuse, from its first bytes, an object of ``size`` bytes whose ELF header cannot be
+    right: so that a zlib bomb behind an ELF magic is not inflated further."""
+    if head[:4] != ELF_MAGIC[: len(head)]:
+        raise PackageError("not an ELF object (no \\x7fELF magic)")
+    if len(head) < _EHDR.size:
+        return
+    if head[4] != 2 or head[5] != 1:
+        raise PackageError("unsupported ELF object: only 64-bit little-endian objects are read")
+    shoff, shentsize, shnum = _EHDR.unpack_from(head)[6], *_EHDR.unpack_from(head)[11:13]
+    if not shnum or shentsize != _SHDR.size or shoff + shnum * shentsize > size:
+        raise PackageError("corrupt ELF object: section header table out of bounds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +75,24 @@ class ElfFile:
             data
         )
         self.machine = machine
-        if shentsize != _SHDR.size or shoff + shnum * shentsize > len(data):
+        if shnum and (shentsize != _SHDR.size or shoff + shnum * shentsize > len(data)):
             raise PackageError("corrupt ELF object: section header table out of bounds")
         raw = [_SHDR.unpack_from(data, shoff + i * shentsize) for i in range(shnum)]
         if not raw or shstrndx >= shnum:
             raise PackageError("corrupt ELF object: no section name table")
+        if raw[shstrndx][1] == SHT_NOBITS:
+            raise PackageError("corrupt ELF object: the section name table has no bytes")
         names = self._bytes(raw[shstrndx][4], raw[shstrndx][5])
         self.sections: list[Section] = [
             Section(i, _cstr(names, h[0]), h[1], h[2], h[4], h[5]) for i, h in enumerate(raw)
         ]
         self._links = [h[6] for h in raw]
+        for s in self.sections:
+            if s.is_nobits and s.size > MAX_NOBITS:
+                raise PackageError(
+                    f"corrupt ELF object: section {s.name!r} claims {s.size} bytes "
+                    f"(at most {MAX_NOBITS >> 20} MiB)"
+                )
 
     @property
     def is_bpf(self) -> bool:
@@ -88,7 +111,10 @@ class ElfFile:
         symtab = next((s for s in self.sections if s.type == SHT_SYMTAB), None)
         if symtab is None:
             return []
-        strtab = self.sections[self._links[symtab.index]]
+        link = self._links[symtab.index]
+        if not 0 < link < len(self.sections) or self.sections[link].is_nobits:
+            raise PackageError("corrupt ELF object: the symbol table has no string table")
+        strtab = self.sections[link]
         names = self._bytes(strtab.offset, strtab.size)
         table = self._bytes(symtab.offset, symtab.size)
         return [

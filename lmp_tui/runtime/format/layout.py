@@ -11,7 +11,11 @@ from enum import StrEnum
 from typing import Any
 
 from ..errors import LayoutError
-from .btf import INT_BOOL, INT_SIGNED, Btf, Kind
+from .btf import INT_BOOL, INT_SIGNED, MAX_DEPTH, MAX_SIZE, Btf, Kind
+
+# A layout is a tree, BTF a graph: a struct of two copies of a struct of two copies... doubles
+# per level. Real exports have tens of fields; refuse what would take long to build or decode.
+MAX_FIELDS = 1 << 14
 
 
 class FieldKind(StrEnum):
@@ -70,7 +74,9 @@ class Field:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Field:
+    def from_dict(cls, d: dict[str, Any], _depth: int = 0) -> Field:
+        if _depth > MAX_DEPTH:
+            raise LayoutError(f"malformed layout field: nested more than {MAX_DEPTH} deep")
         try:
             return cls(
                 name=str(d["name"]),
@@ -80,12 +86,12 @@ class Field:
                 type_name=str(d.get("type", "")),
                 signed=bool(d.get("signed", False)),
                 dims=tuple(int(x) for x in d.get("dims", ())),
-                elem=cls.from_dict(d["elem"]) if d.get("elem") else None,
-                members=tuple(cls.from_dict(m) for m in d.get("members", ())),
+                elem=cls.from_dict(d["elem"], _depth + 1) if d.get("elem") else None,
+                members=tuple(cls.from_dict(m, _depth + 1) for m in d.get("members", ())),
                 enum_values=tuple((str(n), int(v)) for n, v in d.get("enum", ())),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise LayoutError(f"malformed layout field: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise LayoutError(f"malformed layout field: {_one_line(exc)}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +124,77 @@ class StructLayout:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StructLayout:
         try:
-            return cls(
+            layout = cls(
                 str(d["name"]),
                 int(d["size"]),
                 tuple(Field.from_dict(f) for f in d["fields"]),
                 FieldKind(d.get("kind", "struct")),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise LayoutError(f"malformed layout: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise LayoutError(f"malformed layout: {_one_line(exc)}") from None
+        check_layout(layout)
+        return layout
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:200] or type(exc).__name__
+
+
+# -- geometry -------------------------------------------------------------------------------------
+
+_FIXED_SIZES = {
+    FieldKind.INT: (1, 2, 4, 8),
+    FieldKind.ENUM: (1, 2, 4, 8),
+    FieldKind.BOOL: (1, 2, 4, 8),
+    FieldKind.PTR: (1, 2, 4, 8),
+    FieldKind.FLOAT: (2, 4, 8),
+    FieldKind.INT128: (16,),
+}
+
+
+def check_layout(layout: StructLayout) -> None:
+    """Refuse a layout a decoder could not apply: fields outside their record or struct,
+    sizes that disagree with their kind or dimensions, too many fields, too deep.
+
+    Layouts come from a package's BTF or from a recording's header: both untrusted.
+    """
+    if not 0 <= layout.size <= MAX_SIZE:
+        raise LayoutError(f"layout {layout.name!r}: record size {layout.size} out of range")
+    budget = [MAX_FIELDS]
+    for f in layout.fields:
+        _check_field(f, layout.size, layout.name, 0, budget)
+
+
+def _check_field(f: Field, room: int, where: str, depth: int, budget: list[int]) -> None:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise LayoutError(f"layout {where!r}: more than {MAX_FIELDS} fields")
+    if depth > MAX_DEPTH:
+        raise LayoutError(f"layout {where!r}: fields nested more than {MAX_DEPTH} deep")
+    if f.offset < 0 or f.size < 0 or f.offset + f.size > room:
+        raise LayoutError(
+            f"field {f.name!r}: {f.size} bytes at offset {f.offset} do not fit "
+            f"the {room}-byte {where!r}"
+        )
+    fixed = _FIXED_SIZES.get(f.kind)
+    if fixed is not None and f.size not in fixed:
+        raise LayoutError(f"field {f.name!r}: a {f.kind} of {f.size} bytes cannot be decoded")
+    if f.kind == FieldKind.ARRAY:
+        if f.elem is None or not f.dims or any(n < 0 for n in f.dims):
+            raise LayoutError(f"field {f.name!r}: array without element type or dimensions")
+        count = 1
+        for n in f.dims:
+            count *= n
+        if f.size != f.elem.size * count:
+            raise LayoutError(
+                f"field {f.name!r}: {f.size} bytes is not {f.dims} x {f.elem.size}-byte elements"
+            )
+        if count:
+            _check_field(f.elem, f.elem.size, f.name, depth + 1, budget)
+    elif f.kind in (FieldKind.STRUCT, FieldKind.UNION):
+        for m in f.members:
+            _check_field(m, f.size, f.name, depth + 1, budget)
 
 
 # -- from BTF ---------------------------------------------------------------------------------------
@@ -133,6 +202,15 @@ class StructLayout:
 
 def field_from_btf(btf: Btf, type_id: int, name: str, offset: int = 0) -> Field:
     """The ``Field`` for a value of BTF type ``type_id`` at byte ``offset``."""
+    return _field(btf, type_id, name, offset, [MAX_FIELDS], 0)
+
+
+def _field(btf: Btf, type_id: int, name: str, offset: int, budget: list[int], depth: int) -> Field:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise LayoutError(f"field {name!r}: more than {MAX_FIELDS} fields to decode")
+    if depth > MAX_DEPTH:
+        raise LayoutError(f"field {name!r}: types nested more than {MAX_DEPTH} deep")
     t = btf.strip(type_id)
     type_name = btf.c_decl(type_id)
     match t.kind:
@@ -141,6 +219,8 @@ def field_from_btf(btf: Btf, type_id: int, name: str, offset: int = 0) -> Field:
                 raise LayoutError(f"field {name!r}: {t.bits}-bit integers are not supported")
             signed = bool(t.encoding & INT_SIGNED)
             if t.encoding & INT_BOOL:
+                if t.size > 8:
+                    raise LayoutError(f"field {name!r}: a bool of {t.size} bytes")
                 return Field(name, FieldKind.BOOL, offset, t.size, type_name)
             kind = FieldKind.INT128 if t.size == 16 else FieldKind.INT
             return Field(name, kind, offset, t.size, type_name, signed)
@@ -168,17 +248,21 @@ def field_from_btf(btf: Btf, type_id: int, name: str, offset: int = 0) -> Field:
             while (it := btf[inner]).kind == Kind.ARRAY and not (
                 btf[it.elem_type].kind == Kind.INT and btf[it.elem_type].name == "char"
             ):
+                if len(dims) > MAX_DEPTH:
+                    raise LayoutError(f"field {name!r}: arrays nested more than {MAX_DEPTH} deep")
                 dims.append(it.nelems)
                 inner = it.elem_type
-            elem = field_from_btf(btf, inner, "", 0)
+            elem = _field(btf, inner, "", 0, budget, depth + 1)
             size = elem.size
             for n in dims:
                 size *= n
+            if size > MAX_SIZE:
+                raise LayoutError(f"field {name!r}: array of {size} bytes")
             return Field(
                 name, FieldKind.ARRAY, offset, size, type_name, dims=tuple(dims), elem=elem
             )
         case Kind.STRUCT | Kind.UNION:
-            members = tuple(_members(btf, t.id))
+            members = tuple(_members(btf, t.id, budget, depth + 1))
             kind = FieldKind.STRUCT if t.kind == Kind.STRUCT else FieldKind.UNION
             return Field(name, kind, offset, t.size, t.name or type_name, members=members)
         case Kind.ENUM64:
@@ -187,13 +271,13 @@ def field_from_btf(btf: Btf, type_id: int, name: str, offset: int = 0) -> Field:
             raise LayoutError(f"field {name!r}: BTF kind {t.kind.name} cannot be decoded")
 
 
-def _members(btf: Btf, struct_id: int) -> list[Field]:
+def _members(btf: Btf, struct_id: int, budget: list[int], depth: int = 0) -> list[Field]:
     t = btf.strip(struct_id)
     out = []
     for m in t.members:
         if m.bitfield_size or m.bit_offset % 8:
-            raise LayoutError(f"struct {t.name}: bitfield member {m.name!r} cannot be exported")
-        out.append(field_from_btf(btf, m.type_id, m.name, m.bit_offset // 8))
+            raise LayoutError(f"struct {t.name!r}: bitfield member {m.name!r} cannot be exported")
+        out.append(_field(btf, m.type_id, m.name, m.bit_offset // 8, budget, depth))
     return out
 
 
@@ -205,11 +289,14 @@ def layout_from_btf(btf: Btf, type_id: int) -> StructLayout:
     t = btf.strip(type_id)
     if t.kind in (Kind.STRUCT, Kind.UNION):
         kind = FieldKind.STRUCT if t.kind == Kind.STRUCT else FieldKind.UNION
-        return StructLayout(t.name, t.size, tuple(_members(btf, t.id)), kind)
-    named = btf[type_id]
-    name = named.name or btf.c_name(type_id)
-    f = field_from_btf(btf, type_id, name, 0)
-    return StructLayout(name, f.size, (f,), f.kind)
+        layout = StructLayout(t.name, t.size, tuple(_members(btf, t.id, [MAX_FIELDS])), kind)
+    else:
+        named = btf[type_id]
+        name = named.name or btf.c_name(type_id)
+        f = field_from_btf(btf, type_id, name, 0)
+        layout = StructLayout(name, f.size, (f,), f.kind)
+    check_layout(layout)
+    return layout
 
 
 def layout_from_export(btf: Btf, export: dict[str, Any]) -> StructLayout:
@@ -220,21 +307,27 @@ def layout_from_export(btf: Btf, export: dict[str, Any]) -> StructLayout:
     """
     try:
         name, type_id, members = export["name"], int(export["type_id"]), export["members"]
-    except (KeyError, TypeError, ValueError):
+        member_names = [m.get("name") for m in members]
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise LayoutError("export_types entry needs name, type_id and members") from None
     t = btf.strip(type_id)
     if t.kind != Kind.STRUCT or t.name != name:
         raise LayoutError(
-            f"export type {name!r}: BTF type {type_id} is {t.kind.name} {t.name!r}, not struct {name}"
+            f"export type {name!r}: BTF type {type_id} is {t.kind.name} {t.name!r}, not struct {name!r}"
         )
-    if len(t.members) != len(members):
+    if len(t.members) != len(member_names):
         raise LayoutError(
-            f"export type {name!r}: {len(members)} members in metadata, {len(t.members)} in BTF"
+            f"export type {name!r}: {len(member_names)} members in metadata, "
+            f"{len(t.members)} in BTF"
         )
     fields = [
-        f for f, m in zip(_members(btf, type_id), members, strict=True) if f.name == m.get("name")
+        f
+        for f, m in zip(_members(btf, type_id, [MAX_FIELDS]), member_names, strict=True)
+        if f.name == m
     ]
-    return StructLayout(name, t.size, tuple(fields))
+    layout = StructLayout(name, t.size, tuple(fields))
+    check_layout(layout)
+    return layout
 
 
 @dataclass(frozen=True, slots=True)

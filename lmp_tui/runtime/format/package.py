@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import json
 import mmap
+import re
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,11 +20,19 @@ from typing import Any, Literal
 from ..errors import LayoutError, PackageError
 from . import skeleton
 from .btf import Btf, Kind
-from .elf import ElfFile
+from .elf import ElfFile, check_header
 from .layout import StructLayout, layout_from_btf, layout_from_export
+from .schema import (
+    MAX_OBJECT_BYTES,
+    check_document,
+    check_meta,
+    decode_json,
+    safe_name,
+)
 from .skeleton import MAP_PERF_EVENT_ARRAY, MAP_RINGBUF, MapDef
 
 WASM_MAGIC = b"\0asm"
+_INFLATE_STEP = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,12 +183,22 @@ class Package:
             datasec = self.btf.find(sec_name, Kind.DATASEC)
             where = {}
             if datasec is not None:
-                where = {self.btf[i.type_id].name: i for i in datasec.secinfos}
+                where = {
+                    self.btf[i.type_id].name: i
+                    for i in datasec.secinfos
+                    if self.btf[i.type_id].kind == Kind.VAR
+                }
             for v in _list(section.get("variables")):
                 name = v.get("name", "")
                 if name == "__padding" or name.startswith("__eunomia_dummy") or name not in where:
                     continue
                 info = where[name]
+                assert datasec is not None
+                if datasec.size and info.offset + info.size > datasec.size:
+                    raise PackageError(
+                        f"variable {name!r}: {info.size} bytes at offset {info.offset} lie "
+                        f"outside its {datasec.size}-byte section {sec_name!r}"
+                    )
                 cmdarg = v.get("cmdarg") if isinstance(v.get("cmdarg"), dict) else {}
                 out.append(
                     Variable(
@@ -328,7 +347,12 @@ def _name_from_path(p: Path) -> str:
 
 
 def parse_package(data: bytes, source: str = "<memory>", name: str = "") -> Package:
-    """Detect the format of ``data`` and parse it, or say precisely what it is instead."""
+    """Detect the format of ``data`` and parse it, or say precisely what it is instead.
+
+    ``data`` is untrusted: anything wrong with it is a one-line ``PackageError``, found in
+    bounded time and memory (the JSON's size and depth, the inflated object's size, the BTF's
+    types are all checked before anything walks them).
+    """
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     if data[:4] == b"\x7fELF":
         return _from_object(data, source, name or "program", digest)
@@ -336,15 +360,7 @@ def parse_package(data: bytes, source: str = "<memory>", name: str = "") -> Pack
         raise PackageError(
             f"{source}: is a WebAssembly app, not a package.json; run it with `lmp run app.wasm`"
         )
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = (
-            f" (line {exc.lineno}, column {exc.colno})"
-            if isinstance(exc, json.JSONDecodeError)
-            else ""
-        )
-        raise PackageError(f"{source}: not a package: invalid JSON{where}") from None
+    doc = decode_json(data, source)
     if not isinstance(doc, dict):
         raise PackageError(f"{source}: not a package: the JSON is not an object")
     _refuse_legacy(doc, source)
@@ -352,22 +368,31 @@ def parse_package(data: bytes, source: str = "<memory>", name: str = "") -> Pack
         raise PackageError(
             f"{source}: not an eunomia package (needs bpf_object, bpf_object_size and meta)"
         )
-    obj = _inflate(doc["bpf_object"], doc.get("bpf_object_size"), source)
-    meta = doc["meta"]
-    if not isinstance(meta, dict) or not isinstance(meta.get("bpf_skel"), dict):
+    if not isinstance(doc["meta"], dict) or not isinstance(doc["meta"].get("bpf_skel"), dict):
         raise PackageError(f"{source}: meta.bpf_skel is missing")
+    typed = check_document(doc, source)
+    obj = _inflate(typed.bpf_object, typed.bpf_object_size, source)
+    meta: dict[str, Any] = doc["meta"]
     elf, btf = _object(obj, source)
     # The object's own name says what the program is; where it was found (a directory, a
     # registry repository) may not.
-    obj_name = str(meta["bpf_skel"].get("obj_name", ""))
-    name = obj_name.removesuffix("_bpf") or name or "program"
-    pkg = Package(name, obj, meta, elf, btf, digest, source)
-    try:
-        pkg.export_layout()
-        _ = pkg.maps, pkg.progs, pkg.variables
-    except LayoutError as exc:
-        raise PackageError(f"{source}: {exc}") from None
+    name = typed.meta.bpf_skel.obj_name.removesuffix("_bpf") or name
+    pkg = Package(safe_name(name), obj, meta, elf, btf, digest, source)
+    _check(pkg, source)
     return pkg
+
+
+def _check(pkg: Package, source: str, exported: bool = True) -> None:
+    """Everything later code derives from the metadata, derived once now."""
+    try:
+        if exported:
+            pkg.export_layout()
+        _ = pkg.maps, pkg.progs, pkg.variables, pkg.map_defs
+    except PackageError as exc:
+        message = str(exc)
+        raise PackageError(
+            message if message.startswith(f"{source}: ") else f"{source}: {message}"
+        ) from None
 
 
 def _refuse_legacy(doc: dict[str, Any], source: str) -> None:
@@ -384,23 +409,59 @@ def _refuse_legacy(doc: dict[str, Any], source: str) -> None:
 
 
 def _inflate(b64: Any, size: Any, source: str) -> bytes:
+    """The BPF object: base64, then zlib, inflated to at most its declared size (a zlib bomb
+    stops there, at most ``MAX_OBJECT_BYTES``)."""
     if not isinstance(b64, str):
         raise PackageError(f"{source}: bpf_object must be a base64 string")
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise PackageError(f"{source}: bpf_object_size must be an integer")
+    if not 0 < size <= MAX_OBJECT_BYTES:
+        raise PackageError(
+            f"{source}: bpf_object_size {size} is out of range "
+            f"(1 byte to {MAX_OBJECT_BYTES >> 20} MiB)"
+        )
     try:
         compressed = base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError):
         raise PackageError(f"{source}: bpf_object is not valid base64") from None
+    # First inflate without keeping anything, counting: what is not an object stops at its
+    # first bytes, a bomb at its declared size. Then, once the size is known to be right,
+    # inflate into a buffer of exactly that size: at most one object in memory.
+    inflater = zlib.decompressobj()
+    have, pending, first = 0, compressed, True
     try:
-        obj = zlib.decompress(compressed)
+        while pending and have <= size:
+            chunk = inflater.decompress(pending, min(size + 1 - have, _INFLATE_STEP))
+            pending = inflater.unconsumed_tail
+            if first:
+                first = False
+                try:
+                    check_header(chunk, size)
+                except PackageError as exc:
+                    raise PackageError(f"{source}: bpf_object: {exc}") from None
+            have += len(chunk)
+            if inflater.eof or not chunk:
+                break
     except zlib.error as exc:
         raise PackageError(f"{source}: bpf_object is not a valid zlib stream ({exc})") from None
-    if not isinstance(size, int) or isinstance(size, bool):
-        raise PackageError(f"{source}: bpf_object_size must be an integer")
-    if len(obj) != size:
+    if have > size or inflater.unconsumed_tail:
         raise PackageError(
-            f"{source}: Unmatched size: bpf_object inflates to {len(obj)} bytes, "
+            f"{source}: Unmatched size: bpf_object inflates to more than {size} bytes, "
             f"bpf_object_size says {size}"
         )
+    if not inflater.eof:
+        raise PackageError(
+            f"{source}: bpf_object is not a valid zlib stream (incomplete or truncated stream)"
+        )
+    if have != size:
+        raise PackageError(
+            f"{source}: Unmatched size: bpf_object inflates to {have} bytes, "
+            f"bpf_object_size says {size}"
+        )
+    try:
+        obj = zlib.decompress(compressed, bufsize=size)
+    except zlib.error as exc:  # cannot happen: the same bytes inflated above
+        raise PackageError(f"{source}: bpf_object is not a valid zlib stream ({exc})") from None
     return obj
 
 
@@ -418,23 +479,34 @@ def _object(obj: bytes, source: str) -> tuple[ElfFile, Btf]:
         raise PackageError(f"{source}: the BPF object has no .BTF section (compile with -g)")
     try:
         btf = Btf.parse(elf.section_data(section))
-    except LayoutError as exc:
+        skeleton.fixup_datasecs(elf, btf)
+    except PackageError as exc:
         raise PackageError(f"{source}: {exc}") from None
-    skeleton.fixup_datasecs(elf, btf)
     return elf, btf
 
 
 def _from_object(obj: bytes, source: str, name: str, digest: str) -> Package:
-    """A bare ``.bpf.o``: metadata computed from the object itself."""
+    """A bare ``.bpf.o``: metadata computed from the object itself (and checked as a
+    package's would be: symbol and map names come from the object)."""
     elf, btf = _object(obj, source)
-    obj_name = skeleton.obj_name_for(Path(source).name if source != "<memory>" else name)
-    skel = skeleton.bpf_skel(elf, btf, obj_name)
-    exports = []
-    struct_name = _exported_struct_name(btf, skel)
-    if struct_name and (entry := skeleton.export_type(btf, struct_name)):
-        exports.append(entry)
+    filename = Path(source).name if source != "<memory>" else name
+    obj_name = _UNSAFE.sub("_", skeleton.obj_name_for(filename))[:64].lstrip(".-") or "program"
+    try:
+        skel = skeleton.bpf_skel(elf, btf, obj_name)
+        exports = []
+        struct_name = _exported_struct_name(btf, skel)
+        if struct_name and (entry := skeleton.export_type(btf, struct_name)):
+            exports.append(entry)
+    except PackageError as exc:
+        raise PackageError(f"{source}: {exc}") from None
     meta = {"bpf_skel": skel, "export_types": exports}
-    return Package(name, obj, meta, elf, btf, digest, source)
+    check_meta(meta, source)
+    pkg = Package(safe_name(name), obj, meta, elf, btf, digest, source)
+    _check(pkg, source, exported=False)
+    return pkg
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 def _exported_struct_name(btf: Btf, skel: dict[str, Any]) -> str | None:

@@ -5,11 +5,12 @@ written into ``.rodata``/``.bss`` before load (spec 2, step 4).
 from __future__ import annotations
 
 import argparse
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ParameterError
+from ..errors import PackageError, ParameterError
 from .btf import INT_BOOL, INT_SIGNED, Btf, Kind
 from .package import Package, Variable
 
@@ -54,7 +55,7 @@ class Parameter:
 def parameters(package: Package) -> list[Parameter]:
     out = []
     for v in package.variables:
-        cmd = v.cmdarg
+        cmd = v.cmdarg if isinstance(v.cmdarg, dict) else {}
         long = str(cmd.get("long") or v.name)
         help_ = str(
             cmd.get("help") or v.description or f"Set value of `{v.type}` variable {v.name}"
@@ -74,33 +75,78 @@ class _Parser(argparse.ArgumentParser):
     """Reports bad program arguments as one ``ParameterError`` line instead of usage + exit."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise ParameterError(f"{self.prog}: {message} (see `-- --help`)")
+        raise ParameterError(f"{self.prog}: {_one_line(message)} (see `-- --help`)")
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+
+
+def _one_line(text: str) -> str:
+    """``text`` (it quotes the user's arguments) with control characters escaped."""
+    return text.translate(_CONTROL)
 
 
 def argument_parser(package: Package, prog: str | None = None) -> argparse.ArgumentParser:
-    """The option parser ecli would build for this package (``lmp run X -- --help``)."""
+    """The option parser ecli would build for this package (``lmp run X -- --help``).
+
+    Every text comes from the package: ``%`` is escaped (argparse formats help strings), a
+    metavar is made of safe characters, and an option argparse refuses (a clash with
+    ``--verbose`` or ``-h``, two variables with one name) is a one-line ``PackageError``.
+    """
     skel = package.skel
-    doc = skel.get("doc") or {}
+    raw_doc = skel.get("doc")
+    doc: dict[str, Any] = raw_doc if isinstance(raw_doc, dict) else {}
+    prog = prog or package.name
     parser = _Parser(
-        prog=prog or package.name,
-        description=doc.get("brief") or doc.get("description") or "A simple eBPF program",
-        epilog=doc.get("details") or "Built with eunomia-bpf framework.",
+        prog=prog,
+        description=_raw_text(
+            _text(doc.get("brief")) or _text(doc.get("description")) or "A simple eBPF program"
+        ),
+        epilog=_raw_text(_text(doc.get("details")) or "Built with eunomia-bpf framework."),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--verbose", action="store_true", help="Whether to show libbpf debug info")
     for p in parameters(package):
-        if p.is_bool:
-            parser.add_argument(p.flag, dest=p.name, action="store_true", help=p.help)
-        else:
-            names = [f"--{p.long}"] + ([f"-{p.short}"] if p.short else [])
-            parser.add_argument(
-                *names,
-                dest=p.name,
-                metavar=p.variable.type.upper().replace(" ", "_"),
-                default=None,
-                help=p.help,
-            )
+        try:
+            if p.is_bool:
+                parser.add_argument(
+                    p.flag, dest=p.name, action="store_true", help=_help_text(p.help)
+                )
+            else:
+                names = [f"--{p.long}"] + ([f"-{p.short}"] if p.short else [])
+                parser.add_argument(
+                    *names,
+                    dest=p.name,
+                    metavar=_metavar(p.variable.type),
+                    default=None,
+                    help=_help_text(p.help),
+                )
+        except (argparse.ArgumentError, ValueError, TypeError) as exc:
+            raise PackageError(f"{prog}: parameter {p.name!r}: {_one_line(str(exc))}") from None
     return parser
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _help_text(text: str) -> str:
+    """A help string argparse shows as written (it %-formats them)."""
+    return text.replace("%", "%%")
+
+
+def _raw_text(text: str) -> str:
+    """A description argparse shows as written (it %-formats one that mentions %(prog))."""
+    return text.replace("%", "%%") if "%(prog)" in text else text
+
+
+def _metavar(type_: str) -> str:
+    """``CHAR[16]`` for ``char[16]``; argparse's usage wrapping breaks on stray brackets and
+    spaces, so anything else becomes ``_``."""
+    name = type_.upper().replace(" ", "_")
+    if re.fullmatch(r"[A-Z0-9_*]{0,64}(\[\d{1,10}\])*", name):
+        return name or "VALUE"
+    return re.sub(r"[^A-Z0-9_]", "_", name)[:64] or "VALUE"
 
 
 def parse_args(package: Package, argv: list[str]) -> tuple[dict[str, Any], bool]:
@@ -137,8 +183,9 @@ def coerce(v: Variable, value: Any) -> Any:
         raise ParameterError(f"{v.name}: Not supporting parsing into type {v.type!r}")
     try:
         return kind(str(value).strip(), 0) if kind is int else kind(value)
-    except ValueError:
-        raise ParameterError(f"{v.name}: {value!r} is not a valid {v.type}") from None
+    except (ValueError, TypeError, OverflowError):
+        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+        raise ParameterError(f"{v.name}: {shown} is not a valid {v.type}") from None
 
 
 def encode(btf: Btf, v: Variable, value: Any) -> bytes:
@@ -161,9 +208,17 @@ def encode(btf: Btf, v: Variable, value: Any) -> bytes:
                 f"Overflow at variable {v.name}: {value} does not fit {v.type}"
             ) from None
     if t.kind == Kind.FLOAT and isinstance(value, int | float):
-        return struct.pack("<f" if t.size == 4 else "<d", value)
+        try:
+            return struct.pack("<f" if t.size == 4 else "<d", value)
+        except (OverflowError, struct.error):
+            raise ParameterError(
+                f"Overflow at variable {v.name}: {value} does not fit {v.type}"
+            ) from None
     if t.kind == Kind.ARRAY and isinstance(value, str):
-        raw = value.encode()
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raise ParameterError(f"{v.name}: {value!r} is not valid text") from None
         if len(raw) + 1 > v.size:
             raise ParameterError(f"{v.name}: {value!r} is longer than {v.type}")
         return raw + b"\0" * (v.size - len(raw))

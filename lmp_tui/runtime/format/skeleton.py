@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .btf import Btf, Kind
+from ..errors import LayoutError
+from .btf import MAX_DEPTH, QUALIFIERS, Btf, Kind
 from .elf import ElfFile
 
 SHF_EXECINSTR = 0x4
@@ -127,9 +128,11 @@ def member_type(btf: Btf, type_id: int) -> str:
 
 
 def _drop_qualifiers(btf: Btf, type_id: int) -> int:
-    while btf[type_id].kind in (Kind.CONST, Kind.VOLATILE, Kind.RESTRICT, Kind.TYPE_TAG):
+    for _ in range(MAX_DEPTH):
+        if btf[type_id].kind not in QUALIFIERS:
+            return type_id
         type_id = btf[type_id].type
-    return type_id
+    raise LayoutError(f"BTF type {type_id}: qualifier chain too long")
 
 
 def bpf_skel(elf: ElfFile, btf: Btf, obj_name: str) -> dict[str, Any]:
@@ -169,6 +172,8 @@ def programs(elf: ElfFile) -> list[dict[str, Any]]:
     progs = []
     for sym in elf.symbols:
         if sym.type != STT_FUNC or sym.bind == STB_LOCAL or not sym.section_index:
+            continue
+        if sym.section_index >= len(elf.sections):  # SHN_ABS, SHN_COMMON or corrupt
             continue
         section = elf.sections[sym.section_index]
         if section.flags & SHF_EXECINSTR and section.size and section.name != ".text":
@@ -224,7 +229,9 @@ def outermost_first(btf: Btf, structs: list[str]) -> list[str]:
         t = btf.find(name, Kind.STRUCT)
         for m in t.members if t else []:
             inner = btf.strip(m.type_id)
-            while inner.kind == Kind.ARRAY:
+            for _ in range(MAX_DEPTH):
+                if inner.kind != Kind.ARRAY:
+                    break
                 inner = btf.strip(inner.elem_type)
             if inner.kind in (Kind.STRUCT, Kind.UNION):
                 nested.add(inner.name)

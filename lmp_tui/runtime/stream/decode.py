@@ -20,30 +20,63 @@ from .batch import Batch, Records
 
 
 def numpy_dtype(fields: Sequence[Field], itemsize: int) -> np.dtype:
-    names, formats, offsets = [], [], []
+    """The structured dtype of these fields. Layouts may come from a hostile package or
+    recording: anything numpy refuses (a field past the record, a bad size) is a LayoutError."""
+    names: list[str] = []
+    formats, offsets = [], []
+    taken: set[str] = set()
     for i, f in enumerate(fields):
-        names.append(f.name or f"_{i}")
+        # Columns are read by position: a missing or repeated name only needs a stand-in.
+        name = f.name
+        n = i
+        while not name or name in taken:
+            name, n = f"_{n}", n + len(fields)
+        taken.add(name)
+        names.append(name)
         formats.append(_format(f))
         offsets.append(f.offset)
-    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": itemsize})
+    try:
+        return np.dtype(
+            {"names": names, "formats": formats, "offsets": offsets, "itemsize": itemsize}
+        )
+    except (ValueError, TypeError, OverflowError, MemoryError) as exc:
+        raise LayoutError(f"layout cannot be decoded: {' '.join(str(exc).split())}") from None
 
 
 def _format(f: Field) -> Any:
+    try:
+        return _format_of(f)
+    except (ValueError, TypeError, OverflowError, MemoryError) as exc:
+        raise LayoutError(f"field {f.name!r}: cannot be decoded ({exc})") from None
+
+
+def _format_of(f: Field) -> Any:
+    if f.size < 0 or f.offset < 0:
+        raise LayoutError(f"field {f.name!r}: negative size or offset")
     match f.kind:
         case FieldKind.INT | FieldKind.ENUM:
             if f.size not in (1, 2, 4, 8):
                 raise LayoutError(f"field {f.name!r}: integer of size {f.size}")
             return np.dtype(f"<{'i' if f.signed else 'u'}{f.size}")
         case FieldKind.BOOL | FieldKind.PTR:
+            if f.size not in (1, 2, 4, 8):
+                raise LayoutError(f"field {f.name!r}: {f.kind} of size {f.size}")
             return np.dtype(f"<u{f.size}")
         case FieldKind.FLOAT:
+            if f.size not in (2, 4, 8):
+                raise LayoutError(f"field {f.name!r}: float of size {f.size}")
             return np.dtype(f"<f{f.size}")
         case FieldKind.INT128:
+            if f.size != 16:
+                raise LayoutError(f"field {f.name!r}: 128-bit integer of size {f.size}")
             return np.dtype("V16")
         case FieldKind.STRING:
             return np.dtype(f"S{f.size}") if f.size else np.dtype("V0")
         case FieldKind.ARRAY:
-            assert f.elem is not None
+            if f.elem is None or not f.dims or any(d < 0 for d in f.dims):
+                raise LayoutError(f"field {f.name!r}: array without element or dimensions")
+            if f.elem.size * _prod(f.dims) != f.size:
+                raise LayoutError(f"field {f.name!r}: array size disagrees with its dimensions")
             return (_format(f.elem), f.dims) if f.size else np.dtype("V0")
         case FieldKind.STRUCT | FieldKind.UNION:
             return numpy_dtype(f.members, f.size)
@@ -69,10 +102,14 @@ class Decoder:
         size = self.layout.size
         if count is None:
             count = len(records) // size if size else 0
-        if count * size > len(records):
+        if count < 0 or count * size > len(records):
             raise LayoutError(
                 f"batch holds {len(records)} bytes, {count} records need {count * size}"
             )
+        if not count:
+            return np.empty(0, dtype=self.dtype)
+        if not size:
+            raise LayoutError("records of 0 bytes cannot be decoded")
         return np.frombuffer(records, dtype=self.dtype, count=count)
 
     def columns(self, arr: np.ndarray) -> dict[str, list[Any]]:
@@ -114,7 +151,8 @@ def converter(f: Field) -> Callable[[np.ndarray], list[Any]]:
                 for v in col.tolist()
             ]
         case FieldKind.ARRAY:
-            assert f.elem is not None
+            if f.elem is None:
+                raise LayoutError(f"field {f.name!r}: array without element type")
             inner = converter(f.elem)
             dims = f.dims
 
@@ -205,6 +243,13 @@ class SnapshotDecoder:
         )
 
     def arrays(self, records: Records, count: int) -> tuple[np.ndarray, np.ndarray]:
+        if count < 0 or count * self.record_size > len(records):
+            raise LayoutError(
+                f"snapshot holds {len(records)} bytes, {count} entries need "
+                f"{count * self.record_size}"
+            )
+        if not count or not self.record_size:
+            return np.empty(0, self.key.dtype), np.empty(0, self.value.dtype)
         both = np.frombuffer(records, dtype=self._split, count=count)
         keys = np.frombuffer(both["k"].tobytes(), dtype=self.key.dtype, count=count)
         values = np.frombuffer(both["v"].tobytes(), dtype=self.value.dtype, count=count)
