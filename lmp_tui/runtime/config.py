@@ -111,6 +111,8 @@ def load_config(path: Path | None = None) -> Config:
         return Config(path=path, problems=(f"cannot read ({exc}); using defaults",))
     except tomllib.TOMLDecodeError as exc:
         return Config(path=path, problems=(f"{exc}; using defaults",))
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        return Config(path=path, problems=("values nested too deeply; using defaults",))
     return parse_config(data, path)
 
 

@@ -4,8 +4,9 @@ Two profiles:
 
 * ``ci`` (default): seeded (``derandomize``) and a few hundred cases per parser, so
   ``bash setup.sh test`` stays within minutes and a failure reproduces exactly;
-* ``long``: ``LMP_FUZZ=long .venv/bin/pytest -q tests/fuzz`` (README, "Fuzzing"), at least
-  100,000 random cases per parser.
+* ``long``: fresh random cases, as many as ``LMP_FUZZ_EXAMPLES`` says per test;
+  ``.venv/bin/python tests/fuzz/long_run.py`` (README, "Fuzzing") runs at least 100,000 per
+  parser that way, in chunks.
 
 Every case runs under ``limits.bounded``: any exception other than the project's own
 (``LmpError``), a case slower than 2 s, or a process above 256 MB fails the run. The fuzzers
@@ -27,7 +28,9 @@ _COMMON = {
     "print_blob": True,
 }
 settings.register_profile("ci", derandomize=True, max_examples=300, **_COMMON)
-settings.register_profile("long", max_examples=100_000, **_COMMON)
+# tests/fuzz/long_run.py runs the long profile in chunks (LMP_FUZZ_EXAMPLES cases a process)
+_LONG = int(os.environ.get("LMP_FUZZ_EXAMPLES", "100000"))
+settings.register_profile("long", max_examples=_LONG, **_COMMON)
 settings.load_profile(os.environ.get("LMP_FUZZ", "ci"))
 
 
