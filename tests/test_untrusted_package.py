@@ -28,9 +28,9 @@ from lmp_tui.runtime.format.layout import (
     field_from_btf,
     layout_from_btf,
 )
+from lmp_tui.runtime.format.limits import MAX_OBJECT_BYTES
 from lmp_tui.runtime.format.package import load_package, pack_package, parse_package
 from lmp_tui.runtime.format.params import argument_parser, coerce, parse_args
-from lmp_tui.runtime.format.schema import MAX_OBJECT_BYTES
 from lmp_tui.runtime.stream.decode import Decoder, SnapshotDecoder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -568,6 +568,7 @@ def test_a_variable_outside_its_section_is_refused():
 
 
 def test_hub_packages_still_parse_and_repack():
+    """Every check, the typed schema included: lmp itself loads these ``shipped`` (no schema)."""
     paths = sorted(hub_dir().glob("*/package.json"))
     assert len(paths) >= 5
     for path in paths:

@@ -71,7 +71,7 @@ def resolve(target: str, transport: TransportOptions, no_cache: bool = False) ->
             pass
         else:
             data = builtin.package_path.read_bytes()
-            return Resolved(data, "package", str(builtin.package_path), target, "")
+            return Resolved(data, "package", str(builtin.package_path), target, "", shipped=True)
     from ..runtime.distribution import fetch  # httpx: only for what is not here already
 
     return fetch.resolve(
@@ -93,7 +93,7 @@ def run(request: RunRequest) -> int:
     found = resolve(request.target, request.transport, request.no_cache)
     if found.kind == "wasm":
         return run_wasm_app(found, request)
-    package = parse_package(found.data, found.source, found.name)
+    package = parse_package(found.data, found.source, found.name, shipped=found.shipped)
     values, verbose = params.parse_args(package, list(request.program_args))
     session = LiveSession(
         package, values, verbose=verbose or request.verbose, ring_size=request.ring_size

@@ -40,7 +40,7 @@ class HubProgram:
 
     @cached_property
     def package(self) -> Package:
-        return load_package(self.package_path)
+        return load_package(self.package_path, shipped=True)
 
     def unavailable(self) -> str | None:
         """Why this kernel cannot run the program, or None if it can (as far as we can tell)."""

@@ -38,3 +38,4 @@ class Resolved:
     name: str  # a program name suggested by the location ("" when it says nothing)
     digest: str
     cached: bool = False  # served from the cache without downloading the content
+    shipped: bool = False  # the built-in Hub's own package (see ``parse_package``)

@@ -8,26 +8,21 @@ as keys), and the original dict is kept as it was, so a package repacks byte for
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 import msgspec
 
 from ..errors import PackageError
+from .limits import OBJ_NAME
 
 MAX_PACKAGE_BYTES = 64 << 20
-MAX_OBJECT_BYTES = 32 << 20  # an inflated .bpf.o; real ones are tens to hundreds of KB
 MAX_JSON_DEPTH = 32  # eunomia's deepest is 6 ($.meta.bpf_skel.data_sections[].variables[].cmdarg)
 MAX_JSON_NODES = 1 << 20
 
-# Names are data, never paths: one may become a directory, a file, an object or option name.
-# eunomia's obj_name is a file stem with dots made underscores (``sigsnoop_bpf``).
-OBJ_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z"
 PROG_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z"  # a C function name
 MAP_NAME = r"^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,127}\Z"  # libbpf's, e.g. ``sigsnoop.rodata``
 OPTION = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z"  # a long option, after ``--``
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*\Z"  # a string handed to libbpf: no NUL, no newline
-_SAFE_NAME = re.compile(OBJ_NAME)
 
 ObjName = Annotated[str, msgspec.Meta(pattern=OBJ_NAME)]
 ProgName = Annotated[str, msgspec.Meta(pattern=PROG_NAME)]
@@ -188,8 +183,3 @@ def _explain(message: str) -> str:
     ):
         message = message.replace(f"matching regex {pattern!r}", f"that is {what}")
     return message
-
-
-def safe_name(name: str, fallback: str = "program") -> str:
-    """``name`` if it is a safe name (see ``OBJ_NAME``), else ``fallback``: never a path."""
-    return name if _SAFE_NAME.match(name) else fallback
