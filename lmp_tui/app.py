@@ -731,6 +731,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         app = LmpApp(config, **opens)
+    # Imports done (``lmp_tui.entry``): a SIGINT from now on is Textual's to turn into a quit.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         app.run()
     finally:

@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from peak_rss import launched, reported
 
 from lmp_tui.runtime.distribution.hub import hub_dir
 from lmp_tui.runtime.errors import LayoutError, PackageError, ParameterError
@@ -145,29 +146,18 @@ def test_btf_walkers_bounded_on_any_graph():
 # -- 4: zlib bombs ---------------------------------------------------------------------------
 
 
-# Linux counts a child's peak RSS from before its exec (the forked copy of its parent): a
-# small launcher forks it, so that the peak is the command's own.
-_LAUNCHER = """
-import os, subprocess, sys
-proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-err = proc.stderr.read()
-_, status, usage = os.wait4(proc.pid, 0)
-sys.stderr.buffer.write(err)
-print(os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024)
-"""
-
-
-def run_measured(cmd: list[str]) -> tuple[int, str, int]:
-    """``cmd``'s exit code, stderr and peak resident set in bytes."""
+def run_measured(cmd: list[str], report: Path) -> tuple[int, str, int]:
+    """``cmd``'s exit code, stderr and own peak resident set in bytes (``peak_rss``)."""
     done = subprocess.run(
-        [sys.executable, "-c", _LAUNCHER, *cmd],
-        capture_output=True,
+        launched(cmd, report),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
         timeout=60,
     )
-    code, peak = done.stdout.split()
-    return int(code), done.stderr, int(peak)
+    code, peak = reported(report)
+    return code, done.stderr, peak
 
 
 def _bombs(tmp_path: Path) -> dict[str, Path]:
@@ -197,7 +187,8 @@ def test_zlib_bomb_refused_fast_and_small(tmp_path):
         err = refused(data, source=name)
         assert time.monotonic() - started < 0.5, name
         assert "Unmatched size" in str(err) or "out of range" in str(err) or "ELF" in str(err)
-        code, stderr, peak = run_measured([*LMP, "run", str(path), "--duration", "0"])
+        cmd = [*LMP, "run", str(path), "--duration", "0"]
+        code, stderr, peak = run_measured(cmd, tmp_path / "peak")
         assert code != 0
         assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr, stderr
         assert peak < 100 << 20, f"{name}: {peak >> 20} MB"

@@ -10,7 +10,6 @@ validate are refused in one line.
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 import wasmtime
 from conftest import ROOT
+from peak_rss import launched, reported
 
 from lmp_tui.runtime.errors import PackageError
 from lmp_tui.runtime.wasm.guest import (
@@ -120,11 +120,15 @@ def wasm(tmp_path: Path, text: str, name: str = "guest.wasm") -> Path:
 
 def lmp_run(path: Path, tmp_path: Path) -> tuple[int, float | None, int, str]:
     """``lmp run path``: (status, seconds from the guest's ``start`` to the exit, peak RSS in
-    MB of that process, stderr)."""
+    MB of that process alone (``peak_rss``), stderr)."""
     err = tmp_path / "stderr"
+    report = tmp_path / "peak"
     with err.open("wb") as stderr:
         proc = subprocess.Popen(
-            [LMP, "run", str(path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr
+            launched([str(LMP), "run", str(path)], report),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
         )
     started: list[float] = []
 
@@ -139,14 +143,14 @@ def lmp_run(path: Path, tmp_path: Path) -> tuple[int, float | None, int, str]:
     timer = threading.Timer(20, proc.kill)  # a hang fails the test, it does not stall it
     timer.start()
     try:
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc.wait()
         ended = time.monotonic()
     finally:
         timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
     reader.join(5)
     seconds = ended - started[0] if started else None
-    return proc.returncode, seconds, usage.ru_maxrss >> 10, err.read_text()
+    status, peak = reported(report)
+    return status, seconds, peak >> 20, err.read_text()
 
 
 def one_line(text: str) -> str:

@@ -27,7 +27,6 @@ def command(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except LmpError as exc:
@@ -44,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except RuntimeError as exc:
+        # Python 3.11 wraps what interrupts a class body's __set_name__ (an import) this way
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            return 130
+        raise
 
 
 def _main(argv: list[str]) -> int:
@@ -54,7 +58,11 @@ def _main(argv: list[str]) -> int:
         argv, program_args = argv[:i], argv[i + 1 :]
     args = parser().parse_args(argv)
     args.program_args = program_args
-    return int(command(args.func)(args) or 0)
+    func = command(args.func)
+    # The command is imported: Ctrl-C is now answered (a summary, everything detached) rather
+    # than ending the process as it does while nothing is loaded yet (``lmp_tui.entry``).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    return int(func(args) or 0)
 
 
 def describe_os_error(exc: OSError) -> str:
