@@ -6,6 +6,7 @@ The crafted inputs are made by ``tests/data/untrusted/package/make.py`` (and kep
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import subprocess
@@ -30,7 +31,7 @@ from lmp_tui.runtime.format.layout import (
     layout_from_btf,
 )
 from lmp_tui.runtime.format.limits import MAX_OBJECT_BYTES
-from lmp_tui.runtime.format.package import load_package, pack_package, parse_package
+from lmp_tui.runtime.format.package import Package, load_package, pack_package, parse_package
 from lmp_tui.runtime.format.params import argument_parser, coerce, parse_args
 from lmp_tui.runtime.stream.decode import Decoder, SnapshotDecoder
 
@@ -593,3 +594,38 @@ def test_every_crafted_package_is_one_line_via_lmp_run():
         res = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
         assert_one_line_refusal(res)
         assert name in err
+
+
+# -- found by the long fuzz run (tests/fuzz/long_run.py) ------------------------------------------
+
+
+def test_a_variable_name_that_is_no_option_name_is_one_line(monkeypatch):
+    """A byte flipped in the object's string table made a variable ``filte\\n_failed``: an
+    option argparse itself asserted on while printing usage."""
+    pkg = parse_package((hub_dir() / "opensnoop" / "package.json").read_bytes())
+    bad = dataclasses.replace(pkg.variables[0], name="a\nb", cmdarg={})
+    monkeypatch.setattr(Package, "variables", property(lambda self: [bad]))
+    with pytest.raises(PackageError, match="cannot be an option name"):
+        argument_parser(pkg)
+
+
+@pytest.mark.parametrize(
+    ("names", "says"), [(["a", ""], "has no name"), (["a", "a"], "repeats the name 'a'")]
+)
+def test_layout_field_names_are_present_and_unique(names, says):
+    fields = [
+        {"name": n, "kind": "int", "offset": 4 * i, "size": 4, "signed": False}
+        for i, n in enumerate(names)
+    ]
+    with pytest.raises(LayoutError, match=says):
+        StructLayout.from_dict({"name": "e", "size": 8, "fields": fields})
+
+
+def test_an_exported_record_over_64_kib_is_one_line(monkeypatch):
+    pkg = parse_package((hub_dir() / "opensnoop" / "package.json").read_bytes())
+    spec = pkg.export()
+    assert spec.layout is not None
+    big = StructLayout(spec.layout.name, 1 << 20, spec.layout.fields)
+    monkeypatch.setattr(Package, "export_layout", lambda self: big)
+    with pytest.raises(PackageError, match="at most 64 KiB"):
+        pkg.export()

@@ -147,7 +147,7 @@ def run(chunk: Chunk) -> Outcome:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--cases", type=int, default=100_000, help="random cases per parser")
-    ap.add_argument("--chunk", type=int, default=5_000, help="cases per pytest process")
+    ap.add_argument("--chunk", type=int, default=2_500, help="cases per pytest process")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=None, help="seed of the chunk seeds")
     args = ap.parse_args()

@@ -162,7 +162,13 @@ def check_layout(layout: StructLayout) -> None:
     if not 0 <= layout.size <= MAX_SIZE:
         raise LayoutError(f"layout {layout.name!r}: record size {layout.size} out of range")
     budget = [MAX_FIELDS]
-    for f in layout.fields:
+    names: set[str] = set()
+    for i, f in enumerate(layout.fields):
+        # Columns, JSON keys, filters and series go by name: one name, one field.
+        if not f.name or f.name in names:
+            why = "has no name" if not f.name else f"repeats the name {f.name!r}"
+            raise LayoutError(f"layout {layout.name!r}: field #{i + 1} {why}")
+        names.add(f.name)
         _check_field(f, layout.size, layout.name, 0, budget)
 
 

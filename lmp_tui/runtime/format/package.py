@@ -22,7 +22,7 @@ from . import skeleton
 from .btf import Btf, Kind
 from .elf import ElfFile, check_header
 from .layout import StructLayout, layout_from_btf, layout_from_export
-from .limits import MAX_OBJECT_BYTES, safe_name
+from .limits import MAX_OBJECT_BYTES, MAX_RECORD, safe_name
 from .skeleton import MAP_PERF_EVENT_ARRAY, MAP_RINGBUF, MapDef
 
 WASM_MAGIC = b"\0asm"
@@ -250,6 +250,7 @@ class Package:
         meta, kind = chosen
         if kind == "sample":
             key, value = self._sample_layouts(defs.get(meta.name))
+            _check_record(key.size + value.size, f"entries of map {meta.name}")
             return ExportSpec(kind, meta.name, key=key, value=value, sample=meta.sample)
         try:
             layout = self.export_layout()
@@ -259,6 +260,7 @@ class Package:
             raise PackageError(
                 f"Export map named {meta.name} found, but no export type is provided"
             )
+        _check_record(layout.size, f"events of struct {layout.name}")
         return ExportSpec(kind, meta.name, layout=layout)
 
     def _sample_layouts(self, d: MapDef | None) -> tuple[StructLayout, StructLayout]:
@@ -338,6 +340,13 @@ def _name_from_path(p: Path) -> str:
     if p.name == "app.wasm":
         return p.resolve().parent.name
     return p.name.split(".", 1)[0]
+
+
+def _check_record(size: int, what: str) -> None:
+    if size > MAX_RECORD:
+        raise PackageError(
+            f"{what} are {size} bytes: lmp reads records of at most {MAX_RECORD >> 10} KiB"
+        )
 
 
 def parse_package(

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PackageError, ParameterError
+from ..untrusted import shown
 from .btf import INT_BOOL, INT_SIGNED, Btf, Kind
+from .limits import is_option
 from .package import Package, Variable
 
 # ecli parses values by the exact type string; anything else is refused when a value is given.
@@ -57,6 +59,10 @@ def parameters(package: Package) -> list[Parameter]:
     for v in package.variables:
         cmd = v.cmdarg if isinstance(v.cmdarg, dict) else {}
         long = str(cmd.get("long") or v.name)
+        if not is_option(long):  # a variable's name comes from the object's BTF: untrusted
+            raise PackageError(
+                f"variable {shown(v.name, 80)!r} cannot be an option name --{shown(long, 80)}"
+            )
         help_ = str(
             cmd.get("help") or v.description or f"Set value of `{v.type}` variable {v.name}"
         )

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from ..errors import PackageError
-from .limits import OBJ_NAME
+from .limits import OBJ_NAME, OPTION
 
 MAX_PACKAGE_BYTES = 64 << 20
 MAX_JSON_DEPTH = 32  # eunomia's deepest is 6 ($.meta.bpf_skel.data_sections[].variables[].cmdarg)
@@ -21,7 +21,6 @@ MAX_JSON_NODES = 1 << 20
 
 PROG_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}\Z"  # a C function name
 MAP_NAME = r"^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,127}\Z"  # libbpf's, e.g. ``sigsnoop.rodata``
-OPTION = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z"  # a long option, after ``--``
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]*\Z"  # a string handed to libbpf: no NUL, no newline
 
 ObjName = Annotated[str, msgspec.Meta(pattern=OBJ_NAME)]

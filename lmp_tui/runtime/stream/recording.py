@@ -24,6 +24,7 @@ import msgpack
 
 from ..errors import LmpError, RecordingError
 from ..format.layout import StructLayout
+from ..format.limits import MAX_RECORD
 from ..format.package import ExportSpec, SampleMeta
 from ..untrusted import shown
 from .batch import Batch
@@ -37,7 +38,6 @@ FORMAT = "lmprec"
 VERSION = 1
 # Bounds for the reader, so a corrupt length prefix cannot make it allocate or wait for gigabytes.
 MAX_FRAME = 256 << 20
-MAX_RECORD = 64 << 10
 """Bytes a record may take: more than any exported struct (a perf sample is under 64 KiB),
 and what keeps a view's store of such records within memory."""
 
