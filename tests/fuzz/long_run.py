@@ -150,7 +150,12 @@ def main() -> int:
     ap.add_argument("--chunk", type=int, default=2_500, help="cases per pytest process")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=None, help="seed of the chunk seeds")
+    ap.add_argument("--only", default="", help="comma-separated parsers (default: all)")
     args = ap.parse_args()
+    if args.only:
+        wanted = set(args.only.split(","))
+        for parser in set(PARSERS) - wanted:
+            del PARSERS[parser]
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     todo = chunks(args.cases, args.chunk, random.Random(seed))
     print(f"fuzz: {len(todo)} chunks, {args.jobs} at a time, seed {seed}", flush=True)
