@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import ipaddress
 import json
 import re
 from collections.abc import Iterator
@@ -39,6 +38,7 @@ from .http import (
     RegistryError,
     check_url,
     describe_http_error,
+    host_is_loopback,
     http_client,
     origin,
     parse_url,
@@ -191,15 +191,8 @@ def api_host(registry: str) -> str:
 def is_loopback(registry: str) -> bool:
     """``localhost``, 127.0.0.0/8 or ``[::1]``, with or without a port."""
     if registry.startswith("["):
-        host = registry[1:].partition("]")[0]
-    else:
-        host = registry.partition(":")[0]
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        return host_is_loopback(registry[1:].partition("]")[0])
+    return host_is_loopback(registry.partition(":")[0])
 
 
 # -- manifests -------------------------------------------------------------------------------------
