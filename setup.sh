@@ -16,6 +16,7 @@ APT_PACKAGES=(
   tmux                              # end-to-end TUI test over a real terminal
   docker-registry                   # OCI push/pull tests against a real registry
   util-linux mount                  # setpriv (no-privilege tests), mount (tracefs)
+  iproute2 iputils-ping             # XDP/TC tests: network namespaces, veth pairs, pings
   openssl                           # a self-signed CA for the registry TLS test
 )
 

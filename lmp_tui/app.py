@@ -38,6 +38,7 @@ from .runtime.distribution.hub import HubProgram
 from .runtime.errors import LmpError
 from .runtime.format.params import parameters
 from .runtime.kernel import probe
+from .runtime.kernel.attach import package_interface
 from .runtime.runs.manager import Run, RunManager, SessionRun
 from .runtime.runs.replay import ReplaySession
 from .runtime.runs.session import Session
@@ -304,7 +305,8 @@ class LmpApp(App[None]):
         except LmpError as exc:
             self.notify(f"{entry.name}: {exc}", severity="error", timeout=8)
             return
-        if not params:
+        interface = package_interface(package)
+        if not params and not interface:
             self.start_program(entry.program)
             return
 
@@ -313,7 +315,7 @@ class LmpApp(App[None]):
                 self.start_program(entry.program, settings)
 
         buffer = package.buffer_bytes(spec) if spec.kind != "sample" else 0
-        self.push_screen(ParameterForm(entry.name, params, buffer), submitted)
+        self.push_screen(ParameterForm(entry.name, params, buffer, interface), submitted)
 
     def start_program(self, program: HubProgram, settings: RunSettings | None = None) -> None:
         settings = settings or RunSettings()

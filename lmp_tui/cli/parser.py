@@ -47,6 +47,16 @@ def add_ring_size_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_interface_options(p: argparse.ArgumentParser) -> None:
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--ifname",
+        metavar="NAME",
+        help="attach XDP and TC programs to this interface instead of the package's",
+    )
+    where.add_argument("--ifindex", type=int, metavar="N", help="the same, by interface index")
+
+
 def add_record_options(p: argparse.ArgumentParser, required: bool = False) -> None:
     p.add_argument(
         "--record",
@@ -90,6 +100,7 @@ def _run_commands(sub: Subparsers) -> None:
     run.add_argument("--verbose", action="store_true", help="include libbpf debug output")
     run.add_argument("--no-cache", action="store_true", help="fetch again even if cached")
     add_ring_size_option(run)
+    add_interface_options(run)
     add_transport_args(run)
     add_record_options(run)
     run.set_defaults(func="run:cmd_run")
@@ -120,6 +131,7 @@ def _recording_commands(sub: Subparsers) -> None:
     rec.add_argument("--verbose", action="store_true", help="include libbpf debug output")
     rec.add_argument("--no-cache", action="store_true", help="fetch again even if cached")
     add_ring_size_option(rec)
+    add_interface_options(rec)
     add_transport_args(rec)
     rec.set_defaults(func="recording:cmd_record", json=False)
     add_record_options(rec, required=True)

@@ -22,6 +22,7 @@ from ..runtime.distribution.transport import Resolved, TransportOptions
 from ..runtime.errors import NotFoundError
 from ..runtime.format import params
 from ..runtime.format.package import ExportSpec, Package, parse_package
+from ..runtime.kernel.attach import Interface
 from ..runtime.runs.pipeline import Pipeline
 from ..runtime.runs.session import LiveSession
 from ..runtime.runs.sinks import RecorderSink, TextSink
@@ -41,6 +42,7 @@ class RunRequest:
     verbose: bool = False
     no_cache: bool = False
     ring_size: int | None = None
+    interface: Interface | None = None
     transport: TransportOptions = field(default_factory=TransportOptions)
     record: Path | None = None
     max_bytes: int = 1 << 30
@@ -56,6 +58,7 @@ class RunRequest:
             verbose=args.verbose,
             no_cache=args.no_cache,
             ring_size=ring_size_option(args.ring_size),
+            interface=interface_option(args.ifname, args.ifindex),
             transport=transport_options(args),
             record=Path(args.record) if args.record else None,
             max_bytes=args.max_size << 20,
@@ -96,7 +99,11 @@ def run(request: RunRequest) -> int:
     package = parse_package(found.data, found.source, found.name, shipped=found.shipped)
     values, verbose = params.parse_args(package, list(request.program_args))
     session = LiveSession(
-        package, values, verbose=verbose or request.verbose, ring_size=request.ring_size
+        package,
+        values,
+        verbose=verbose or request.verbose,
+        ring_size=request.ring_size,
+        interface=request.interface,
     )
     return _run(session, request)
 
@@ -109,6 +116,15 @@ def ring_size_option(text: str | None) -> int | None:
     if note:
         err(note)
     return size
+
+
+def interface_option(ifname: str | None, ifindex: int | None) -> Interface | None:
+    """``--ifname``/``--ifindex``: the interface XDP and TC programs attach to."""
+    if ifname is not None:
+        return Interface.named(ifname)
+    if ifindex is not None:
+        return Interface.numbered(ifindex)
+    return None
 
 
 EXPORT_KINDS = {

@@ -8,16 +8,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..runtime.distribution.hub import HubProgram
+from ..runtime.kernel.attach import Interface
 from ..runtime.runs.session import LiveSession, Session
 
 
 @dataclass(frozen=True, slots=True)
 class RunSettings:
-    """What a run is started with: the program's parameter values, and its export buffer's
-    size in bytes (None: as the package ships it)."""
+    """What a run is started with: the program's parameter values, its export buffer's size in
+    bytes and the interface its XDP/TC programs attach to (None: as the package ships them)."""
 
     values: dict[str, Any] = field(default_factory=dict)
     ring_size: int | None = None
+    interface: Interface | None = None
 
 
 SessionFactory = Callable[[HubProgram, RunSettings], Session]
@@ -25,4 +27,9 @@ SessionFactory = Callable[[HubProgram, RunSettings], Session]
 
 def live_session(program: HubProgram, settings: RunSettings) -> Session:
     """The real thing: load and attach ``program`` on this kernel (when started)."""
-    return LiveSession(program.package, settings.values, ring_size=settings.ring_size)
+    return LiveSession(
+        program.package,
+        settings.values,
+        ring_size=settings.ring_size,
+        interface=settings.interface,
+    )

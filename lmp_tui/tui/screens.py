@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from ..runtime.errors import ParameterError
 from ..runtime.format.params import VALUE_TYPES, Parameter, coerce
+from ..runtime.kernel.attach import Interface
 from ..runtime.units import format_bytes, ring_size
 from .replay import Openable
 from .runner import RunSettings
@@ -67,6 +68,16 @@ class _RingSize(Validator):
         return self.success()
 
 
+class _InterfaceName(Validator):
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            if value.strip():
+                Interface.parse(value)
+        except ParameterError as exc:
+            return self.failure(str(exc))
+        return self.success()
+
+
 ResultT = TypeVar("ResultT")
 
 
@@ -90,8 +101,9 @@ class Dialog(ModalScreen[ResultT]):
 
 
 class ParameterForm(Dialog[RunSettings | None]):
-    """Typed inputs for a program's ``const volatile`` globals, and the size of the buffer its
-    events come through (when it has one); dismisses with the ``RunSettings``."""
+    """Typed inputs for a program's ``const volatile`` globals, the size of the buffer its
+    events come through (when it has one) and the interface its XDP/TC programs attach to (when
+    it has some); dismisses with the ``RunSettings``."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
@@ -114,13 +126,19 @@ class ParameterForm(Dialog[RunSettings | None]):
     """
 
     def __init__(
-        self, program: str, parameters: Iterable[Parameter], buffer_bytes: int = 0
+        self,
+        program: str,
+        parameters: Iterable[Parameter],
+        buffer_bytes: int = 0,
+        interface: str = "",
     ) -> None:
         super().__init__()
         self.program = program
         self.parameters = list(parameters)
         self.buffer_bytes = buffer_bytes
         """The shipped size of the export buffer (0: it has none, no field for it)."""
+        self.interface = interface
+        """The interface the package's XDP/TC programs name ("": it has none, no field)."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -154,6 +172,19 @@ class ParameterForm(Dialog[RunSettings | None]):
                             "rounded up",
                             classes="help",
                         )
+                if self.interface:
+                    with Vertical(classes="param"):
+                        yield Label("--ifname  (interface name or index)")
+                        yield Input(
+                            placeholder=self.interface,
+                            validators=[_InterfaceName()],
+                            id="ifname",
+                        )
+                        yield Static(
+                            f"where the XDP and TC programs attach (the package's: "
+                            f"{self.interface})",
+                            classes="help",
+                        )
             yield Static(id="form-error")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
@@ -165,11 +196,13 @@ class ParameterForm(Dialog[RunSettings | None]):
         (fields.first() if fields else self.query_one("#run", Button)).focus()
 
     def settings(self) -> RunSettings:
-        """The values and the ring size (raises ``ParameterError``)."""
-        size = None
+        """The values, the ring size and the interface (raises ``ParameterError``)."""
+        size = interface = None
         if self.buffer_bytes and (text := self.query_one("#ring-size", Input).value.strip()):
             size, _note = ring_size(text)
-        return RunSettings(self.values(), size)
+        if self.interface and (text := self.query_one("#ifname", Input).value.strip()):
+            interface = Interface.parse(text)
+        return RunSettings(self.values(), size, interface)
 
     def values(self) -> dict[str, Any]:
         """The coerced value of every parameter (raises ``ParameterError``)."""

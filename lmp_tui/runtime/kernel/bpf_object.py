@@ -1,4 +1,5 @@
-"""One BPF object in libbpf: opened from bytes, loaded, its programs attached, closed.
+"""One BPF object in libbpf: opened from bytes, loaded, closed (``attach.py`` attaches its
+programs).
 
 Everything that loads BPF goes through here, a package run by ``Program`` as an object a wasm
 guest hands over, so a failure reads the same whoever met it: what failed, libbpf's reason, and
@@ -47,13 +48,6 @@ class BpfObject:
         libbpf.log.take()
         if err := libbpf.lib().bpf_object__load(self.ptr):
             raise KernelError(failure(f"the kernel refused to load {what}", err))
-
-    def attach(self, program: int, name: str, section: str) -> int:
-        """A link attaching ``program`` where its section says; raises ``KernelError``."""
-        libbpf.log.take()
-        if not (link := libbpf.lib().bpf_program__attach(program)):
-            raise KernelError(failure(f"cannot attach {name} ({section})", libbpf.errno()))
-        return int(link)
 
     def close(self) -> None:
         if self.ptr:

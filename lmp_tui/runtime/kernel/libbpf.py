@@ -125,6 +125,18 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "bpf_program__attach_cgroup": (c_void_p, [c_void_p, c_int]),
     "bpf_program__attach_xdp": (c_void_p, [c_void_p, c_int]),
     "libbpf_probe_bpf_prog_type": (c_int, [c_int, c_void_p]),
+    "bpf_program__type": (c_int, [c_void_p]),
+    "bpf_program__expected_attach_type": (c_int, [c_void_p]),
+    # attaching what libbpf cannot auto-attach: XDP, TC, perf events (from package metadata),
+    # and the probes of kernel features (``probe.py``)
+    "bpf_prog_load": (c_int, [c_int, c_char_p, c_char_p, c_void_p, c_size_t, c_void_p]),
+    "bpf_link_create": (c_int, [c_int, c_int, c_int, c_void_p]),
+    "bpf_program__attach_perf_event": (c_void_p, [c_void_p, c_int]),
+    "bpf_tc_hook_create": (c_int, [c_void_p]),
+    "bpf_tc_hook_destroy": (c_int, [c_void_p]),
+    "bpf_tc_attach": (c_int, [c_void_p, c_void_p]),
+    "bpf_tc_detach": (c_int, [c_void_p, c_void_p]),
+    "bpf_tc_query": (c_int, [c_void_p, c_void_p]),
     # buffers polled by libbpf itself: wasm-bpf guests ask for them (lmp's own sources drain
     # maps in a native thread instead)
     "ring_buffer__new": (c_void_p, [c_int, c_void_p, c_void_p, c_void_p]),

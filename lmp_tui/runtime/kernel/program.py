@@ -10,10 +10,11 @@ import ctypes
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import KernelError, PackageError
+from ..errors import KernelError, PackageError, ParameterError
 from ..format.package import Package, ProgMeta
 from ..format.params import encode
 from . import libbpf, probe
+from .attach import Attachment, Interface, attach, needs_interface
 from .bpf_object import BpfObject, failure
 
 
@@ -49,13 +50,22 @@ def selected_programs(package: Package, values: dict[str, Any]) -> list[ProgMeta
 
 
 class Program:
-    """One loaded and attached BPF object."""
+    """One loaded and attached BPF object.
 
-    def __init__(self, package: Package, values: dict[str, Any] | None = None) -> None:
+    ``interface`` replaces the interface XDP and TC programs name in their metadata.
+    """
+
+    def __init__(
+        self,
+        package: Package,
+        values: dict[str, Any] | None = None,
+        interface: Interface | None = None,
+    ) -> None:
         self.package = package
         self.values = dict(values or {})
+        self.interface = interface
         self._object: BpfObject | None = None
-        self._links: list[int] = []
+        self._links: list[Attachment] = []
         self.maps: dict[str, MapInfo] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -93,11 +103,9 @@ class Program:
         self.maps[name] = replace(self.maps[name], max_entries=max_entries)
 
     def detach(self) -> None:
-        """Detach every program; maps stay readable until ``close()``."""
-        lib = libbpf.lib()
-        for link in self._links:
-            lib.bpf_link__destroy(link)
-        self._links.clear()
+        """Detach every program, last attached first; maps stay readable until ``close()``."""
+        while self._links:
+            self._links.pop().detach()
 
     def close(self) -> None:
         self.detach()
@@ -121,7 +129,12 @@ class Program:
         reason = probe.can_use_bpf()
         if reason:
             raise KernelError(reason)
-        for prog in selected_programs(self.package, self.values):
+        chosen = selected_programs(self.package, self.values)
+        if self.interface and not any(needs_interface(p.attach) for p in chosen):
+            raise ParameterError(
+                f"--ifname/--ifindex apply to XDP and TC programs; {self.package.name} has none"
+            )
+        for prog in chosen:
             req = probe.requirement_for(prog.attach)
             if req is None:
                 continue
@@ -205,6 +218,8 @@ class Program:
 
     def _attach(self) -> None:
         assert self._object is not None
+        metadata = {p.name: p.others for p in self.package.progs}
         for name, section, program in self._object.programs():
             if libbpf.lib().bpf_program__autoload(program):
-                self._links.append(self._object.attach(program, name, section))
+                meta = metadata.get(name, {})
+                self._links.append(attach(program, name, section, meta, self.interface))

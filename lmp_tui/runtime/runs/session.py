@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from ..format.package import ExportSpec, Package
 from ..kernel import libbpf
+from ..kernel.attach import Interface
 from ..kernel.program import Program
 from ..kernel.sources import (
     PAGE_SIZE,
@@ -67,7 +68,8 @@ class LiveSession:
     """A package loaded and attached on this kernel, with the source that drains its export.
 
     ``ring_size`` (bytes, a power of 2 of pages) replaces the export buffer's size before load:
-    a ring buffer's ``max_entries``, or a perf event array's buffer per CPU.
+    a ring buffer's ``max_entries``, or a perf event array's buffer per CPU. ``interface``
+    replaces the one XDP and TC programs attach to.
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class LiveSession:
         values: dict[str, Any] | None = None,
         verbose: bool = False,
         ring_size: int | None = None,
+        interface: Interface | None = None,
     ) -> None:
         self.package = package
         self.name = package.name
@@ -85,7 +88,7 @@ class LiveSession:
         self.spec = package.export()
         self.decoders = Decoders.of(self.spec)
         libbpf.log.verbose = verbose
-        self.program = Program(package, self.values)
+        self.program = Program(package, self.values, interface)
         self.source: EventSource | None = None
 
     def now(self) -> float:
