@@ -340,6 +340,8 @@ class LmpApp(App[None]):
             session.close()
             self.notify(f"at most {MAX_VIEWS} views: close one first (ctrl+w)", severity="warning")
             return
+        for note in session.notes:
+            self.notify(f"{program.name}: {note}", severity="warning", timeout=8)
         self._started(SessionRun(number, session, store, label=program.name))
 
     def _started(self, run: SessionRun | WasmRun) -> None:

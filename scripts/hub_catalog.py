@@ -1,7 +1,8 @@
 """Write the attach points of every built-in program into lmp_tui/hub/catalog.json (make hub).
 
 The catalog is what lists of programs show before any package is parsed; category and summary
-are written by hand, the attach points come from each program's package.json.
+are written by hand, the attach points come from each program's package.json: ``attach`` those
+it cannot run without, ``optional`` those it runs without where the kernel lacks them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ def main() -> None:
     catalog = json.loads(path.read_text())
     for program in builtin_programs():
         entry = catalog.setdefault(program.name, {"category": "other", "summary": ""})
-        entry["attach"] = [p.attach for p in program.package.progs]
+        progs = program.package.progs
+        entry["attach"] = [p.attach for p in progs if not p.optional]
+        entry.pop("optional", None)
+        if optional := [p.attach for p in progs if p.optional]:
+            entry["optional"] = optional
     lines = [
         f"  {json.dumps(name)}: {json.dumps(entry, ensure_ascii=False)}"
         for name, entry in sorted(catalog.items())

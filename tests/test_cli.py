@@ -218,9 +218,38 @@ def test_missing_tracepoint_is_one_line(tmp_path, no_leaks):
     res = lmp("run", str(tmp_path / "package.json"), "--duration", "1")
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == [
-        "lmp: cannot run missing_tp: program handle needs tracepoint "
+        "lmp: cannot run missing_tp: tracepoint "
         "syscalls/sys_enter_lmp_does_not_exist does not exist on this kernel"
     ]
+
+
+def test_optional_missing_tracepoint_runs_the_rest(tmp_path, no_leaks):
+    """``/// @optional`` on the program whose tracepoint this kernel lacks: the rest runs, and
+    one line says what was left out (libbpf-tools do so for openat2 on old kernels)."""
+    built = lmp(
+        "build", str(ROOT / "tests/data/optional_tp"), "-o", str(tmp_path), "--vmlinux", VMLINUX
+    )
+    assert built.returncode == 0, built.stderr
+    proc = subprocess.Popen(
+        [*LMP, "run", str(tmp_path / "package.json"), "-j", "--duration", "2"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.2)  # attached by now (start-up is ~0.2 s)
+    os.getppid()
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    lines = err.strip().splitlines()
+    assert lines[0] == (
+        "lmp: optional_tp: without the optional absent: tracepoint "
+        "syscalls/sys_enter_lmp_does_not_exist does not exist on this kernel"
+    )
+    assert len(lines) == 3  # that note, "running ...", and the summary
+    calls = [json.loads(line) for line in out.splitlines()]
+    assert {"pid": os.getpid(), "source": 1} in calls
+    assert all(c["source"] == 1 for c in calls)
 
 
 def test_not_root_is_one_line(no_leaks):

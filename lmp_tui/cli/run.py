@@ -156,6 +156,8 @@ def _run(session: LiveSession, request: RunRequest) -> int:
                 Recorder(request.record, header_for(session), request.max_bytes)
             )
             pipeline.attach(recorder)
+        for note in session.notes:
+            err(f"{session.name}: {note}")
         kind = EXPORT_KINDS[session.spec.kind]
         err(f"running {session.name}: waiting for events from {kind}... (Ctrl-C to stop)")
         if not request.quiet:

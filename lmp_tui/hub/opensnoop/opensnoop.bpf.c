@@ -116,6 +116,8 @@ int openat_exit(struct trace_event_raw_sys_exit *ctx)
 	return trace_exit(ctx->ret);
 }
 
+/// openat2 exists since Linux 5.6: an older kernel runs opensnoop without it, as libbpf-tools do
+/// @optional
 SEC("tracepoint/syscalls/sys_enter_openat2")
 int openat2_entry(struct trace_event_raw_sys_enter *ctx)
 {
@@ -126,6 +128,7 @@ int openat2_entry(struct trace_event_raw_sys_enter *ctx)
 	return trace_enter((const char *)ctx->args[1], (int)flags);
 }
 
+/// @optional
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int openat2_exit(struct trace_event_raw_sys_exit *ctx)
 {

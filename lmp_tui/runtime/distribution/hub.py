@@ -33,6 +33,7 @@ class HubProgram:
     category: str
     summary: str
     attach: tuple[str, ...] | None = None
+    """The attach points it cannot run without (the catalog's; None: read the package)."""
 
     @property
     def package_path(self) -> Path:
@@ -43,16 +44,16 @@ class HubProgram:
         return load_package(self.package_path, shipped=True)
 
     def unavailable(self) -> str | None:
-        """Why this kernel cannot run the program, or None if it can (as far as we can tell)."""
+        """Why this kernel cannot run the program, or None if it can (as far as we can tell);
+        a missing optional attach point does not stop it."""
         attach = self.attach
         if attach is None:
             try:
-                attach = tuple(prog.attach for prog in self.package.progs)
+                attach = tuple(p.attach for p in self.package.progs if not p.optional)
             except PackageError as exc:
                 return str(exc)
         for section in attach:
-            req = probe.requirement_for(section)
-            if req is not None and (why := probe.missing(req)):
+            if why := probe.refusal(section):
                 return why
         return probe.can_use_bpf()
 

@@ -68,6 +68,11 @@ class ProgMeta:
     link: bool = True
     others: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def optional(self) -> bool:
+        """``/// @optional``: where this kernel lacks its attach point, the rest runs without it."""
+        return self.others.get("optional") is True
+
 
 @dataclass(frozen=True, slots=True)
 class Variable:

@@ -30,6 +30,19 @@ class MapInfo:
     btf_value_type_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    program: str
+    reason: str
+
+
+def skipped_note(skipped: list[Skipped]) -> str:
+    """One line naming what was left out and why (libbpf-tools say as much for openat2)."""
+    reasons = dict.fromkeys(s.reason for s in skipped)
+    names = ", ".join(s.program for s in skipped)
+    return f"without the optional {names}: {'; '.join(reasons)}"
+
+
 def selected_programs(package: Package, values: dict[str, Any]) -> list[ProgMeta]:
     """The programs to attach: all, less those whose ``@when`` condition is false.
 
@@ -66,6 +79,8 @@ class Program:
         self.interface = interface
         self._object: BpfObject | None = None
         self._links: list[Attachment] = []
+        self.skipped: list[Skipped] = []
+        """Optional programs left out because this kernel lacks their attach point."""
         self.maps: dict[str, MapInfo] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -136,16 +151,14 @@ class Program:
             )
         for prog in chosen:
             req = probe.requirement_for(prog.attach)
-            if req is None:
-                continue
-            if req.kind == "tracepoint":
-                probe.ensure_tracefs()
-            why = probe.missing(req)
-            if why:
-                raise KernelError(
-                    f"cannot run {self.package.name}: program {prog.name} needs "
-                    f"{why.removeprefix('this kernel has no ')}"
-                )
+            if req is not None and req.kind == "tracepoint":
+                probe.ensure_tracefs()  # once, explicitly: probing itself mounts nothing
+            if why := probe.refusal(prog.attach):
+                if not prog.optional:
+                    raise KernelError(f"cannot run {self.package.name}: {why}")
+                self.skipped.append(Skipped(prog.name, why))
+        if chosen and len(self.skipped) == len(chosen):
+            raise KernelError(f"cannot run {self.package.name}: {self.skipped[0].reason}")
 
     def _open(self) -> None:
         lib = libbpf.lib()
@@ -200,6 +213,7 @@ class Program:
     def _choose_programs(self) -> None:
         assert self._object is not None
         wanted = {p.name for p in selected_programs(self.package, self.values)}
+        wanted -= {s.program for s in self.skipped}
         for name, _, program in self._object.programs():
             libbpf.lib().bpf_program__set_autoload(program, name in wanted)
 

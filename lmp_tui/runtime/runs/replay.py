@@ -27,6 +27,7 @@ class ReplaySession:
         self.decoders = header.decoders()
         self.digest = header.package_digest
         self.values: dict[str, Any] = dict(header.params)
+        self.notes: list[str] = []
 
     @property
     def problem(self) -> str:

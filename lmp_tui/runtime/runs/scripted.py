@@ -132,6 +132,7 @@ class ScriptedSession:
     source: EventSource | None
     spec: ExportSpec = field(default_factory=ExportSpec)
     values: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     started: bool = False
     closed: bool = False
 

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from ..format.package import ExportSpec, Package
 from ..kernel import libbpf
 from ..kernel.attach import Interface
-from ..kernel.program import Program
+from ..kernel.program import Program, skipped_note
 from ..kernel.sources import (
     PAGE_SIZE,
     DropCounter,
@@ -50,6 +50,10 @@ class Session(Protocol):
     @property
     def source(self) -> EventSource | None:
         """Its batches, once started (None when it exports nothing)."""
+
+    @property
+    def notes(self) -> list[str]:
+        """What a user should know about how it started (optional programs left out)."""
 
     def start(self) -> Session: ...
 
@@ -93,6 +97,11 @@ class LiveSession:
 
     def now(self) -> float:
         return time.time()
+
+    @property
+    def notes(self) -> list[str]:
+        skipped = self.program.skipped
+        return [skipped_note(skipped)] if skipped else []
 
     def start(self) -> LiveSession:
         self.program.open()
