@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..runtime.format.layout import Field, FieldKind, StructLayout
 from ..runtime.lazy import np
+from ..runtime.stream.addresses import IPV4_WIDTH, Address, address_strings, addresses
 from ..runtime.stream.decode import converter
 from ..runtime.stream.store import is_signal_field, signal_name
 
@@ -23,10 +24,18 @@ class Column:
     width: int
     numeric: bool
     format: ColumnFormatter
+    address: Address | None = None
+    """Set for an IP address column, whose text may depend on a sibling (family) field."""
 
     @property
     def name(self) -> str:
         return self.field.name
+
+    def texts(self, rows: np.ndarray) -> list[str]:
+        """The cells of this column for ``rows``, whole events of the layout."""
+        if self.address is not None:
+            return address_strings(self.address, rows, self.format)
+        return self.format(rows[self.name])
 
 
 def _ints(col: np.ndarray) -> list[str]:
@@ -97,14 +106,19 @@ def initial_width(f: Field) -> int:
 
 
 def columns(layout: StructLayout) -> list[Column]:
+    found = addresses(layout)
     return [
         Column(
             f,
-            initial_width(f),
-            f.kind in (FieldKind.INT, FieldKind.FLOAT) and not is_signal_field(f),
+            # Wide enough for IPv4: an IPv6 address widens its column when one shows up.
+            max(IPV4_WIDTH, len(f.name) + 2) if i in found else initial_width(f),
+            f.kind in (FieldKind.INT, FieldKind.FLOAT)
+            and not is_signal_field(f)
+            and i not in found,
             formatter(f),
+            found.get(i),
         )
-        for f in layout.fields
+        for i, f in enumerate(layout.fields)
     ]
 
 

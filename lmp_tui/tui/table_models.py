@@ -87,7 +87,7 @@ class StoreRows:
 
     def texts(self, start: int, end: int) -> list[list[str]]:
         rows = self._rows[self._view[start:end]]
-        cells = [c.format(rows[c.name]) for c in self.formats]
+        cells = [c.texts(rows) for c in self.formats]
         return [list(row) for row in zip(*cells, strict=True)] if cells else []
 
     @property

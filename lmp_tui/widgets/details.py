@@ -13,6 +13,7 @@ from ..runtime.errors import LmpError
 from ..runtime.format.layout import StructLayout
 from ..runtime.format.package import Package
 from ..runtime.format.params import parameters
+from ..runtime.stream.addresses import Address, addresses
 from ..runtime.units import format_bytes
 from .sidebar import ProgramEntry
 
@@ -28,7 +29,11 @@ demos too: no root or BPF needed) or runs a .wasm app from the current directory
 """
 
 
-def _layout_table(title: str, layout: StructLayout) -> Table:
+def _layout_table(
+    title: str, layout: StructLayout, shown: dict[int, Address] | None = None
+) -> Table:
+    """Fields with their C type and kind; ``shown`` says which event fields show as IP
+    addresses (a sampled map's entries print as ecli prints them, without)."""
     table = Table(
         title=title,
         title_justify="left",
@@ -41,8 +46,10 @@ def _layout_table(title: str, layout: StructLayout) -> Table:
     table.add_column("field")
     table.add_column("type")
     table.add_column("kind")
-    for f in layout.fields:
-        table.add_row(f.name, f.type_name, str(f.kind))
+    shown = shown or {}
+    for i, f in enumerate(layout.fields):
+        kind = f"{f.kind} ({a.description})" if (a := shown.get(i)) else str(f.kind)
+        table.add_row(f.name, f.type_name, kind)
     return table
 
 
@@ -142,5 +149,5 @@ class ProgramDetails(VerticalScroll):
         where = f" via {via} {spec.map_name!r}, {buffer}{per_cpu}"
         return [
             Text(f"output: events of struct {layout.name} ({layout.size} bytes){where}"),
-            _layout_table("fields", layout),
+            _layout_table("fields", layout, addresses(layout)),
         ]

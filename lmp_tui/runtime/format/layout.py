@@ -6,7 +6,7 @@ A ``StructLayout`` is all a decoder needs to turn raw records into values, and i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +33,11 @@ class FieldKind(StrEnum):
 
 NUMERIC_KINDS = frozenset({FieldKind.INT, FieldKind.FLOAT, FieldKind.PTR, FieldKind.BOOL})
 
+# How a field may ask to be shown (``"format"`` on an ``export_types`` member): an IPv4 or IPv6
+# address, or an IP address whose version the struct's family field gives. Only text output
+# follows it; JSON keeps ecli's integers and arrays.
+ADDRESS_FORMATS = ("ipv4", "ipv6", "ip")
+
 
 @dataclass(frozen=True, slots=True)
 class Field:
@@ -48,6 +53,8 @@ class Field:
     elem: Field | None = None
     members: tuple[Field, ...] = ()
     enum_values: tuple[tuple[str, int], ...] = ()
+    format: str = ""
+    """One of ``ADDRESS_FORMATS`` when the package annotates the member, else empty."""
 
     @property
     def is_numeric(self) -> bool:
@@ -71,6 +78,8 @@ class Field:
             d["members"] = [m.to_dict() for m in self.members]
         if self.enum_values:
             d["enum"] = [[n, v] for n, v in self.enum_values]
+        if self.format:
+            d["format"] = self.format
         return d
 
     @classmethod
@@ -89,6 +98,7 @@ class Field:
                 elem=cls.from_dict(d["elem"], _depth + 1) if d.get("elem") else None,
                 members=tuple(cls.from_dict(m, _depth + 1) for m in d.get("members", ())),
                 enum_values=tuple((str(n), int(v)) for n, v in d.get("enum", ())),
+                format=str(d.get("format", "")),
             )
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise LayoutError(f"malformed layout field: {_one_line(exc)}") from None
@@ -153,6 +163,35 @@ _FIXED_SIZES = {
 }
 
 
+def address_size(f: Field) -> int:
+    """4 or 16 when ``f`` is bytes an IP address fits exactly (an integer, or an array of
+    integers, of that size: ``__u32``, ``unsigned __int128``, ``__u8[16]``, ``__u32[4]``), else 0."""
+    if f.size not in (4, 16):
+        return 0
+    if f.kind in (FieldKind.INT, FieldKind.INT128):
+        return f.size
+    if f.kind == FieldKind.ARRAY and f.elem is not None and f.elem.kind == FieldKind.INT:
+        return f.size
+    return 0
+
+
+def _check_format(f: Field) -> None:
+    if not f.format:
+        return
+    if f.format not in ADDRESS_FORMATS:
+        raise LayoutError(
+            f"field {f.name!r}: unknown format {f.format!r} (one of {', '.join(ADDRESS_FORMATS)})"
+        )
+    size = address_size(f)
+    if not size:
+        raise LayoutError(
+            f"field {f.name!r}: format {f.format!r} needs an integer or integer array of "
+            f"4 or 16 bytes, not a {f.size}-byte {f.kind}"
+        )
+    if f.format == "ipv6" and size != 16:
+        raise LayoutError(f"field {f.name!r}: format 'ipv6' needs 16 bytes, not {size}")
+
+
 def check_layout(layout: StructLayout) -> None:
     """Refuse a layout a decoder could not apply: fields outside their record or struct,
     sizes that disagree with their kind or dimensions, too many fields, too deep.
@@ -186,6 +225,7 @@ def _check_field(f: Field, room: int, where: str, depth: int, budget: list[int])
     fixed = _FIXED_SIZES.get(f.kind)
     if fixed is not None and f.size not in fixed:
         raise LayoutError(f"field {f.name!r}: a {f.kind} of {f.size} bytes cannot be decoded")
+    _check_format(f)
     if f.kind == FieldKind.ARRAY:
         if f.elem is None or not f.dims or any(n < 0 for n in f.dims):
             raise LayoutError(f"field {f.name!r}: array without element type or dimensions")
@@ -309,13 +349,17 @@ def layout_from_export(btf: Btf, export: dict[str, Any]) -> StructLayout:
     """Resolve an ``export_types`` entry as ecli's checker does (spec 1.5).
 
     The BTF type at ``type_id`` must be a struct of that name and member count; members whose
-    names differ are skipped, bitfields are refused.
+    names differ are skipped, bitfields are refused. A member's ``"format"`` (ours: ecli
+    ignores keys it does not know) says how text output shows it (``ADDRESS_FORMATS``).
     """
     try:
         name, type_id, members = export["name"], int(export["type_id"]), export["members"]
         member_names = [m.get("name") for m in members]
+        formats = [m.get("format") or "" for m in members]
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise LayoutError("export_types entry needs name, type_id and members") from None
+    if not all(isinstance(fmt, str) for fmt in formats):
+        raise LayoutError(f"export type {name!r}: a member's format must be a string")
     t = btf.strip(type_id)
     if t.kind != Kind.STRUCT or t.name != name:
         raise LayoutError(
@@ -327,8 +371,10 @@ def layout_from_export(btf: Btf, export: dict[str, Any]) -> StructLayout:
             f"{len(t.members)} in BTF"
         )
     fields = [
-        f
-        for f, m in zip(_members(btf, type_id, [MAX_FIELDS]), member_names, strict=True)
+        replace(f, format=fmt) if fmt else f
+        for f, m, fmt in zip(
+            _members(btf, type_id, [MAX_FIELDS]), member_names, formats, strict=True
+        )
         if f.name == m
     ]
     layout = StructLayout(name, t.size, tuple(fields))

@@ -17,6 +17,7 @@ from ..format.layout import Field, FieldKind
 from ..format.package import ExportSpec
 from ..lazy import np
 from ..untrusted import printable, printable_all
+from .addresses import address_strings, addresses
 from .decode import (
     Decoded,
     Decoder,
@@ -35,14 +36,17 @@ class PlainTable:
 
     Each value starts at its column's offset, or one space after the previous value when that
     one ran past it. ``row`` formats one event; ``text`` a whole batch, a column at a time.
+    ``widths`` (none for ecli's layout) widen columns whose values are known to be wider than
+    their name, such as IP addresses, so that the columns after them stay aligned.
     """
 
-    def __init__(self, names: Sequence[str]) -> None:
+    def __init__(self, names: Sequence[str], widths: Sequence[int] = ()) -> None:
         header = TIME_HEADER
         self.offsets: list[int] = []
-        for name in names:
+        wide = dict(enumerate(widths))
+        for i, name in enumerate(names):
             self.offsets.append(len(header))
-            header += printable(name.upper()).ljust(6) + " "
+            header += printable(name.upper()).ljust(max(6, wide.get(i, 0))) + " "
         self.header = header
         self.names = list(names)
 
@@ -124,7 +128,10 @@ class EventText:
         self.decoder = decoder
         self.json = json_mode
         fields = decoder.layout.fields
-        self.table = PlainTable([f.name for f in fields])
+        # Addresses are text only: JSON keeps ecli's integers and arrays.
+        self.addresses = {} if json_mode else addresses(decoder.layout)
+        widths = [a.width if (a := self.addresses.get(i)) else 0 for i in range(len(fields))]
+        self.table = PlainTable([f.name for f in fields], widths)
         names = [f.name for f in fields]
         # JSON objects have their keys sorted; a layout with repeated names is left to the
         # generic row path (a dict keeps the last of them, as ecli's JSON map does).
@@ -147,7 +154,12 @@ class EventText:
                 return "".join(json_line(r) + "\n" for r in self.decoder.rows(arr))
             cols = [json_strings(fields[i], arr[names[i]]) for i in self._json_order]
             return "".join(map(self._json_format.__mod__, zip(*cols, strict=True)))
-        columns = [plain_strings(f, arr[names[i]]) for i, f in enumerate(fields)]
+        columns = [
+            address_strings(a, arr, functools.partial(plain_strings, f))
+            if (a := self.addresses.get(i))
+            else plain_strings(f, arr[names[i]])
+            for i, f in enumerate(fields)
+        ]
         return self.table.text(columns, when)
 
 
