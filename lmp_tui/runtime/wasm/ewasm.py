@@ -19,6 +19,10 @@ Memory for the argument and event buffers: the upstream WAMR host used
 ``wasm_runtime_module_malloc``. Here the guest exports ``malloc`` (wasi-libc: link with
 ``-Wl,--export=malloc``, or ``--export-all``) and the host calls it; a module without a ``malloc``
 export gets pages the host grows its memory by, beyond anything its own allocator hands out.
+
+Apps built by eunomia's older ewasm toolchain link against WAMR's built-in libc: ``env.printf``,
+``env.malloc``, ``env.strlen``... (``wamr_libc``). The host provides those a module imports;
+when it imports ``env.malloc``, the argument and event buffers come from that same host heap.
 """
 
 from __future__ import annotations
@@ -39,14 +43,18 @@ from ..stream.output import BatchPrinter
 from .guest import (
     POLL_SLICE_MS,
     GuestRuntime,
+    MiB,
     functype,
     signature,
 )
+from .wamr_libc import SIGNATURES as LIBC_SIGNATURES
+from .wamr_libc import WamrLibc
 
 ENV_MODULE = "env"
 EVENT_BUFFER_SIZE = 4096
 MAX_PROGRAMS = 16
 PAGE = 65536
+BPF_IMPORTS = ("create_bpf", "run_bpf", "wait_and_poll_bpf")
 
 
 class EventFeed:
@@ -67,7 +75,10 @@ class EventFeed:
 class EwasmApp(GuestRuntime):
     """A legacy ewasm module: ``bpf_main`` plus the ``env`` imports."""
 
-    abi_description = "ewasm ABI: env.create_bpf, env.run_bpf, env.wait_and_poll_bpf and WASI"
+    abi_description = (
+        "ewasm ABI: env.create_bpf, env.run_bpf, env.wait_and_poll_bpf, "
+        "WAMR's libc-builtin (env.printf, env.malloc, ...) and WASI"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -75,14 +86,27 @@ class EwasmApp(GuestRuntime):
         self.sessions: dict[int, LiveSession] = {}
         self._event_buffer: int | None = None
         self.process_event: wasmtime.Func | None = None
+        self.libc = WamrLibc(self)
+        # Only the libc names the module imports are defined: anything else in env stays an
+        # unknown import, refused by name.
+        self.libc_imports = sorted(
+            {
+                imp.name
+                for imp in self.module.imports
+                if imp.module == ENV_MODULE and imp.name in LIBC_SIGNATURES
+            }
+        )
 
     def provided(self) -> set[tuple[str, str]]:
-        return {(ENV_MODULE, n) for n in ("create_bpf", "run_bpf", "wait_and_poll_bpf")}
+        return {(ENV_MODULE, n) for n in (*BPF_IMPORTS, *self.libc_imports)}
 
     def define_imports(self) -> None:
         self.define(ENV_MODULE, "create_bpf", functype("i32 i32", "i32"), self.create_bpf)
         self.define(ENV_MODULE, "run_bpf", functype("i32", "i32"), self.run_bpf)
         self.define(ENV_MODULE, "wait_and_poll_bpf", functype("i32", "i32"), self.wait_and_poll)
+        for name in self.libc_imports:
+            params, results = LIBC_SIGNATURES[name]
+            self.define(ENV_MODULE, name, functype(params, results), self.libc.function(name))
 
     def main(self) -> int:
         self.instantiate()
@@ -116,8 +140,16 @@ class EwasmApp(GuestRuntime):
     # -- guest memory -----------------------------------------------------------------------------
 
     def alloc(self, size: int) -> int:
-        """``size`` bytes the guest does not use otherwise: its own malloc, else fresh pages."""
+        """``size`` bytes the guest does not use otherwise: the host heap its env.malloc uses, its
+        own malloc, else fresh pages."""
         assert self.memory is not None
+        if "malloc" in self.libc_imports:
+            if ptr := self.libc.heap.malloc(size):
+                return ptr
+            raise PackageError(
+                f"{self.name}: no room for {size} bytes in its heap "
+                f"(lmp allows {self.options.memory_limit / MiB:g} MiB of memory)"
+            )
         malloc = self.export("malloc")
         if isinstance(malloc, wasmtime.Func) and signature(malloc, self.store) == "i32->i32":
             ptr = self.call(malloc, size) & 0xFFFFFFFF

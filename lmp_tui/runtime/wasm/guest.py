@@ -9,8 +9,12 @@ made to the user around the guest:
   a clear message (wasmtime epoch interruption, ticked by a thread). Time blocked in the host
   (polling for events, or sleeping: ``poll_oneoff`` is implemented here so it can be) does not
   count;
-* ``stop()`` and ``duration``: the ABI's poll call returns ``-EINTR`` so the app can end cleanly;
-  an app that goes on calling the host for more than a second after that is ended;
+* graceful stops: Ctrl-C, SIGTERM, SIGHUP, ``duration`` and ``stop()`` make the ABI's poll call
+  return ``-EINTR`` as the guest's libc numbers it (wasi-libc: 27) and cut short any sleep, so an
+  app written like wasm-bpf's examples leaves its loop and exits through its own path, flushing
+  its stdio. Only an app still running a second later is ended (``FORCED_EXIT`` status, one
+  line on stderr); a second signal ends it at once. The exit status is the guest's own when it
+  ends by itself, 0 when it honoured a stop;
 * everything the guest loaded is released when the run ends (``cleanup``): normal exit,
   ``proc_exit``, trap, watchdog, stop, or Ctrl-C;
 * bounded resources: one linear memory of at most ``memory_limit`` bytes (128 MiB: wasm-bpf apps
@@ -39,7 +43,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any, cast
+from typing import IO, Any, Literal, cast
 
 import wasmtime
 
@@ -75,11 +79,45 @@ class WasmTrapError(LmpError):
     """The app trapped, or the watchdog stopped it; the message says where and why."""
 
 
+class GuestExit(BaseException):
+    """Raised through the guest by an import that ends the program (``env.exit``)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 class GuestStopped(BaseException):
-    """Raised through the guest to end a run the host decided to end (stop(), duration).
+    """Raised through the guest to end a run it did not end itself within ``STOP_GRACE_S`` of
+    being asked to.
 
     A BaseException so that guest-facing ``except Exception`` code never swallows it.
     """
+
+
+StopReason = Literal["interrupt", "terminate", "hangup", "duration", "request"]
+# What a stop is called in the line said when the guest had to be ended, and the exit status
+# then: a signal's as a shell reports it, timeout(1)'s for --duration.
+STOP_CAUSES: dict[StopReason, str] = {
+    "interrupt": "Ctrl-C",
+    "terminate": "SIGTERM",
+    "hangup": "SIGHUP",
+    "duration": "--duration",
+    "request": "the stop",
+}
+FORCED_EXIT: dict[StopReason, int] = {
+    "interrupt": 130,
+    "terminate": 143,
+    "hangup": 129,
+    "duration": 124,
+    "request": 0,
+}
+SIGNAL_REASONS: dict[int, StopReason] = {
+    signal.SIGINT: "interrupt",
+    signal.SIGTERM: "terminate",
+    signal.SIGHUP: "hangup",
+}
+WASI_EINTR = 27  # wasi-libc's EINTR (Linux's is 4): what a WASI guest compares a poll result with
 
 
 # -- options and output ----------------------------------------------------------------------------
@@ -150,6 +188,14 @@ class StreamSink:
     def line(self, text: str) -> None:
         with contextlib.suppress(OSError):
             os.write(self._write_fd, (text + "\n").encode())
+
+    def write(self, data: bytes) -> None:
+        """The guest's own bytes, as they are (a printf the host runs for it), in order with
+        what it writes through WASI."""
+        view = memoryview(data)
+        with contextlib.suppress(OSError):
+            while view:
+                view = view[os.write(self._write_fd, view) :]
 
     def close(self) -> None:
         """Flush everything written so far; wasmtime must have closed its end already."""
@@ -339,13 +385,16 @@ class GuestRuntime:
         self.memory: GuestMemory | None = None
         self._exports: Any = None
         self._stop_at: float | None = None
+        self._stop_reason: StopReason = "request"
         self._deadline: float | None = None  # from run(): duration counts from the start
 
     # -- stopping ---------------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """Ask the app to end (thread-safe): -EINTR from its next poll, forced a second later."""
+    def stop(self, reason: StopReason = "request") -> None:
+        """Ask the app to end (thread-safe): -EINTR from its polls, sleeps cut short, ended a
+        second later if it has not ended by then."""
         if self._stop_at is None:
+            self._stop_reason = reason
             self._stop_at = time.monotonic()
 
     @property
@@ -358,7 +407,7 @@ class GuestRuntime:
 
     def _tick(self) -> None:
         if self._deadline is not None and time.monotonic() >= self._deadline:
-            self.stop()
+            self.stop("duration")
 
     def wait(self, seconds: float) -> None:
         """Block in the host for up to ``seconds``, returning early when a stop is requested."""
@@ -487,21 +536,21 @@ class GuestRuntime:
 
     def run(self) -> int:
         """Run to completion; the guest's exit code. Traps raise ``WasmTrapError``."""
-        restore = _sigterm_as_interrupt()
+        restore = self._stop_on_signals()
         if self.options.duration is not None:
             self._deadline = time.monotonic() + self.options.duration
         self.watchdog.start()
         try:
             self.stdout = StreamSink(self._streams[0], self.stop)
             self.stderr = StreamSink(self._streams[1], self.stop)
-            return self.main()
-        except wasmtime.ExitTrap as exc:
-            return exc.code
-        except GuestStopped:
-            return 0
-        except KeyboardInterrupt:
-            return 130
+            return self._status(self.main())
+        except (wasmtime.ExitTrap, GuestExit) as exc:
+            return self._status(exc.code)
+        except (GuestStopped, KeyboardInterrupt):  # KeyboardInterrupt: a second signal
+            return self._forced()
         except wasmtime.Trap as exc:
+            if self.stop_requested and exc.trap_code == wasmtime.TrapCode.INTERRUPT:
+                return self._forced()  # the watchdog ended a guest that went on after a stop
             raise self.trap_error(exc) from None
         except wasmtime.WasmtimeError as exc:
             raise WasmTrapError(f"{self.name}: {trap_reason(exc)}") from None
@@ -519,6 +568,38 @@ class GuestRuntime:
                 if sink is not None:
                     sink.close()
             restore()
+
+    def _status(self, code: int) -> int:
+        """The guest's own exit status, or 0 when it ended because it was asked to."""
+        return 0 if self.stop_requested else code
+
+    def _forced(self) -> int:
+        cause = STOP_CAUSES[self._stop_reason]
+        self.diag(f"did not end within {STOP_GRACE_S:g} s of {cause}: stopped")
+        return FORCED_EXIT[self._stop_reason]
+
+    def _stop_on_signals(self) -> Callable[[], None]:
+        """Ctrl-C, SIGTERM and SIGHUP ask the guest to end (a second one ends it now); only the
+        main thread can set handlers (the TUI runs guests in threads and stops them itself)."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def on_signal(sig: int, _frame: Any) -> None:
+            if self.stop_requested and self._stop_reason != "duration":
+                raise KeyboardInterrupt
+            self._stop_at = None  # a signal after --duration's stop: its cause is the one said
+            self.stop(SIGNAL_REASONS[sig])
+
+        try:
+            old = {sig: signal.signal(sig, on_signal) for sig in SIGNAL_REASONS}
+        except ValueError:
+            return lambda: None
+
+        def restore() -> None:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+        return restore
 
     def main(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -574,9 +655,7 @@ class GuestRuntime:
                 due = timeout - now if flags & SUBCLOCK_ABSTIME else timeout
                 timers.append((max(due, 0), userdata))
             first = min(d for d, _ in timers)
-            self.wait(first / 1e9)
-            if self.stop_requested:
-                raise GuestStopped  # a sleeping app has no poll to be told to stop through
+            self.wait(first / 1e9)  # cut short by a stop: the app goes on to its next poll
             ready = [(u, EVENTTYPE_CLOCK) for d, u in timers if d <= first]
         out = b"".join(EVENT.pack(userdata, 0, tag, 0, 0) for userdata, tag in ready)
         self.memory.write(events_ptr, out)
@@ -603,25 +682,6 @@ def _clock_ns(clock_id: int) -> int | None:
     }
     clock = clocks.get(clock_id)
     return clock() if clock is not None else None
-
-
-def _sigterm_as_interrupt() -> Callable[[], None]:
-    """SIGTERM ends a run like Ctrl-C (with cleanup); only the main thread can set handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def interrupt(_sig: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        old = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:
-        return lambda: None
-
-    def restore() -> None:
-        signal.signal(signal.SIGTERM, old)
-
-    return restore
 
 
 def _leb_u32(data: bytes, at: int) -> tuple[int, int]:

@@ -28,9 +28,9 @@ from ..kernel import libbpf, probe
 from ..kernel.bpf_object import BpfObject, failure
 from .guest import (
     POLL_SLICE_MS,
+    WASI_EINTR,
     GuestMemory,
     GuestRuntime,
-    GuestStopped,
     functype,
     signature,
 )
@@ -99,7 +99,6 @@ class WasmBpfApp(GuestRuntime):
         super().__init__(*args, **kwargs)
         self.objects: dict[int, LoadedObject] = {}
         self._next_handle = 1
-        self._told_to_stop = False
         self._table_missing_reported = False
 
     def provided(self) -> set[tuple[str, str]]:
@@ -181,6 +180,9 @@ class WasmBpfApp(GuestRuntime):
             self.diag(f"wasm_load_bpf_object: {exc}")
             return 0
         try:
+            for _, section, _prog in obj.programs():
+                if why := probe.refusal(section, at_load=True):
+                    raise KernelError(f"cannot load the BPF object: {why}")
             obj.load("the BPF object")
         except LmpError as exc:
             self.diag(f"wasm_load_bpf_object: {exc}")
@@ -235,11 +237,10 @@ class WasmBpfApp(GuestRuntime):
         if target and section.startswith("xdp"):
             return lib.bpf_program__attach_xdp(prog, socket.if_nametoindex(target))
         req = probe.requirement_for(section)
-        if req is not None:
-            if req.kind == "tracepoint":
-                probe.ensure_tracefs()
-            if why := probe.missing(req):
-                raise KernelError(f"cannot attach {section}: {why}")
+        if req is not None and req.kind == "tracepoint":
+            probe.ensure_tracefs()
+        if why := probe.refusal(section):
+            raise KernelError(f"cannot attach {section}: {why}")
         return lib.bpf_program__attach(prog)
 
     # -- wasm_bpf_map_fd_by_name ----------------------------------------------------------------
@@ -364,8 +365,9 @@ class WasmBpfApp(GuestRuntime):
             buf.call = None
         if call.error is not None:
             raise self._callback_error(call.error, where)
-        if n == -errno.EINTR and self.stop_requested:
-            return self._stop_answer()
+        if n == -errno.EINTR:
+            # stopped, or a signal interrupted the wait: EINTR in the guest's libc's numbers
+            return -WASI_EINTR
         if call.result < 0:
             return call.result
         return n if n < 0 else 0
@@ -385,13 +387,6 @@ class WasmBpfApp(GuestRuntime):
             remaining -= step
             if remaining <= 0:
                 return 0
-
-    def _stop_answer(self) -> int:
-        """-EINTR the first time (the app may end cleanly); after that the run is ended."""
-        if self._told_to_stop:
-            raise GuestStopped
-        self._told_to_stop = True
-        return -errno.EINTR
 
     def _open_buffer(self, obj: LoadedObject, fd: int) -> EventBuffer | int:
         info = obj.maps[fd]

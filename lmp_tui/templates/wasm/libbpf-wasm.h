@@ -208,7 +208,8 @@ static inline struct bpf_buffer *bpf_buffer__open(struct bpf_object *obj, const 
 }
 
 /* Waits up to timeout_ms (100 when <= 0) and hands every record to the
- * callback. 0, or < 0: -EINTR means the host wants the app to stop. */
+ * callback. 0, or < 0: -EINTR means the host wants the app to stop (Ctrl-C,
+ * --duration): leave the poll loop and exit normally, so stdout is flushed. */
 static inline int bpf_buffer__poll(struct bpf_buffer *buf, int timeout_ms)
 {
 	/* A function pointer is a table index in wasm32: that is what the host calls. */
@@ -216,7 +217,11 @@ static inline int bpf_buffer__poll(struct bpf_buffer *buf, int timeout_ms)
 				       (uint32_t)(uintptr_t)buf->ctx, buf->data,
 				       (int)sizeof(buf->data), timeout_ms > 0 ? timeout_ms : 100);
 
-	/* a positive answer is a refusal too (+EINVAL: buffer out of bounds) */
+	/* A stop comes as -EINTR in this libc's numbers already (wasm-bpf's examples compare the
+	 * raw answer with -EINTR); a positive answer is a refusal too (+EINVAL: buffer out of
+	 * bounds). */
+	if (ret == -EINTR)
+		return ret;
 	return lmp_host_err(ret > 0 ? -ret : ret);
 }
 
