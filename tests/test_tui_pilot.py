@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from lmp_tui.app import LmpApp
 from lmp_tui.runtime.config import Config, TuiSettings, load_config, parse_config
 from lmp_tui.runtime.distribution import hub
 from lmp_tui.runtime.distribution.hub import HubProgram
 from lmp_tui.runtime.kernel import probe
+from lmp_tui.runtime.kernel.attach import Interface
 from lmp_tui.runtime.runs.manager import SessionRun
 from lmp_tui.runtime.runs.scripted import ScriptedSession, ScriptedSource, event_batch
 from lmp_tui.runtime.stream.decode import Decoder
@@ -136,6 +138,34 @@ async def test_parameter_form_coerces_and_refuses_bad_values() -> None:
             ring_size=4 << 20,  # rounded up to a power of 2
         )
     ]
+
+
+async def test_the_form_of_an_xdp_program_takes_the_interface() -> None:
+    """xdpstat has no parameters, but attaches to an interface: the form asks for it (the
+    package's own, lo, as the placeholder), refuses one that does not exist, and passes the
+    chosen one on."""
+    seen: list[RunSettings] = []
+
+    def factory(program: HubProgram, settings: RunSettings) -> ScriptedSession:
+        seen.append(settings)
+        return demo_session(program, settings)
+
+    app = make_app(factory, programs=("xdpstat",))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"xdpstat", "enter", "enter")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ParameterForm)
+        field = form.query_one("#ifname", Input)
+        assert field.placeholder == "lo" and app.focused is field
+        await pilot.press(*"nosuchif0", "ctrl+s")
+        await pilot.pause()
+        assert "no network interface named 'nosuchif0'" in str(
+            form.query_one("#form-error").render()
+        )
+        await pilot.press("ctrl+a", "ctrl+k", "1", "ctrl+s")  # an index does too
+        await wait_for(lambda: bool(app.runs))
+    assert seen == [RunSettings({}, interface=Interface(1, "lo"))]
 
 
 async def test_escape_cancels_the_form() -> None:

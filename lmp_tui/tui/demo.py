@@ -162,6 +162,24 @@ def _histograms(program: HubProgram, rng: random.Random) -> list[Batch]:
     return batches
 
 
+def _counters(program: HubProgram, rng: random.Random) -> list[Batch]:
+    """A sampled map of counters (``default_kv``: syscount, xdpstat): a few keys whose integer
+    fields grow every round."""
+    decoder = snapshot_decoder(program.package)
+    key_fields = [f for f in decoder.key.layout.fields if f.kind == FieldKind.INT]
+    value_fields = [f for f in decoder.value.layout.fields if f.kind == FieldKind.INT]
+    keys = [{f.name: rng.randint(0, 127) for f in key_fields} for _ in range(4)]
+    totals = [dict.fromkeys((f.name for f in value_fields), 0) for _ in keys]
+    batches = []
+    for second in range(SECONDS):
+        for i, total in enumerate(totals):
+            for name in total:
+                total[name] += rng.randint(0, 50 * (i + 1))
+        entries = [(key, dict(total)) for key, total in zip(keys, totals, strict=True)]
+        batches.append(snapshot_batch(decoder, entries, START + second))
+    return batches
+
+
 def demo_session(program: HubProgram, settings: RunSettings | None = None) -> ScriptedSession:
     """A session for ``program`` whose source replays a fixed minute of made-up activity."""
     session = _demo_session(program)
@@ -172,8 +190,10 @@ def demo_session(program: HubProgram, settings: RunSettings | None = None) -> Sc
 def _demo_session(program: HubProgram) -> ScriptedSession:
     rng = random.Random(f"lmp-demo-{program.name}")
     package = program.package
-    if any(m.sample is not None for m in package.maps):
-        return ScriptedSession.of(package, _histograms(program, rng))
+    samples = [m.sample for m in package.maps if m.sample is not None]
+    if samples:
+        counters = samples[-1].type == "default_kv"
+        return ScriptedSession.of(package, (_counters if counters else _histograms)(program, rng))
     spec = package.export()
     if spec.layout is None:
         return ScriptedSession(package, None, spec)
