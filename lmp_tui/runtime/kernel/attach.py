@@ -115,31 +115,6 @@ class Links:
             self.parts.pop().detach()
 
 
-class _LinkCreateOpts(ctypes.Structure):
-    # the head of libbpf's ``struct bpf_link_create_opts``; ``sz`` tells it where ours ends
-    _fields_ = [("sz", ctypes.c_size_t), ("flags", ctypes.c_uint32)]
-
-
-class _TcHook(ctypes.Structure):
-    _fields_ = [
-        ("sz", ctypes.c_size_t),
-        ("ifindex", ctypes.c_int),
-        ("attach_point", ctypes.c_int),
-        ("parent", ctypes.c_uint32),
-    ]
-
-
-class _TcOpts(ctypes.Structure):
-    _fields_ = [
-        ("sz", ctypes.c_size_t),
-        ("prog_fd", ctypes.c_int),
-        ("flags", ctypes.c_uint32),
-        ("prog_id", ctypes.c_uint32),
-        ("handle", ctypes.c_uint32),
-        ("priority", ctypes.c_uint32),
-    ]
-
-
 @dataclass(slots=True)
 class TcFilter:
     """A TC filter we added, and whether the clsact qdisc it sits on is ours to remove."""
@@ -231,7 +206,7 @@ def _attach_xdp(
             f"program {name}: XDP flags {flags:#x} / xdpopts.old_prog_fd {old_fd} ask to replace "
             "a program; lmp attaches XDP as a link, which never replaces one"
         )
-    opts = _LinkCreateOpts(ctypes.sizeof(_LinkCreateOpts), flags & XDP_FLAGS_MODES)
+    opts = libbpf.LinkCreateOpts(ctypes.sizeof(libbpf.LinkCreateOpts), flags & XDP_FLAGS_MODES)
     prog_fd = libbpf.lib().bpf_program__fd(program)
     fd = libbpf.lib().bpf_link_create(prog_fd, ifindex, BPF_XDP, ctypes.byref(opts))
     if fd < 0:
@@ -283,12 +258,12 @@ def _attach_tc(
     return filt
 
 
-def _tc_hook(ifindex: int, point: int) -> _TcHook:
-    return _TcHook(ctypes.sizeof(_TcHook), ifindex, point, 0)
+def _tc_hook(ifindex: int, point: int) -> libbpf.TcHook:
+    return libbpf.TcHook(ctypes.sizeof(libbpf.TcHook), ifindex, point, 0)
 
 
-def _tc_opts(handle: int, priority: int, prog_fd: int = 0) -> _TcOpts:
-    return _TcOpts(ctypes.sizeof(_TcOpts), prog_fd, 0, 0, handle, priority)
+def _tc_opts(handle: int, priority: int, prog_fd: int = 0) -> libbpf.TcOpts:
+    return libbpf.TcOpts(ctypes.sizeof(libbpf.TcOpts), prog_fd, 0, 0, handle, priority)
 
 
 # -- perf events --------------------------------------------------------------------------------

@@ -87,6 +87,48 @@ class BpfObjectOpenOpts(ctypes.Structure):
     ]
 
 
+class ProgLoadOpts(ctypes.Structure):
+    # libbpf 1.1 ``struct bpf_prog_load_opts`` up to attach_prog_fd (40 bytes, no padding);
+    # ``sz`` tells libbpf where our copy ends, so the later fields read as zero.
+    _fields_ = [
+        ("sz", ctypes.c_size_t),
+        ("attempts", ctypes.c_int),
+        ("expected_attach_type", ctypes.c_int),
+        ("prog_btf_fd", ctypes.c_uint32),
+        ("prog_flags", ctypes.c_uint32),
+        ("prog_ifindex", ctypes.c_uint32),
+        ("kern_version", ctypes.c_uint32),
+        ("attach_btf_id", ctypes.c_uint32),
+        ("attach_prog_fd", ctypes.c_uint32),
+    ]
+
+
+class LinkCreateOpts(ctypes.Structure):
+    # the head of libbpf's ``struct bpf_link_create_opts``; ``sz`` tells it where ours ends
+    _fields_ = [("sz", ctypes.c_size_t), ("flags", ctypes.c_uint32)]
+
+
+class TcHook(ctypes.Structure):
+    # ``struct bpf_tc_hook`` and ``struct bpf_tc_opts`` (libbpf.h), whole
+    _fields_ = [
+        ("sz", ctypes.c_size_t),
+        ("ifindex", ctypes.c_int),
+        ("attach_point", ctypes.c_int),
+        ("parent", ctypes.c_uint32),
+    ]
+
+
+class TcOpts(ctypes.Structure):
+    _fields_ = [
+        ("sz", ctypes.c_size_t),
+        ("prog_fd", ctypes.c_int),
+        ("flags", ctypes.c_uint32),
+        ("prog_id", ctypes.c_uint32),
+        ("handle", ctypes.c_uint32),
+        ("priority", ctypes.c_uint32),
+    ]
+
+
 _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "libbpf_set_print": (c_void_p, [_PRINT_FN]),
     "libbpf_num_possible_cpus": (c_int, []),
@@ -190,6 +232,10 @@ def errno() -> int:
 
 __all__ = [
     "PERF_LOST_FN",
+    "LinkCreateOpts",
+    "ProgLoadOpts",
+    "TcHook",
+    "TcOpts",
     "PERF_SAMPLE_FN",
     "RING_SAMPLE_FN",
     "BpfObjectOpenOpts",

@@ -362,30 +362,14 @@ def kernel_has(kind: Kind, name: str) -> bool | None:
 # -- probes that load a program (each once per process) -----------------------------------------
 
 
-class _ProgLoadOpts(ctypes.Structure):
-    # libbpf 1.1 ``struct bpf_prog_load_opts`` up to attach_prog_fd (40 bytes, no padding);
-    # ``sz`` tells libbpf where our copy ends, so the later fields read as zero.
-    _fields_ = [
-        ("sz", ctypes.c_size_t),
-        ("attempts", ctypes.c_int),
-        ("expected_attach_type", ctypes.c_int),
-        ("prog_btf_fd", ctypes.c_uint32),
-        ("prog_flags", ctypes.c_uint32),
-        ("prog_ifindex", ctypes.c_uint32),
-        ("kern_version", ctypes.c_uint32),
-        ("attach_btf_id", ctypes.c_uint32),
-        ("attach_prog_fd", ctypes.c_uint32),
-    ]
-
-
 # Failures that say nothing about the kernel's features: out of memory or descriptors.
 _TRANSIENT = frozenset({errno.ENOMEM, errno.EAGAIN, errno.EMFILE, errno.ENFILE})
 
 
 def _load(prog_type: int, attach_type: int = 0, attach_btf_id: int = 0) -> int:
     """Load ``r0 = 0; exit``: its fd, or -errno."""
-    opts = _ProgLoadOpts(
-        sz=ctypes.sizeof(_ProgLoadOpts),
+    opts = libbpf.ProgLoadOpts(
+        sz=ctypes.sizeof(libbpf.ProgLoadOpts),
         expected_attach_type=attach_type,
         attach_btf_id=attach_btf_id,
     )
