@@ -20,7 +20,7 @@ import pytest
 from conftest import LMP, ROOT, lmp
 
 from lmp_tui.runtime.author.build import build
-from lmp_tui.runtime.kernel.attach import online_cpus
+from lmp_tui.runtime.kernel.perf_event import online_cpus
 
 DATA = Path(__file__).parent / "data"
 VMLINUX = ROOT / "lmp_tui/hub/include/x86"
