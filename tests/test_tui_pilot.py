@@ -20,7 +20,7 @@ from lmp_tui.runtime.config import Config, TuiSettings, load_config, parse_confi
 from lmp_tui.runtime.distribution import hub
 from lmp_tui.runtime.distribution.hub import HubProgram
 from lmp_tui.runtime.kernel import probe
-from lmp_tui.runtime.kernel.attach import Interface
+from lmp_tui.runtime.kernel.attachments import Interface
 from lmp_tui.runtime.runs.manager import SessionRun
 from lmp_tui.runtime.runs.scripted import ScriptedSession, ScriptedSource, event_batch
 from lmp_tui.runtime.stream.decode import Decoder

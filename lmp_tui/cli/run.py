@@ -22,7 +22,7 @@ from ..runtime.distribution.transport import Resolved, TransportOptions
 from ..runtime.errors import NotFoundError
 from ..runtime.format import params
 from ..runtime.format.package import ExportSpec, Package, parse_package
-from ..runtime.kernel.attach import Interface
+from ..runtime.kernel.attachments import Interface
 from ..runtime.runs.pipeline import Pipeline
 from ..runtime.runs.session import LiveSession
 from ..runtime.runs.sinks import RecorderSink, TextSink

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..runtime.distribution.hub import HubProgram
-from ..runtime.kernel.attach import Interface
+from ..runtime.kernel.attachments import Interface
 from ..runtime.runs.session import LiveSession, Session
 
 

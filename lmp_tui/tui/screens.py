@@ -18,7 +18,7 @@ from textual.widgets.option_list import Option
 
 from ..runtime.errors import ParameterError
 from ..runtime.format.params import VALUE_TYPES, Parameter, coerce
-from ..runtime.kernel.attach import Interface
+from ..runtime.kernel.attachments import Interface
 from ..runtime.units import format_bytes, ring_size
 from .replay import Openable
 from .runner import RunSettings

@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import KernelError, PackageError
 from ..untrusted import shown
 from . import libbpf, tc_netlink
-from .attach import Attachment, Interface, interface_name, meta_number, meta_object
+from .attachments import Attachment, Interface, interface_name, meta_number, meta_object
 
 BPF_XDP = 37  # enum bpf_attach_type
 XDP_FLAGS_UPDATE_IF_NOEXIST = 1

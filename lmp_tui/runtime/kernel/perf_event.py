@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import KernelError
 from . import libbpf
-from .attach import Attachment, Link, meta_named, meta_number, meta_object
+from .attachments import Attachment, Link, meta_named, meta_number, meta_object
 
 
 @dataclass(slots=True)

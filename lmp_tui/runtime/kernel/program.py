@@ -14,7 +14,8 @@ from ..errors import KernelError, PackageError, ParameterError
 from ..format.package import Package, ProgMeta
 from ..format.params import encode
 from . import libbpf, probe
-from .attach import Attachment, Interface, attach, needs_interface
+from .attach import attach, needs_interface
+from .attachments import Attachment, Interface
 from .bpf_object import BpfObject, failure
 
 

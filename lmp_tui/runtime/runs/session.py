@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from ..format.package import ExportSpec, Package
 from ..kernel import libbpf
-from ..kernel.attach import Interface
+from ..kernel.attachments import Interface
 from ..kernel.program import Program, skipped_note
 from ..kernel.sources import (
     PAGE_SIZE,
