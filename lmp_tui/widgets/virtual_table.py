@@ -334,9 +334,59 @@ class VirtualTable(ScrollView, can_focus=True):
             position = scroll_y + y - 1
             if position >= self.row_count:
                 strip = self._note_strip() if position == 0 else Strip.blank(0)
-            else:
-                strip = self._row_strip(position)
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+                return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+            strip = self._row_strip(position)
+        return self._whole_columns(strip, scroll_x, width)
+
+    def _whole_columns(self, strip: Strip, scroll_x: int, width: int) -> Strip:
+        """The part of a row or the header in view, without cut numbers: a number column that
+        an edge of the view would cut is left blank (a cut number reads as a smaller one,
+        ``11680`` for ``116804``) and ``›``/``‹`` say more columns are that way; a text column at
+        the right edge shows what fits, ending in ``…`` when its text goes on."""
+        view_right = scroll_x + width
+        start, end, text_column = self._visible_span(scroll_x, view_right)
+        parts = [Strip.blank(start - scroll_x, self.rich_style), strip.crop(start, end)]
+        if text_column is not None:
+            left, right = text_column
+            cell = strip.crop(left, view_right)
+            if len(strip.text[left:right].rstrip()) > view_right - left:
+                cell = Strip.join([cell.crop(0, view_right - left - 1), Strip([Segment("…")])])
+            parts += [Strip.blank(left - end, self.rich_style), cell]
+            end = view_right
+        line = Strip.join(parts).crop_extend(0, width, self.rich_style)
+        # a mark goes only where a column was left out, never over a shown character
+        if scroll_x > 0 and start > scroll_x:
+            line = Strip.join([Strip([Segment("‹", self.rich_style)]), line.crop(1, width)])
+        if end < self.total_width - GAP and end < view_right and width > 1:
+            line = Strip.join([line.crop(0, width - 1), Strip([Segment("›", self.rich_style)])])
+        return line
+
+    def _visible_span(
+        self, view_left: int, view_right: int
+    ) -> tuple[int, int, tuple[int, int] | None]:
+        """[start, end) in table cells from the first column that begins in view to the end of
+        the last one that ends in view (the leading space counts as in view), and the text
+        column the right edge cuts, if any: (its left, its right)."""
+        specs = self.model.columns()
+        start = end = view_left
+        first = True
+        text_column = None
+        left = 1
+        for i, width in enumerate(self.widths):
+            right = left + width
+            if left >= view_left and right <= view_right:
+                if first:
+                    start, first = (0 if view_left == 0 else left), False
+                end = right
+            elif left >= view_left and left < view_right and right > view_right:
+                numeric = i < len(specs) and specs[i].numeric
+                if not numeric and not first:
+                    text_column = (left, right)
+                break
+            left = right + GAP
+        if first:  # no whole column in view (a very narrow terminal): show what there is
+            return view_left, view_right, None
+        return start, end, text_column
 
     def _header_strip(self) -> Strip:
         if self._header is not None:
