@@ -25,6 +25,7 @@ from lmp_tui.runtime.format.btf import (
     Btf,
     BtfBuilder,
     Kind,
+    NameIndex,
     names_of_kinds,
     scan_names,
     string_section,
@@ -75,6 +76,7 @@ def fake_kernel(tmp_path, monkeypatch) -> Iterator[tuple[Path, dict[str, int]]]:
     btf_dir.mkdir()
     (btf_dir / "vmlinux").write_bytes(raw)
     monkeypatch.setattr(probe, "VMLINUX_BTF", btf_dir / "vmlinux")
+    monkeypatch.setenv("LMP_CACHE_DIR", str(tmp_path / "cache"))
     _clear_probe_caches()
     yield btf_dir, ids
     _clear_probe_caches()
@@ -367,3 +369,39 @@ def test_a_fentry_package_is_refused_in_one_line(tmp_path, no_leaks):
     reason = "fentry/do_unlinkat needs BPF trampolines, which fentry programs attach through"
     assert res.stderr.strip().splitlines() == [f"lmp: cannot run fentry_pkg: {reason}"]
     assert listed == reason
+
+
+def test_the_name_index_is_kept_between_processes(tmp_path, monkeypatch):
+    """The kernel's index is scanned once and read back after (a scan costs 20-40 ms of every
+    start); what is read back answers as the scan did, and a damaged file is scanned again."""
+    monkeypatch.setenv("LMP_CACHE_DIR", str(tmp_path))
+    _clear_probe_caches()
+    scanned = probe.vmlinux_index(Kind.TYPEDEF)
+    [kept] = (tmp_path / "btf-index").iterdir()
+    _clear_probe_caches()
+    loaded = probe.vmlinux_index(Kind.TYPEDEF)
+    assert scanned is not None and loaded is not None and loaded is not scanned
+    for name in ("btf_trace_sched_switch", "pid_t", "no_such_typedef_lmp"):
+        assert loaded.find(Kind.TYPEDEF, name) == scanned.find(Kind.TYPEDEF, name)
+    assert loaded.find(Kind.TYPEDEF, "btf_trace_sched_switch") is not None
+    for damaged in (kept.read_bytes()[:-3], b"junk", kept.read_bytes()[:20]):
+        kept.write_bytes(damaged)
+        _clear_probe_caches()
+        again = probe.vmlinux_index(Kind.TYPEDEF)
+        assert again is not None and again.find(Kind.TYPEDEF, "pid_t") == scanned.find(
+            Kind.TYPEDEF, "pid_t"
+        )
+    _clear_probe_caches()
+
+
+def test_a_dumped_index_loads_only_for_its_strings():
+    raw, _ = kernel_like_btf()
+    index = scan_names(raw, (Kind.FUNC,))
+    data = index.dump(Kind.FUNC)
+    strings = string_section(raw)
+    again = NameIndex.load(strings, Kind.FUNC, data)
+    assert again is not None and again.find(Kind.FUNC, "do_unlinkat") == index.find(
+        Kind.FUNC, "do_unlinkat"
+    )
+    assert NameIndex.load(strings[:4], Kind.FUNC, data) is None  # offsets outside the strings
+    assert NameIndex.load(strings, Kind.FUNC, data[:-1]) is None

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
+from ..cache import cache_dir
 from ..errors import BuildError, PackageError
 from ..format import skeleton
 from ..format.btf import Btf
@@ -78,7 +77,7 @@ def vmlinux_dir(explicit: Path | None = None, log: Callable[[str], None] = print
         if not (explicit / "vmlinux.h").is_file():
             raise BuildError(f"{explicit}/vmlinux.h does not exist")
         return explicit
-    cache = Path(platformdirs.user_cache_dir("lmp")) / "vmlinux" / os.uname().release
+    cache = cache_dir() / "vmlinux" / os.uname().release
     header = cache / "vmlinux.h"
     if not header.is_file():
         bpftool = _tool("bpftool", "bpftool")

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePath, PurePosixPath
 
 import httpx
-import platformdirs
 
+from ..cache import cache_dir
 from ..config import Config, HubEntry, config_path, load_config
 from ..errors import LmpError, NotFoundError
 from ..untrusted import shown
@@ -50,12 +50,6 @@ class FetchError(LmpError):
 
 def kind_of(data: bytes) -> str:
     return "wasm" if data[:4] == b"\0asm" else "package"
-
-
-def cache_dir() -> Path:
-    """The download cache; ``LMP_CACHE_DIR`` overrides it (tests, CI)."""
-    override = os.environ.get("LMP_CACHE_DIR")
-    return Path(override) if override else Path(platformdirs.user_cache_dir("lmp"))
 
 
 # -- cache -----------------------------------------------------------------------------------------
