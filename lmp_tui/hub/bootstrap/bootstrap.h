@@ -12,7 +12,7 @@ struct event {
 	int pid;				/* process id (tgid) */
 	int ppid;				/* parent process id (real_parent->tgid) */
 	unsigned int exit_code;			/* exit status ((task->exit_code >> 8) & 0xff), exit events only */
-	unsigned long long duration_ns;		/* exec -> exit lifetime in ns, exit events only (0 if exec not seen) */
+	unsigned long long duration_ns;		///< exec -> exit lifetime, exit events only (0 if exec not seen) @role duration @unit ns
 	char comm[TASK_COMM_LEN];		/* command name */
 	char filename[MAX_FILENAME_LEN];	/* executed file, exec events only (empty on exit) */
 	bool exit_event;			/* false = exec, true = exit */

@@ -13,9 +13,9 @@ struct event {
 	int ppid;			/* parent process id (real_parent->tgid) */
 	int tid;			/* thread id (== pid for a whole-process exit) */
 	int exit_code;			/* exit status, (task->exit_code >> 8) & 0xff */
-	int sig;			/* terminating signal, task->exit_code & 0x7f (0 = none) */
+	int sig;			///< terminating signal, task->exit_code & 0x7f (0 = none) @role signal
 	bool core_dump;			/* a core dump was written (task->exit_code & 0x80) */
-	unsigned long long duration_ns;	/* lifetime: fork (task->start_time) -> exit, in ns */
+	unsigned long long duration_ns;	///< lifetime: fork (task->start_time) -> exit @role duration @unit ns
 	char comm[TASK_COMM_LEN];	/* command name */
 };
 

@@ -21,10 +21,10 @@ enum mnt_op {
 struct event {
 	int pid;			/* process id (tgid) */
 	int tid;			/* thread id */
-	unsigned int mnt_ns;		/* mount namespace inode number (as in /proc/PID/ns/mnt) */
-	int ret;			/* syscall return: 0 or -errno */
-	unsigned long long delta_ns;	/* syscall latency, enter -> exit, in ns */
-	unsigned long long flags;	/* mount: MS_* flags; umount: MNT_* / UMOUNT_* flags */
+	unsigned int mnt_ns;		///< mount namespace inode number (as in /proc/PID/ns/mnt) @role id
+	int ret;			///< syscall return: 0 or -errno @role errno
+	unsigned long long delta_ns;	///< syscall latency, enter -> exit @role duration @unit ns
+	unsigned long long flags;	///< mount: MS_* flags; umount: MNT_* / UMOUNT_* flags @flags mount
 	enum mnt_op op;			/* MNT_OP_MOUNT or MNT_OP_UMOUNT */
 	char comm[TASK_COMM_LEN];	/* command name */
 	char fs[FS_NAME_LEN];		/* mount: filesystem type (e.g. "tmpfs"); umount: empty */

@@ -12,9 +12,8 @@ struct event {
 	int pid;			/* process id (tgid) */
 	int tid;			/* thread id */
 	unsigned int uid;		/* real user id of the caller */
-	int ret;			/* file descriptor, or -errno on failure */
-	int flags;			/* open flags (O_RDONLY 0, O_WRONLY 1,
-					 * O_RDWR 2, O_CREAT 0100, ... octal) */
+	int ret;			///< file descriptor, or -errno on failure @role errno
+	int flags;			///< open(2) flags, O_* @flags open
 	char comm[TASK_COMM_LEN];	/* command name */
 	char fname[NAME_MAX];		/* path as passed by the caller
 					 * (relative to the cwd or dirfd) */

@@ -8,21 +8,21 @@
  * Layout (offset/size): pid 0/4, comm 4/16, (4 bytes implicit padding),
  * nvcsw 24/8, nivcsw 32/8, vsize 40/8, size 48/8, rssanon 56/8,
  * rssfile 64/8, rssshmem 72/8, vswap 80/8, vdata 88/8, vstk 96/8,
- * vpte 104/8; sizeof == 112. Memory fields are in pages. */
+ * vpte 104/8; sizeof == 112. Memory fields are in pages (the TUI shows bytes). */
 struct event {
 	int pid;			/* thread id (task->pid) */
 	char comm[TASK_COMM_LEN];	/* task command name */
-	long long nvcsw;		/* voluntary context switches (count) */
-	long long nivcsw;		/* involuntary context switches (count) */
-	long long vsize;		/* mm->total_vm (pages) */
-	long long size;			/* rssanon + rssfile + rssshmem (pages) */
-	long long rssanon;		/* MM_ANONPAGES (pages) */
-	long long rssfile;		/* MM_FILEPAGES (pages) */
-	long long rssshmem;		/* MM_SHMEMPAGES (pages) */
-	long long vswap;		/* MM_SWAPENTS (pages) */
-	long long vdata;		/* mm->data_vm (pages) */
-	long long vstk;			/* mm->stack_vm (pages) */
-	long long vpte;			/* mm->pgtables_bytes >> 12 (pages) */
+	long long nvcsw;		///< voluntary context switches so far @role counter
+	long long nivcsw;		///< involuntary context switches so far @role counter
+	long long vsize;		///< mm->total_vm @role gauge @unit pages
+	long long size;			///< rssanon + rssfile + rssshmem @role gauge @unit pages
+	long long rssanon;		///< MM_ANONPAGES @role gauge @unit pages
+	long long rssfile;		///< MM_FILEPAGES @role gauge @unit pages
+	long long rssshmem;		///< MM_SHMEMPAGES @role gauge @unit pages
+	long long vswap;		///< MM_SWAPENTS @role gauge @unit pages
+	long long vdata;		///< mm->data_vm @role gauge @unit pages
+	long long vstk;			///< mm->stack_vm @role gauge @unit pages
+	long long vpte;			///< mm->pgtables_bytes >> 12 @role gauge @unit pages
 };
 
 #endif /* __PROCSTAT_H */

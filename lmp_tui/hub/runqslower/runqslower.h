@@ -9,7 +9,7 @@
 struct event {
 	int pid;			/* thread id that waited and now runs */
 	int prev_pid;			/* thread id switched out to make room for it */
-	unsigned long long delta_us;	/* time runnable but waiting for the CPU, in us */
+	unsigned long long delta_us;	///< time runnable but waiting for the CPU @role duration @unit us
 	char task[TASK_COMM_LEN];	/* command name of pid */
 	char prev_task[TASK_COMM_LEN];	/* command name of prev_pid */
 };

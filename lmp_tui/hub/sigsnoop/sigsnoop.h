@@ -9,7 +9,7 @@
 struct event {
 	int pid;		/* sender process id (tgid) */
 	int tpid;		/* target pid (tid for tkill/tgkill) */
-	int sig;		/* signal number */
+	int sig;		///< signal number @role signal
 	int ret;		/* default mode: signal_generate result code
 				 * (0 delivered, 1 ignored, 2 already pending,
 				 * 3 overflow fail, 4 lose info);

@@ -28,18 +28,18 @@ enum lmp_tcp_state {
  * sport 38/2, dport 40/2, saddr 42/16, daddr 58/16, comm 74/16,
  * (6 bytes tail padding); sizeof == 96. */
 struct event {
-	unsigned long long skaddr;	/* kernel address of the socket (identifies it) */
-	unsigned long long ts_us;	/* time of the change, CLOCK_MONOTONIC in us */
-	unsigned long long delta_us;	/* time spent in oldstate, in us (0 for the first change seen) */
+	unsigned long long skaddr;	///< kernel address of the socket (identifies it) @role id @unit hex
+	unsigned long long ts_us;	///< time of the change, CLOCK_MONOTONIC @role timestamp @unit us
+	unsigned long long delta_us;	///< time spent in oldstate (0 for the first change seen) @role duration @unit us
 	int pid;			/* process id (tgid) running when the state changed (may be
 					 * unrelated when the change happens in softirq context) */
 	enum lmp_tcp_state oldstate;	/* previous state */
 	enum lmp_tcp_state newstate;	/* new state */
 	__u16 family;			/* address family: 2 = AF_INET, 10 = AF_INET6 */
-	__u16 sport;			/* local port (host byte order) */
-	__u16 dport;			/* remote port (host byte order) */
-	__u8 saddr[16];			/* local address: 4 bytes for AF_INET, 16 for AF_INET6 (network order) */
-	__u8 daddr[16];			/* remote address, as saddr */
+	__u16 sport;			///< local port (host byte order) @role port
+	__u16 dport;			///< remote port (host byte order) @role port
+	__u8 saddr[16];			///< local address: 4 bytes for AF_INET, 16 for AF_INET6 (network order) @format ip
+	__u8 daddr[16];			///< remote address, as saddr @format ip
 	char comm[TASK_COMM_LEN];	/* command name of the current task */
 };
 

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from ..cache import cache_dir
-from ..errors import BuildError, PackageError
+from ..errors import BuildError, LayoutError, PackageError
 from ..format import skeleton
 from ..format.btf import Btf
 from ..format.elf import ElfFile
+from ..format.layout import layout_from_export
 from ..format.package import pack_package
 from .doc_comments import DocComments, doc_comments
 
@@ -183,7 +184,7 @@ def build(
                 (ln for ln in out.stderr.splitlines() if "error" in ln), out.stderr.strip()
             )
             raise BuildError(f"clang failed to compile {source.name}: {first}")
-        docs = doc_comments(unit, language, clang)
+        docs = doc_comments(unit, language, clang, [header] if header else [])
     out = subprocess.run([strip, "-g", str(obj_path)], capture_output=True, text=True)
     if out.returncode != 0:
         raise BuildError(f"llvm-strip failed: {out.stderr.strip()}")
@@ -225,7 +226,26 @@ def package_meta(
         for s in skeleton.outermost_first(btf, structs)
         if (e := skeleton.export_type(btf, s)) is not None
     ]
+    for export in exports:
+        annotate_members(btf, export, docs.members.get(export["name"], {}))
     return {"bpf_skel": skel, "eunomia_version": EUNOMIA_VERSION, "export_types": exports}
+
+
+def annotate_members(btf: Btf, export: dict[str, Any], tags: dict[str, dict[str, str]]) -> None:
+    """Give ``export``'s members the tags their doc comments carry (``@role gauge`` becomes
+    ``"role": "gauge"``), checked as a loader will check them, so that a bad one fails the
+    build rather than every run."""
+    if not tags:
+        return
+    members = {m["name"]: m for m in export["members"]}
+    for name, member_tags in tags.items():
+        if name not in members:
+            raise BuildError(f"struct {export['name']}: tags for {name!r}, which is no member")
+        members[name].update(member_tags)
+    try:
+        layout_from_export(btf, export)
+    except LayoutError as exc:
+        raise BuildError(f"struct {export['name']}: {exc}") from None
 
 
 # -- doc comments ------------------------------------------------------------------------------

@@ -1,10 +1,19 @@
-"""Doc comments (``///``, spec 1.4) on a BPF program's globals, maps, programs and licence.
+"""Doc comments (``///``, spec 1.4) on a BPF program's globals, maps, programs and licence,
+and on the members of the structs it exports (what they mean: ``@role``, ``@unit``...).
 
 Read the way eunomia's ecc reads them: clang attaches each comment to the declaration it
 documents, and we ask clang (libclang, through its official Python bindings) for the top-level
 declarations of the source file and their comments. No scanning of the text: a brace in a string
 or a comment cannot mislead it. A map's comment documents its anonymous ``struct { ... }``, which
 clang hands over as the declaration before the variable of that type.
+
+A struct member is documented by a ``///`` comment on the lines above it, or by a ``///<``
+comment after it on its line (Doxygen's trailing form: a plain ``///`` there documents the
+*next* member, so clang reads it, and we refuse it when it carries tags)::
+
+    /// @role gauge @unit pages
+    long long rssanon;
+    unsigned long long skaddr;  ///< the socket @role id @unit hex
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -20,6 +30,8 @@ from typing import Any
 from ..errors import BuildError
 
 DOXYGEN_BLOCKS = {"brief", "details", "version", "author", "note", "return", "param"}
+MEMBER_TAGS = ("role", "unit", "flags", "format")
+"""What a member's comment may say, each becoming the key of its ``export_types`` member."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +40,8 @@ class DocComments:
     maps: dict[str, dict[str, Any]] = field(default_factory=dict)
     functions: dict[str, dict[str, Any]] = field(default_factory=dict)
     license: dict[str, Any] = field(default_factory=dict)
+    members: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    """Struct name -> member name -> its tags (``MEMBER_TAGS``), for members that have some."""
 
 
 @cache
@@ -56,9 +70,12 @@ def _cindex(clang: str) -> Any:
     return cindex
 
 
-def doc_comments(source: Path, args: list[str], clang: str = "clang") -> DocComments:
+def doc_comments(
+    source: Path, args: list[str], clang: str = "clang", headers: Sequence[Path] = ()
+) -> DocComments:
     """The doc comments of ``source``'s top-level declarations, parsed with the compile
-    flags ``args`` (include paths, target, defines)."""
+    flags ``args`` (include paths, target, defines), and the member tags of the structs
+    declared in ``source`` or ``headers`` (the export header)."""
     cindex = _cindex(clang)
     skip = cindex.TranslationUnit.PARSE_SKIP_FUNCTION_BODIES
     try:
@@ -68,9 +85,19 @@ def doc_comments(source: Path, args: list[str], clang: str = "clang") -> DocComm
     docs = DocComments()
     kinds = cindex.CursorKind
     struct_docs: dict[Any, dict[str, Any]] = {}  # anonymous structs (maps) and their comment
+    exported = {source.resolve(), *(h.resolve() for h in headers)}
+    is_exported: dict[str, bool] = {}  # by file name: vmlinux.h alone declares 10^5 things
     for cursor in unit.cursor.get_children():
         where = cursor.location.file
-        if where is None or Path(where.name) != source:
+        if where is None:
+            continue
+        path = Path(where.name)
+        if cursor.kind == kinds.STRUCT_DECL and cursor.spelling:
+            if where.name not in is_exported:
+                is_exported[where.name] = path.resolve() in exported
+            if is_exported[where.name] and (tags := member_tags(cursor, kinds.FIELD_DECL, path)):
+                docs.members.setdefault(cursor.spelling, {}).update(tags)
+        if path != source:
             continue
         comment = parse_comment(cursor.raw_comment) if cursor.raw_comment else {}
         if cursor.kind == kinds.STRUCT_DECL:
@@ -90,6 +117,58 @@ def doc_comments(source: Path, args: list[str], clang: str = "clang") -> DocComm
 
 
 _COMMENT_MARK = re.compile(r"^\s*(?:///?|/\*\*?|\*/|\*)\s?")
+_TRAILING = re.compile(r"^\s*(?:///<|//!<|/\*\*<|/\*!<)")
+_TAG = re.compile(r"[@\\](\w+)(?:[ \t]+([^\s@*]+))?")
+
+
+def member_tags(struct: Any, field_kind: Any, path: Path) -> dict[str, dict[str, str]]:
+    """Member name -> tags of a struct cursor's members whose doc comment has some."""
+    out: dict[str, dict[str, str]] = {}
+    previous: Any = None
+    lines: list[str] | None = None
+    for member in struct.get_children():
+        if member.kind != field_kind:
+            continue
+        raw = member.raw_comment
+        if raw and (tags := parse_member_comment(raw, member.spelling)):
+            if previous is not None and not _TRAILING.match(raw):
+                lines = lines if lines is not None else path.read_text().splitlines()
+                _refuse_misplaced(lines, previous, member, path)
+            out[member.spelling] = tags
+        previous = member
+    return out
+
+
+def _refuse_misplaced(lines: list[str], previous: Any, member: Any, path: Path) -> None:
+    """A ``///`` after a member on its line is taken by clang for the next member's."""
+    end = previous.extent.end
+    if end.file is None or not 0 < end.line <= len(lines):
+        return
+    rest = lines[end.line - 1][end.column - 1 :]
+    if re.search(r"///(?!<)", rest):
+        raise BuildError(
+            f"{path.name}:{end.line}: the /// comment after member {previous.spelling!r} "
+            f"documents the next member, {member.spelling!r}; write ///< to document "
+            f"{previous.spelling!r}, or put the comment on the line above it"
+        )
+
+
+def parse_member_comment(raw: str, member: str = "") -> dict[str, str]:
+    """``@role gauge @unit pages`` anywhere in a member's comment, as ``{"role": "gauge",
+    "unit": "pages"}``; other text and tags (a description, ``@brief``) are left out."""
+    text = " ".join(_COMMENT_MARK.sub("", line) for line in raw.splitlines())
+    text = _TRAILING.sub("", text).removesuffix("*/")
+    tags: dict[str, str] = {}
+    for m in _TAG.finditer(text):
+        key, value = m.group(1), m.group(2)
+        if key not in MEMBER_TAGS:
+            continue
+        if not value:
+            raise BuildError(f"member {member!r}: @{key} needs a value, like @{key} ...")
+        if key in tags and tags[key] != value:
+            raise BuildError(f"member {member!r}: @{key} is given twice")
+        tags[key] = value
+    return tags
 
 
 def parse_comment(raw: str) -> dict[str, Any]:

@@ -38,6 +38,10 @@ NUMERIC_KINDS = frozenset({FieldKind.INT, FieldKind.FLOAT, FieldKind.PTR, FieldK
 # follows it; JSON keeps ecli's integers and arrays.
 ADDRESS_FORMATS = ("ipv4", "ipv6", "ip")
 
+# What a member means (an lmp extension on ``export_types`` members, like ``"format"``): its
+# role, unit and which flags. Values are checked by ``roles.annotation_error``.
+ANNOTATION_KEYS = ("role", "unit", "flags")
+
 
 @dataclass(frozen=True, slots=True)
 class Field:
@@ -55,6 +59,11 @@ class Field:
     enum_values: tuple[tuple[str, int], ...] = ()
     format: str = ""
     """One of ``ADDRESS_FORMATS`` when the package annotates the member, else empty."""
+    role: str = ""
+    unit: str = ""
+    flags: str = ""
+    """What the member means (``"role"``, ``"unit"``, ``"flags"`` on an ``export_types``
+    member; vocabulary and rules in ``roles``), when the package says; empty otherwise."""
 
     @property
     def is_numeric(self) -> bool:
@@ -80,6 +89,10 @@ class Field:
             d["enum"] = [[n, v] for n, v in self.enum_values]
         if self.format:
             d["format"] = self.format
+        # Only when set: recordings without them stay byte for byte what they were.
+        for key in ANNOTATION_KEYS:
+            if value := getattr(self, key):
+                d[key] = value
         return d
 
     @classmethod
@@ -99,6 +112,9 @@ class Field:
                 members=tuple(cls.from_dict(m, _depth + 1) for m in d.get("members", ())),
                 enum_values=tuple((str(n), int(v)) for n, v in d.get("enum", ())),
                 format=str(d.get("format", "")),
+                role=str(d.get("role", "")),
+                unit=str(d.get("unit", "")),
+                flags=str(d.get("flags", "")),
             )
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise LayoutError(f"malformed layout field: {_one_line(exc)}") from None
@@ -192,6 +208,16 @@ def _check_format(f: Field) -> None:
         raise LayoutError(f"field {f.name!r}: format 'ipv6' needs 16 bytes, not {size}")
 
 
+def _check_annotation(f: Field) -> None:
+    if not (f.role or f.unit or f.flags):
+        return
+    # roles imports this module: its rules are looked up when a layout carries annotations.
+    from .roles import annotation_error
+
+    if error := annotation_error(f):
+        raise LayoutError(f"field {f.name!r}: {error}")
+
+
 def check_layout(layout: StructLayout) -> None:
     """Refuse a layout a decoder could not apply: fields outside their record or struct,
     sizes that disagree with their kind or dimensions, too many fields, too deep.
@@ -226,6 +252,7 @@ def _check_field(f: Field, room: int, where: str, depth: int, budget: list[int])
     if fixed is not None and f.size not in fixed:
         raise LayoutError(f"field {f.name!r}: a {f.kind} of {f.size} bytes cannot be decoded")
     _check_format(f)
+    _check_annotation(f)
     if f.kind == FieldKind.ARRAY:
         if f.elem is None or not f.dims or any(n < 0 for n in f.dims):
             raise LayoutError(f"field {f.name!r}: array without element type or dimensions")
@@ -350,16 +377,22 @@ def layout_from_export(btf: Btf, export: dict[str, Any]) -> StructLayout:
 
     The BTF type at ``type_id`` must be a struct of that name and member count; members whose
     names differ are skipped, bitfields are refused. A member's ``"format"`` (ours: ecli
-    ignores keys it does not know) says how text output shows it (``ADDRESS_FORMATS``).
+    ignores keys it does not know) says how text output shows it (``ADDRESS_FORMATS``), its
+    ``"role"``, ``"unit"`` and ``"flags"`` what it means (``ANNOTATION_KEYS``, see ``roles``).
     """
+    keys = ("format", *ANNOTATION_KEYS)
     try:
         name, type_id, members = export["name"], int(export["type_id"]), export["members"]
         member_names = [m.get("name") for m in members]
-        formats = [m.get("format") or "" for m in members]
+        notes = [{k: m[k] for k in keys if m.get(k)} for m in members]
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise LayoutError("export_types entry needs name, type_id and members") from None
-    if not all(isinstance(fmt, str) for fmt in formats):
-        raise LayoutError(f"export type {name!r}: a member's format must be a string")
+    for m, note in zip(member_names, notes, strict=True):
+        for key, value in note.items():
+            if not isinstance(value, str):
+                raise LayoutError(
+                    f"export type {name!r}: member {m!r}: {key} must be a string, not {value!r}"
+                )
     t = btf.strip(type_id)
     if t.kind != Kind.STRUCT or t.name != name:
         raise LayoutError(
@@ -371,9 +404,9 @@ def layout_from_export(btf: Btf, export: dict[str, Any]) -> StructLayout:
             f"{len(t.members)} in BTF"
         )
     fields = [
-        replace(f, format=fmt) if fmt else f
-        for f, m, fmt in zip(
-            _members(btf, type_id, [MAX_FIELDS]), member_names, formats, strict=True
+        replace(f, **note) if note else f
+        for f, m, note in zip(
+            _members(btf, type_id, [MAX_FIELDS]), member_names, notes, strict=True
         )
         if f.name == m
     ]

@@ -2,6 +2,12 @@
 
 Formatters return strings; writing them is the caller's business, so ``lmp run`` and
 ``lmp replay`` print the very same text.
+
+Plain text names what ecli prints as bare codes, where a script parsing it loses nothing (see
+``PLAIN_ROLES``): IP addresses, negative errnos (``ENOENT``), open and mount flags
+(``O_RDONLY|O_CLOEXEC``), C enums without their enumerators' common prefix (``FIN_WAIT1(4)``).
+Quantities (sizes, durations, timestamps, counts) and ids stay ecli's numbers; the TUI shows
+their units. JSON is ecli's, untouched.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from typing import Any
 
 from ..format.layout import Field, FieldKind
 from ..format.package import ExportSpec
+from ..format.roles import Meaning, Role, meanings
 from ..lazy import np
-from ..untrusted import printable, printable_all
-from .addresses import address_strings, addresses
+from ..untrusted import printable
+from .addresses import Address, address_strings
 from .decode import (
     Decoded,
     Decoder,
@@ -27,6 +34,7 @@ from .decode import (
     json_line,
     plain_value,
 )
+from .meaning import address_of, column_strings, ecli_enum_strings, plain_strings
 
 TIME_HEADER = "TIME     "
 
@@ -96,19 +104,6 @@ _json_value = functools.partial(
 )
 
 
-def plain_strings(f: Field, col: np.ndarray) -> list[str]:
-    """A column's values as ecli's plain dumper prints them, without a Python call per value
-    for the kinds events mostly have (integers, strings, bools)."""
-    match f.kind:
-        case FieldKind.INT | FieldKind.PTR:
-            return list(map(str, col.tolist()))
-        case FieldKind.BOOL:
-            return list(map(_BOOLS.__getitem__, (col != 0).tolist()))
-        case FieldKind.STRING:
-            return printable_all(c_strings(col))
-    return printable_all(list(map(plain_value, converter(f)(col))))
-
-
 def json_strings(f: Field, col: np.ndarray) -> list[str]:
     """A column's values as JSON text, exactly as ``json_line`` writes them."""
     match f.kind:
@@ -121,15 +116,45 @@ def json_strings(f: Field, col: np.ndarray) -> list[str]:
     return list(map(_json_value, converter(f)(col)))
 
 
+PLAIN_ROLES = frozenset({Role.IPADDR, Role.ERRNO, Role.FLAGS, Role.ENUM})
+"""Roles plain text shows by name. Signals and syscalls stay numbers as bcc's sigsnoop and
+ecli print them; sizes, durations and ids too, whatever their unit, so that columns parse."""
+
+
+def plain_meanings(decoder: Decoder, program: str = "") -> dict[int, Meaning]:
+    """The fields plain text shows by their meaning, by position."""
+    layout = decoder.layout
+    known = meanings(layout, program=program)
+    out = {}
+    for i, f in enumerate(layout.fields):
+        m = known[f.name]
+        if m.role not in PLAIN_ROLES:
+            continue
+        if m.role == Role.FLAGS and not m.flags_kind:
+            continue  # flags nobody named: ecli's number beats a hex one
+        if m.role == Role.ENUM and f.kind != FieldKind.ENUM:
+            continue  # a plain integer (a protocol, a state): its number, as ecli prints it
+        if m.role == Role.IPADDR and address_of(layout, i, m) is None:
+            continue
+        out[i] = m
+    return out
+
+
 class EventText:
     """Text for batches of one layout, a column at a time: ecli's plain table or JSON lines."""
 
-    def __init__(self, decoder: Decoder, json_mode: bool) -> None:
+    def __init__(self, decoder: Decoder, json_mode: bool, program: str = "") -> None:
         self.decoder = decoder
         self.json = json_mode
-        fields = decoder.layout.fields
-        # Addresses are text only: JSON keeps ecli's integers and arrays.
-        self.addresses = {} if json_mode else addresses(decoder.layout)
+        layout = decoder.layout
+        fields = layout.fields
+        # Names are text only: JSON keeps ecli's integers and arrays.
+        self.meanings = {} if json_mode else plain_meanings(decoder, program)
+        self.addresses: dict[int, Address] = {
+            i: a
+            for i, m in self.meanings.items()
+            if m.role == Role.IPADDR and (a := address_of(layout, i, m)) is not None
+        }
         widths = [a.width if (a := self.addresses.get(i)) else 0 for i in range(len(fields))]
         self.table = PlainTable([f.name for f in fields], widths)
         names = [f.name for f in fields]
@@ -154,13 +179,19 @@ class EventText:
                 return "".join(json_line(r) + "\n" for r in self.decoder.rows(arr))
             cols = [json_strings(fields[i], arr[names[i]]) for i in self._json_order]
             return "".join(map(self._json_format.__mod__, zip(*cols, strict=True)))
-        columns = [
-            address_strings(a, arr, functools.partial(plain_strings, f))
-            if (a := self.addresses.get(i))
-            else plain_strings(f, arr[names[i]])
-            for i, f in enumerate(fields)
-        ]
+        columns = [self._plain(i, f, arr, names) for i, f in enumerate(fields)]
         return self.table.text(columns, when)
+
+    def _plain(self, i: int, f: Field, arr: np.ndarray, names: tuple[str, ...]) -> list[str]:
+        m = self.meanings.get(i)
+        if m is None:
+            return plain_strings(f, arr[names[i]])
+        if a := self.addresses.get(i):
+            return address_strings(a, arr, functools.partial(plain_strings, f))
+        if m.role == Role.ENUM:
+            return ecli_enum_strings(f, m, arr[names[i]])
+        # column_strings, not value_strings: mount flags read their row's op (umount's differ)
+        return column_strings(self.decoder.layout, {f.name: m}, arr, i)
 
 
 def log2_histogram(slots: Sequence[int], unit: str) -> str:
@@ -202,14 +233,14 @@ class BatchPrinter:
     export's events or its sampled map's snapshots. ``text`` gives a batch's lines as one
     string (each ending in a newline), built a column at a time."""
 
-    def __init__(self, spec: ExportSpec, json_mode: bool = False) -> None:
+    def __init__(self, spec: ExportSpec, json_mode: bool = False, program: str = "") -> None:
         decoders = Decoders.of(spec)
         sample = spec.sample
         self.json = json_mode
         self.snapshot = decoders.snapshot
         self.sample_type = sample.type if sample is not None else "default_kv"
         self.unit = printable(sample.unit) if sample is not None else "(unit)"
-        self.events = EventText(decoders.events, json_mode) if decoders.events else None
+        self.events = EventText(decoders.events, json_mode, program) if decoders.events else None
         self.table: PlainTable | None = None
         if self.events is not None:
             self.table = self.events.table
