@@ -39,6 +39,7 @@ from .runtime.errors import LmpError
 from .runtime.format.params import parameters
 from .runtime.kernel import probe
 from .runtime.kernel.attach import package_interface
+from .runtime.kernel.stats import ProgramCost
 from .runtime.runs.manager import Run, RunManager, SessionRun
 from .runtime.runs.replay import ReplaySession
 from .runtime.runs.session import Session
@@ -50,7 +51,7 @@ from .runtime.wasm.run import WasmRun
 from .tui.commands import LmpCommands
 from .tui.demo import demo_session
 from .tui.formatting import human_bytes
-from .tui.messages import BatchDecoded, ProgramStarted, ProgramStopped
+from .tui.messages import BatchDecoded, ProgramStarted, ProgramStopped, RunSampled
 from .tui.replay import WASM_SUFFIX, openable_files
 from .tui.runner import RunSettings, SessionFactory, live_session
 from .tui.screens import KeyInfo, KeysScreen, OpenScreen, ParameterForm
@@ -150,7 +151,9 @@ class LmpApp(App[None]):
         self.store_config = StoreConfig(
             capacity=self.settings.row_limit, series_length=self.settings.series_seconds
         )
-        self.runs = RunManager(MAX_VIEWS, on_stopped=self._run_stopped)
+        self.runs = RunManager(
+            MAX_VIEWS, on_stopped=self._run_stopped, on_sampled=self._run_sampled
+        )
         self.views: dict[int, AnyView] = {}
         self._announced: set[int] = set()  # recordings whose "saved" was said
         self.current: int | None = None
@@ -499,6 +502,15 @@ class LmpApp(App[None]):
     def _run_stopped(self, run: Run, error: str | None) -> None:
         self.post_message(ProgramStopped(run, error))
 
+    def _run_sampled(self, run: Run, hint: str | None) -> None:
+        self.post_message(RunSampled(run, hint))
+
+    def on_run_sampled(self, message: RunSampled) -> None:
+        if message.hint:
+            self.notify(message.hint, severity="warning", timeout=15)
+        self.show_tabs()  # not the whole chrome: the footer's keys did not change
+        self.update_status()
+
     async def stop_run(self, run: Run) -> None:
         """Detach the program, let its pump take what the kernel still held, then stop."""
         await self.runs.stop(run)
@@ -619,17 +631,30 @@ class LmpApp(App[None]):
     # -- chrome --------------------------------------------------------------------------------
 
     def update_chrome(self) -> None:
-        tabs = [Tab(n, r.name, r.state == "running", r.kind) for n, r in sorted(self.runs.items())]
-        self.tabs.show(tabs, self.current)
+        self.show_tabs()
         self.refresh_bindings()
         self.sidebar.set_running(
             {r.name for r in self.runs.values() if r.state == "running" and r.kind == "live"}
         )
         self.update_status()
 
+    def show_tabs(self) -> None:
+        tabs = [
+            Tab(
+                n,
+                r.name,
+                r.state == "running",
+                r.kind,
+                cost.brief() if (cost := cost_of(r)) else "",
+            )
+            for n, r in sorted(self.runs.items())
+        ]
+        self.tabs.show(tabs, self.current)
+
     def update_status(self) -> None:
         """The shown view's status (it keeps it current), else a word about the runs."""
         view = self.views.get(self.current) if self.current is not None else None
+        self.status_bar.cost = cost_of(self.current_run) if view is not None else None
         if view is not None:
             self.status_bar.show(view.status)
             return
@@ -681,6 +706,11 @@ class LmpApp(App[None]):
             KeyInfo("app", self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
         )
         return infos
+
+
+def cost_of(run: Run | None) -> ProgramCost | None:
+    """The BPF cost of ``run`` over the last second, when it has one (a live program)."""
+    return run.cost if isinstance(run, SessionRun) else None
 
 
 def main(argv: list[str] | None = None) -> int:

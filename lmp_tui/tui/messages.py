@@ -38,3 +38,13 @@ class ProgramStopped(Message):
         super().__init__()
         self.run = run
         self.error = error
+
+
+class RunSampled(Message):
+    """``run``'s BPF cost was sampled (``run.cost``, once a second); ``hint`` says how to
+    narrow the program the first time the kernel dropped its events (else None)."""
+
+    def __init__(self, run: Run, hint: str | None = None) -> None:
+        super().__init__()
+        self.run = run
+        self.hint = hint

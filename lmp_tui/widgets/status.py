@@ -1,12 +1,18 @@
-"""``StatusBar`` (the current program's numbers) and ``ViewTabs`` (one tab per running view)."""
+"""``StatusBar`` (the current program's numbers) and ``ViewTabs`` (one tab per running view).
+
+Both say what a live program's BPF programs cost the kernel (``ProgramCost``, sampled once a
+second): the status bar for the shown one, each tab for its own.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from textual.content import Content
+from textual.reactive import reactive
 from textual.widgets import Static
 
+from ..runtime.kernel.stats import ProgramCost
 from ..tui.formatting import grouped, human
 
 
@@ -28,7 +34,8 @@ class Status:
 
 
 class StatusBar(Static):
-    """One line: program, events/s, total, kernel drops and UI shedding, recording state."""
+    """One line: program, events/s, total, kernel drops and UI shedding, recording state, and
+    the BPF cost (``BPF 0.8% CPU · 420 ns/run``: % of one CPU, as bpftop) when it is known."""
 
     DEFAULT_CSS = """
     StatusBar {
@@ -39,6 +46,9 @@ class StatusBar(Static):
     }
     """
 
+    cost: reactive[ProgramCost | None] = reactive(None, init=False)
+    """The shown program's BPF cost over the last second (None: not known, not live)."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
         self.status = Status()
@@ -46,14 +56,20 @@ class StatusBar(Static):
     def show(self, status: Status) -> None:
         if status != self.status:
             self.status = status
-            # One line whatever it says: no layout pass (a screen-wide one costs a frame).
-            self.update(self.render_status(status), layout=False)
+            self._redraw()
+
+    def watch_cost(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        # One line whatever it says: no layout pass (a screen-wide one costs a frame).
+        self.update(self.render_status(self.status, self.cost), layout=False)
 
     def on_mount(self) -> None:
-        self.update(self.render_status(self.status))
+        self.update(self.render_status(self.status, self.cost))
 
     @staticmethod
-    def render_status(s: Status) -> Content:
+    def render_status(s: Status, cost: ProgramCost | None = None) -> Content:
         sep = (" │ ", "$text-muted")
         recording = (s.recording, "bold $error" if s.recording_active else "$text-muted")
         if not s.program:
@@ -73,7 +89,13 @@ class StatusBar(Static):
             " · ",
             (f"{grouped(s.shed)} shed", alarm if s.shed else ""),
         ]
-        parts += [sep, recording]
+        # What goes last is cut first on a narrow terminal: the cost before "not recording",
+        # but never before an active recording's mark.
+        tail: list[str | tuple[str, str]] = [sep, recording]
+        if cost is not None:
+            bpf: list[str | tuple[str, str]] = [sep, cost.label()]
+            tail = tail + bpf if s.recording_active else bpf + tail
+        parts += tail
         if s.view:  # last: the first thing to go on a narrow terminal
             parts += [sep, s.view]
         return Content.assemble(*parts)
@@ -85,6 +107,8 @@ class Tab:
     name: str
     running: bool
     kind: str = "live"  # "live" | "replay" | "wasm"
+    cost: str = ""
+    """Its BPF cost, short (``0.8% · 420 ns``), while known."""
 
 
 class ViewTabs(Static):
@@ -119,7 +143,8 @@ class ViewTabs(Static):
         for tab in self.tabs:
             mark = "▶" if tab.running else "■"
             kind = {"replay": "↺ ", "wasm": "wasm "}.get(tab.kind, "")
-            label = f" {tab.number} {kind}{tab.name} {mark} "
+            cost = f"[dim]{tab.cost}[/dim] " if tab.cost else ""
+            label = f" {tab.number} {kind}{tab.name} {mark} {cost}"
             if tab.number == self.current:
                 label = f"[reverse b]{label}[/reverse b]"
             parts.append(f"[@click=app.show_view({tab.number})]{label}[/]")

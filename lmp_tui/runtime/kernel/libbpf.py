@@ -187,6 +187,10 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "perf_buffer__new": (c_void_p, [c_int, c_size_t, c_void_p, c_void_p, c_void_p, c_void_p]),
     "perf_buffer__poll": (c_int, [c_void_p, c_int]),
     "perf_buffer__free": (None, [c_void_p]),
+    # what programs cost (``stats.py``): libbpf 1.1 has no bpf_prog_get_info_by_fd yet
+    "bpf_enable_stats": (c_int, [c_int]),
+    "bpf_obj_get_info_by_fd": (c_int, [c_int, c_void_p, POINTER(c_uint32)]),
+    "bpf_prog_get_fd_by_id": (c_int, [c_uint32]),
 }
 
 # int (*)(void *ctx, void *data, size_t size)

@@ -139,6 +139,17 @@ class Program:
     def attached(self) -> int:
         return len(self._links)
 
+    def program_fds(self) -> list[tuple[str, int]]:
+        """(name, fd) of each loaded program (none before ``load``): what ``stats`` reads."""
+        if self._object is None:
+            return []
+        lib = libbpf.lib()
+        return [
+            (name, fd)
+            for name, _, program in self._object.programs()
+            if lib.bpf_program__autoload(program) and (fd := lib.bpf_program__fd(program)) >= 0
+        ]
+
     # -- steps --------------------------------------------------------------------------------
 
     def _preflight(self) -> None:

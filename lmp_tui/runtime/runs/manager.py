@@ -3,7 +3,8 @@
 A front end that shows several runs at once (the TUI) keeps them in a ``RunManager``: it numbers
 them 1, 2, ... as views are numbered, pumps each on the event loop, and stops them so that
 nothing a run loaded stays attached whatever way it ends. Views read a run's ``store`` and
-decode what arrived once per refresh (``flush``), never once per batch.
+decode what arrived once per refresh (``flush``), never once per batch. Once a second the
+manager samples each run's BPF cost and kernel drops and tells ``on_sampled``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from ..errors import LmpError
+from ..format.package import Package
+from ..format.params import Parameter, parameters
+from ..kernel.stats import CostSource, ProgramCost
 from ..stream.decode import Decoded
 from ..stream.recording import Recorder, header_for
 from ..stream.replay import ReplaySource
@@ -32,6 +36,8 @@ SPEEDS: tuple[float | None, ...] = (0.5, 1.0, 2.0, 4.0, None)
 """Replay speeds, slowest first; None is as fast as possible."""
 PUMP_END_TIMEOUT = 1.0
 """How long a stopped run's pump may take to hand over what the kernel still held."""
+SAMPLE_INTERVAL = 1.0
+"""Seconds between samples of a run's BPF cost (bpftop's period)."""
 
 
 class Run(Protocol):
@@ -101,6 +107,11 @@ class SessionRun:
         """``time.monotonic()`` when the current recording started."""
         self.last_recording: Recorder | None = None
         self._recording_sink: RecorderSink | None = None
+        self.cost: ProgramCost | None = None
+        """What its BPF programs cost over the last sampled interval (None: not known)."""
+        self._meter: CostSource | None = session.cost_meter()
+        self._drops_seen = 0
+        self._hinted = False
 
     @property
     def name(self) -> str:
@@ -185,6 +196,21 @@ class SessionRun:
             if replay.closed or self.state != "running":
                 return
 
+    # -- sampling ------------------------------------------------------------------------------
+
+    def sample(self) -> str | None:
+        """Take the BPF cost since the last call into ``cost``; the hint on how to narrow the
+        program the first time the kernel dropped events since the last call (else None)."""
+        if self._meter is not None and self.state == "running":
+            self.cost = self._meter.sample()
+        drops = self.store.drops if self.store is not None else 0
+        dropped, self._drops_seen = drops > self._drops_seen, drops
+        package = getattr(self.session, "package", None)
+        if not dropped or self._hinted or self.kind != "live" or not isinstance(package, Package):
+            return None
+        self._hinted = True
+        return narrowing_hint(self.name, parameters(package), self.values)
+
     # -- replay controls -----------------------------------------------------------------------
 
     def seek(self, seconds: float) -> float:
@@ -237,8 +263,34 @@ class SessionRun:
         self.state = "failed" if error else "stopped"
         self.error = error
         self.stop_recording()
+        if self._meter is not None:
+            self._meter.close()  # before the session: the statistics go off with the last meter
+        self.cost = None
         self.session.close()
         return True
+
+
+def narrowing_hint(name: str, params: list[Parameter], values: dict[str, object]) -> str:
+    """One line on how to have ``name`` send fewer events when the kernel drops some: its
+    process parameter first, when one is not set yet, then its other parameters not set yet,
+    by the option a user types (the same in ``lmp run`` and the TUI's form)."""
+    pidlike = [p for p in params if p.variable.type == "pid_t" or "pid" in p.name]
+    unset = [p for p in params if values.get(p.name, p.default) == p.default]
+    # one process already chosen: narrowing to a thread of it is not what helps
+    traced = any(p not in unset for p in pidlike)
+    pid = None if traced else next((p for p in pidlike if p in unset), None)
+    others = [
+        p.flag if p.is_bool else f"--{p.long}"
+        for p in unset
+        if p is not pid and not (traced and p in pidlike)
+    ]
+    what = f"{name} drops events: the kernel makes them faster than lmp reads them. "
+    if pid is not None:
+        also = f" (or narrow it with {', '.join(others)})" if others else ""
+        return what + f"Trace one process: run it again with --{pid.long} PID{also}."
+    if others:
+        return what + f"Trace less: run it again with {', '.join(others)}, or a larger buffer."
+    return what + "Run it again with a larger buffer (--ring-size)."
 
 
 class RunManager(Mapping[int, Run]):
@@ -249,11 +301,17 @@ class RunManager(Mapping[int, Run]):
         self,
         limit: int = 9,
         on_stopped: Callable[[Run, str | None], None] | None = None,
+        on_sampled: Callable[[SessionRun, str | None], None] | None = None,
+        sample_interval: float = SAMPLE_INTERVAL,
     ) -> None:
         self.limit = limit
         self.on_stopped = on_stopped
+        self.on_sampled = on_sampled
+        """Told of each sample of a program's run: its new ``cost``, and a hint once it drops."""
+        self.sample_interval = sample_interval
         self._runs: dict[int, Run] = {}
         self._pumps: dict[int, asyncio.Task[None]] = {}
+        self._samplers: dict[int, asyncio.Task[None]] = {}
 
     def __getitem__(self, number: int) -> Run:
         return self._runs[number]
@@ -273,6 +331,19 @@ class RunManager(Mapping[int, Run]):
             raise LmpError(f"run number {run.number} is taken")
         self._runs[run.number] = run
         self._pumps[run.number] = asyncio.ensure_future(self._pump(run))
+        if isinstance(run, SessionRun):
+            self._samplers[run.number] = asyncio.ensure_future(self._sample(run))
+
+    async def _sample(self, run: SessionRun) -> None:
+        """Sample ``run`` every ``sample_interval`` while it runs: a timer of its own, so the
+        interval is the same whatever the refresh rate and however busy its views are."""
+        while True:
+            await asyncio.sleep(self.sample_interval)
+            if run.state != "running":
+                return
+            hint = run.sample()
+            if self.on_sampled is not None:
+                self.on_sampled(run, hint)
 
     async def _pump(self, run: Run) -> None:
         error: str | None = None
@@ -290,6 +361,8 @@ class RunManager(Mapping[int, Run]):
         """End ``run``: its pump takes what the kernel still held (for ``timeout`` at most),
         then everything is released."""
         pump = self._pumps.pop(run.number, None)
+        if (sampler := self._samplers.pop(run.number, None)) is not None:
+            sampler.cancel()
         run.end()
         if pump is not None and not pump.done():
             try:
@@ -313,7 +386,7 @@ class RunManager(Mapping[int, Run]):
 
     def release_all(self) -> None:
         """The last word before the process goes: whatever still runs is released now."""
-        for pump in self._pumps.values():
-            pump.cancel()
+        for task in [*self._pumps.values(), *self._samplers.values()]:
+            task.cancel()
         for run in self._runs.values():
             run.stop()

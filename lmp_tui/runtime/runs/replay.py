@@ -43,6 +43,10 @@ class ReplaySession:
     def now(self) -> float:
         return self.header.start + self.source.position
 
+    def cost_meter(self) -> None:
+        """A recording costs the kernel nothing: no BPF cost to show."""
+        return None
+
     def start(self) -> ReplaySession:
         return self
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import PackageError
 from ..format.package import ExportSpec, Package
+from ..kernel.stats import FixedCost, ProgramCost
 from ..lazy import np
 from ..stream.batch import Batch, EventSource
 from ..stream.decode import Decoder, Decoders, SnapshotDecoder
@@ -133,6 +134,8 @@ class ScriptedSession:
     spec: ExportSpec = field(default_factory=ExportSpec)
     values: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    cost: ProgramCost | None = None
+    """The BPF cost it says its programs have (None: none shown, as a replay's)."""
     started: bool = False
     closed: bool = False
 
@@ -149,6 +152,9 @@ class ScriptedSession:
     def start(self) -> ScriptedSession:
         self.started = True
         return self
+
+    def cost_meter(self) -> FixedCost | None:
+        return FixedCost(self.cost) if self.cost is not None else None
 
     def stop(self) -> None:
         if self.source is not None:

@@ -19,6 +19,7 @@ from ..kernel.sources import (
     RingBufferSource,
     SampledMapSource,
 )
+from ..kernel.stats import CostMeter, CostSource, open_meter
 from ..stream.batch import EventSource
 from ..stream.decode import Decoders
 
@@ -66,6 +67,10 @@ class Session(Protocol):
     def now(self) -> float:
         """The session's clock, in wall-clock seconds (a replay's and a script's are their
         batches' recorded times)."""
+
+    def cost_meter(self) -> CostSource | None:
+        """What its BPF programs cost the kernel from now on, sample by sample (once started);
+        None when nothing of it runs here (a replay) or the kernel will not count."""
 
 
 class LiveSession:
@@ -149,6 +154,9 @@ class LiveSession:
         if self.source is not None:
             self.source.close()
         self.program.close()
+
+    def cost_meter(self) -> CostMeter | None:
+        return open_meter(self.program.program_fds())
 
     def __enter__(self) -> LiveSession:
         return self.start()
