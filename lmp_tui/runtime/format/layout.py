@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import LayoutError
 from .btf import INT_BOOL, INT_SIGNED, MAX_DEPTH, MAX_SIZE, Btf, Kind
+from .role_names import FLAG_KINDS, ROLE_OF_UNIT, UNITS, UNITS_OF, Role
 
 # A layout is a tree, BTF a graph: a struct of two copies of a struct of two copies... doubles
 # per level. Real exports have tens of fields; refuse what would take long to build or decode.
@@ -39,7 +40,7 @@ NUMERIC_KINDS = frozenset({FieldKind.INT, FieldKind.FLOAT, FieldKind.PTR, FieldK
 ADDRESS_FORMATS = ("ipv4", "ipv6", "ip")
 
 # What a member means (an lmp extension on ``export_types`` members, like ``"format"``): its
-# role, unit and which flags. Values are checked by ``roles.annotation_error``.
+# role, unit and which flags. Values are checked by ``annotation_error``.
 ANNOTATION_KEYS = ("role", "unit", "flags")
 
 
@@ -208,12 +209,56 @@ def _check_format(f: Field) -> None:
         raise LayoutError(f"field {f.name!r}: format 'ipv6' needs 16 bytes, not {size}")
 
 
+_NUMBER_KINDS = frozenset({FieldKind.INT, FieldKind.FLOAT, FieldKind.PTR, FieldKind.ENUM})
+_INTEGER_KINDS = frozenset({FieldKind.INT, FieldKind.PTR, FieldKind.ENUM})
+_ROLE_NAMES = frozenset(r.value for r in Role)
+
+
+def annotation_error(f: Field) -> str | None:
+    """Why ``f``'s ``role``/``unit``/``flags`` cannot be followed, or None when they can."""
+    if f.role and f.role not in _ROLE_NAMES:
+        return f"unknown role {f.role!r} (one of {', '.join(Role)})"
+    if f.unit and f.unit not in UNITS:
+        return f"unknown unit {f.unit!r} (one of {', '.join(UNITS)})"
+    if f.flags and f.flags not in FLAG_KINDS:
+        return f"unknown flags {f.flags!r} (one of {', '.join(FLAG_KINDS)})"
+    role = declared_role(f)
+    if f.flags and role != Role.FLAGS:
+        return f"flags {f.flags!r} needs role 'flags', not {str(role)!r}"
+    if f.unit and f.unit not in UNITS_OF.get(role, ("",)):
+        fits = [u for u in UNITS_OF.get(role, ()) if u]
+        return f"role {str(role)!r} takes " + (
+            f"unit {' or '.join(fits)}, not {f.unit!r}" if fits else f"no unit, not {f.unit!r}"
+        )
+    return _kind_error(f, role)
+
+
+def declared_role(f: Field) -> Role:
+    if f.role:
+        return Role(f.role)
+    if f.flags:
+        return Role.FLAGS
+    return ROLE_OF_UNIT[f.unit]
+
+
+def _kind_error(f: Field, role: Role) -> str | None:
+    what = f"this {f.size}-byte {f.kind}"
+    if role in (Role.GAUGE, Role.COUNTER, Role.DURATION, Role.TIMESTAMP):
+        ok = f.kind in _NUMBER_KINDS
+    elif role == Role.IPADDR:
+        ok = bool(address_size(f))
+    elif role == Role.TEXT:
+        ok = f.kind == FieldKind.STRING
+    elif role == Role.PLAIN:
+        ok = True
+    else:
+        ok = f.kind in _INTEGER_KINDS
+    return None if ok else f"role {str(role)!r} does not fit {what}"
+
+
 def _check_annotation(f: Field) -> None:
     if not (f.role or f.unit or f.flags):
         return
-    # roles imports this module: its rules are looked up when a layout carries annotations.
-    from .roles import annotation_error
-
     if error := annotation_error(f):
         raise LayoutError(f"field {f.name!r}: {error}")
 

@@ -19,62 +19,40 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Literal
 
 from ..stream.addresses import addresses, family_field
-from .layout import Field, FieldKind, StructLayout, address_size
+from .layout import Field, FieldKind, StructLayout, declared_role
 from .package import ExportSpec
 
-
-class Role(StrEnum):
-    ID = "id"
-    """Names a thing (pid, uid, a socket's kernel address): shown whole, never summed or
-    abbreviated; with unit ``hex`` in hexadecimal."""
-    GAUGE = "gauge"
-    """A level at the time of the event (resident pages, a size)."""
-    COUNTER = "counter"
-    """A running total (context switches, a sampled map's calls): its rate says something."""
-    DURATION = "duration"
-    TIMESTAMP = "timestamp"
-    ERRNO = "errno"
-    """A return value: ``-errno`` on failure, a number otherwise."""
-    FLAGS = "flags"
-    IPADDR = "ipaddr"
-    PORT = "port"
-    ENUM = "enum"
-    SIGNAL = "signal"
-    SYSCALL = "syscall"
-    TEXT = "text"
-    PLAIN = "plain"
-    """A number with nothing more known."""
-
-
-TIME_UNITS = ("ns", "us", "ms", "s")
-SIZE_UNITS = ("bytes", "kib", "pages")
-HEX = "hex"
-UNITS = (*TIME_UNITS, *SIZE_UNITS, HEX)
-FLAG_KINDS = ("open", "mount")
-"""Which flags the kernel's names decode (``O_*`` of open(2), ``MS_*`` of mount(2))."""
-ENUM_TABLES = ("tcp_state", "ip_proto", "eth_proto", "family")
-"""Names for integers that hold an enumeration without being a C enum (upstream tcpstates'
-``int oldstate``): inferred only, a package declares a C enum instead."""
-
-_UNITS_OF: dict[Role, tuple[str, ...]] = {
-    Role.ID: ("", HEX),
-    Role.GAUGE: ("", *SIZE_UNITS),
-    Role.COUNTER: ("", *SIZE_UNITS),
-    Role.DURATION: ("", *TIME_UNITS),
-    Role.TIMESTAMP: ("", *TIME_UNITS),
-}
-_ROLE_OF_UNIT = {
-    **dict.fromkeys(TIME_UNITS, Role.DURATION),
-    **dict.fromkeys(SIZE_UNITS, Role.GAUGE),
-}
-_ROLE_OF_UNIT[HEX] = Role.ID
-
-_NUMBER_KINDS = frozenset({FieldKind.INT, FieldKind.FLOAT, FieldKind.PTR, FieldKind.ENUM})
-_INTEGER_KINDS = frozenset({FieldKind.INT, FieldKind.PTR, FieldKind.ENUM})
+# the words, re-exported: the UI takes them from here, with the meanings
+from .role_names import (
+    ENUM_TABLES as ENUM_TABLES,
+)
+from .role_names import (
+    FLAG_KINDS as FLAG_KINDS,
+)
+from .role_names import (
+    HEX as HEX,
+)
+from .role_names import (
+    ROLE_OF_UNIT as ROLE_OF_UNIT,
+)
+from .role_names import (
+    SIZE_UNITS as SIZE_UNITS,
+)
+from .role_names import (
+    TIME_UNITS as TIME_UNITS,
+)
+from .role_names import (
+    UNITS as UNITS,
+)
+from .role_names import (
+    UNITS_OF as UNITS_OF,
+)
+from .role_names import (
+    Role as Role,
+)
 
 Part = Literal["event", "key", "value"]
 
@@ -112,52 +90,6 @@ class Meaning:
 
 
 PLAIN = Meaning(Role.PLAIN)
-_ROLE_NAMES = frozenset(r.value for r in Role)
-
-
-# -- annotations ----------------------------------------------------------------------------------
-
-
-def annotation_error(f: Field) -> str | None:
-    """Why ``f``'s ``role``/``unit``/``flags`` cannot be followed, or None when they can."""
-    if f.role and f.role not in _ROLE_NAMES:
-        return f"unknown role {f.role!r} (one of {', '.join(Role)})"
-    if f.unit and f.unit not in UNITS:
-        return f"unknown unit {f.unit!r} (one of {', '.join(UNITS)})"
-    if f.flags and f.flags not in FLAG_KINDS:
-        return f"unknown flags {f.flags!r} (one of {', '.join(FLAG_KINDS)})"
-    role = _declared_role(f)
-    if f.flags and role != Role.FLAGS:
-        return f"flags {f.flags!r} needs role 'flags', not {str(role)!r}"
-    if f.unit and f.unit not in _UNITS_OF.get(role, ("",)):
-        fits = [u for u in _UNITS_OF.get(role, ()) if u]
-        return f"role {str(role)!r} takes " + (
-            f"unit {' or '.join(fits)}, not {f.unit!r}" if fits else f"no unit, not {f.unit!r}"
-        )
-    return _kind_error(f, role)
-
-
-def _declared_role(f: Field) -> Role:
-    if f.role:
-        return Role(f.role)
-    if f.flags:
-        return Role.FLAGS
-    return _ROLE_OF_UNIT[f.unit]
-
-
-def _kind_error(f: Field, role: Role) -> str | None:
-    what = f"this {f.size}-byte {f.kind}"
-    if role in (Role.GAUGE, Role.COUNTER, Role.DURATION, Role.TIMESTAMP):
-        ok = f.kind in _NUMBER_KINDS
-    elif role == Role.IPADDR:
-        ok = bool(address_size(f))
-    elif role == Role.TEXT:
-        ok = f.kind == FieldKind.STRING
-    elif role == Role.PLAIN:
-        ok = True
-    else:
-        ok = f.kind in _INTEGER_KINDS
-    return None if ok else f"role {str(role)!r} does not fit {what}"
 
 
 # -- inference ------------------------------------------------------------------------------------
@@ -217,7 +149,7 @@ def _meaning(f: Field, index: int, c: _Context) -> Meaning:
     guess = _inferred(f, index, c)
     if not (f.role or f.unit or f.flags):
         return guess
-    role = _declared_role(f)
+    role = declared_role(f)
     # What the package leaves out (a duration's unit, an enum's prefix) is still inferred.
     same = guess.role == role
     unit = f.unit or (guess.unit if same else "")
