@@ -124,4 +124,6 @@ def test_a_second_ctrl_c_ends_it_at_once(stubborn_app, tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 130, err
-    assert time.monotonic() - asked < 0.7
+    # not the watchdog's second: the second Ctrl-C itself ended it
+    assert err.splitlines() == ["lmp: stubborn.wasm: stopped at once (Ctrl-C twice)"]
+    assert time.monotonic() - asked < 2

@@ -546,8 +546,10 @@ class GuestRuntime:
             return self._status(self.main())
         except (wasmtime.ExitTrap, GuestExit) as exc:
             return self._status(exc.code)
-        except (GuestStopped, KeyboardInterrupt):  # KeyboardInterrupt: a second signal
+        except GuestStopped:
             return self._forced()
+        except KeyboardInterrupt:  # a second signal: the user does not want to wait
+            return self._forced(at_once=True)
         except wasmtime.Trap as exc:
             if self.stop_requested and exc.trap_code == wasmtime.TrapCode.INTERRUPT:
                 return self._forced()  # the watchdog ended a guest that went on after a stop
@@ -573,9 +575,12 @@ class GuestRuntime:
         """The guest's own exit status, or 0 when it ended because it was asked to."""
         return 0 if self.stop_requested else code
 
-    def _forced(self) -> int:
+    def _forced(self, at_once: bool = False) -> int:
         cause = STOP_CAUSES[self._stop_reason]
-        self.diag(f"did not end within {STOP_GRACE_S:g} s of {cause}: stopped")
+        if at_once:
+            self.diag(f"stopped at once ({cause} twice)")
+        else:
+            self.diag(f"did not end within {STOP_GRACE_S:g} s of {cause}: stopped")
         return FORCED_EXIT[self._stop_reason]
 
     def _stop_on_signals(self) -> Callable[[], None]:
