@@ -330,7 +330,7 @@ class LmpApp(App[None]):
             session = self.session_factory(program, settings)
             # Loading and attaching takes a while (BTF, verifier): keep the UI responsive.
             await asyncio.to_thread(session.start)
-            store = make_store(session.spec, self.store_config)
+            store = make_store(session.spec, self.store_config, program.name)
         except Exception as exc:
             if session is not None:
                 session.close()
@@ -381,7 +381,7 @@ class LmpApp(App[None]):
             await asyncio.to_thread(session.index)  # the timeline's length; the file's tail
             if paused:
                 session.source.pause(True)
-            store = make_store(session.spec, self.store_config)
+            store = make_store(session.spec, self.store_config, session.name)
         except Exception as exc:  # a bug too is said in one line; the live programs go on
             if session is not None:
                 session.close()

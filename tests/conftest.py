@@ -14,6 +14,11 @@ import pytest
 # The OCI registry fixtures (a real docker-registry on 127.0.0.1) for every test module.
 pytest_plugins = ["registry"]
 
+# Wall-clock columns (the TUI's time, lmp run's TIME) are local time: snapshots must not depend
+# on the machine's zone.
+os.environ["TZ"] = "UTC"
+time.tzset()
+
 ROOT = Path(__file__).resolve().parent.parent
 LMP = [sys.executable, "-m", "lmp_tui.cli"]
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 from lmp_tui.app import LmpApp
-from lmp_tui.runtime.config import Config, HubEntry, load_config, parse_config
+from lmp_tui.runtime.config import Config, HubEntry, load_config, parse_config, save_columns
 from lmp_tui.runtime.distribution import fetch
 
 
@@ -72,3 +72,33 @@ def test_top_level_tui_settings_of_lmp_tui_0_1_still_count() -> None:
     config = parse_config({"theme": "light", "tui": {"row_limit": 5}})
     assert config.problem is None and (config.tui.theme, config.tui.row_limit) == ("light", 5)
     assert Config().tui.theme is None
+
+
+# -- [tui.columns]: the column chooser's choice, per program ------------------------------------
+
+
+def test_columns_setting_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('# mine\n[tui]\nrow_limit = 77\n\n[[hub]]\nurl = "http://h/"\n')
+    chosen = {"procstat": ["time", "pid"], 'od"d': ["a b"]}
+    save_columns(path, chosen)
+    config = load_config(path)
+    assert config.problem is None and config.tui.columns == chosen
+    assert config.tui.row_limit == 77 and len(config.hubs) == 1
+    assert path.read_text().startswith("# mine\n")  # the rest of the file as written
+    save_columns(path, {"procstat": ["comm"]})  # replaced, not added again
+    assert load_config(path).tui.columns == {"procstat": ["comm"]}
+    assert path.read_text().count("[tui.columns]") == 1
+
+
+def test_columns_set_another_way_are_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[tui]\ncolumns = { x = ["a"] }\n')
+    with pytest.raises(ValueError):
+        save_columns(path, {"x": ["b"]})
+    assert load_config(path).tui.columns == {"x": ["a"]}
+
+
+def test_bad_columns_setting_is_a_problem() -> None:
+    config = parse_config({"tui": {"columns": {"procstat": "pid"}}})
+    assert config.problem is not None and config.tui.columns == {}

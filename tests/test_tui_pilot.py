@@ -108,7 +108,7 @@ async def test_enter_starts_the_selected_program_after_its_form() -> None:
         assert table.row_count == run.store.total > 0
         assert app.focused is table
         rows = table.visible_values()
-        assert rows and set(rows[0]) == {"pid", "tpid", "sig", "ret", "comm"}
+        assert rows and set(rows[0]) == {"time", "pid", "tpid", "sig", "ret", "comm"}
         assert all(r["sig"].startswith("SIG") for r in rows)
 
 
@@ -183,7 +183,7 @@ async def test_sort_filter_pause_and_stop_keys() -> None:
     async with app.run_test(size=SIZE) as pilot:
         run = await start(pilot, "sigsnoop")
         table = view(app, run).table
-        await pilot.press("right", "right", "s")
+        await pilot.press("right", "right", "right", "s")  # time pid tpid sig
         assert table.sort == Sort("sig", False)
         sigs = [parse_signal(table.row_values(i)["sig"]) for i in range(table.row_count)]
         assert sigs == sorted(sigs)
@@ -228,7 +228,7 @@ async def test_clicking_a_header_sorts_and_clicking_again_reverses() -> None:
     async with app.run_test(size=SIZE) as pilot:
         run = await start(pilot, "sigsnoop")
         table = view(app, run).table
-        x = 1 + table.widths[0] + 2 + 1  # inside the second column's header
+        x = 1 + table.widths[0] + 2 + table.widths[1] + 2 + 1  # in tpid's header (the third)
         await pilot.click(EventTable, offset=(x, 0))
         assert table.sort == Sort("tpid", False)
         tpids = [int(table.row_values(i)["tpid"]) for i in range(table.row_count)]
@@ -278,7 +278,7 @@ async def test_switching_views_keeps_each_tables_sort_and_scroll() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         sig = await start(pilot, "sigsnoop")
-        await pilot.press("right", "right", "s")
+        await pilot.press("right", "right", "right", "s")
         for _ in range(5):
             await pilot.press("pagedown")
         sig_table = view(app, sig).table
@@ -288,7 +288,7 @@ async def test_switching_views_keeps_each_tables_sort_and_scroll() -> None:
         proc = await start(pilot, "procstat")
         assert app.current == proc.number == 2
         proc_table = view(app, proc).table
-        await pilot.press(*["right"] * 6, "s", "s")  # rssanon, largest first
+        await pilot.press(*["right"] * 4, "s", "s")  # time pid comm size rssanon, largest first
         await pilot.press("pagedown", "down", "down")
         proc_state = (proc_table.sort, proc_table.scroll_offset.y, proc_table.cursor_row)
         assert proc_state[0] == Sort("rssanon", True)
@@ -353,6 +353,11 @@ async def test_procstat_key_picks_per_pid_sparklines() -> None:
         assert names[:1] == ["events/s"] and {"rssanon", "rssfile", "rssshmem", "vsize"} <= set(
             names
         )
+        assert "pid" not in names  # an id has no series
+        # Top keys rank by events until a gauge is highlighted; pids are never abbreviated.
+        top = program_view.top_keys
+        assert top is not None and top.rank_field == ""
+        assert str(program_view.key) in [str(top.get_row_at(i)[0]) for i in range(top.row_count)]
         # Enter on an events row picks that row's pid.
         program_view.table.focus()
         await pilot.press("home", "enter")

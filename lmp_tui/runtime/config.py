@@ -10,6 +10,9 @@ names another directory (the credentials file lives there too), ``--config FILE`
     series_seconds = 120      # sparkline history, in one-second buckets
     recordings_dir = "~/lmp"  # where `r` records to (default: the current directory)
 
+    [tui.columns]             # columns an event table shows, per program (`c` writes this)
+    procstat = ["time", "pid", "comm", "size"]
+
     [keymap]                  # binding id = keys (see `?` in the app)
     "program.stop" = "ctrl+x"
 
@@ -25,6 +28,7 @@ end reports once. The TUI settings may also sit at the top level, as lmp-tui 0.1
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Callable
@@ -59,6 +63,8 @@ class TuiSettings:
     refresh_rate: float = 10.0
     series_seconds: int = 120
     recordings_dir: str | None = None
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    """Columns each program's event table shows, in order (the column chooser's choice)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +102,11 @@ TUI_KEYS: dict[str, tuple[type, Check | None]] = {
     "refresh_rate": (float, lambda v: 0.5 <= v <= 60),
     "series_seconds": (int, lambda v: 10 <= v <= 3600),
     "recordings_dir": (str, lambda v: bool(v.strip())),
+    "columns": (dict, lambda v: all(_names(n) for n in v.values())),
 }
+LEGACY_KEYS = frozenset(TUI_KEYS) - {"columns"}
+"""What lmp-tui 0.1 kept at the top level (it had no column choice)."""
+COLUMNS_TABLE = "tui.columns"
 HUB_KEYS = {f.name for f in fields(HubEntry)}
 
 
@@ -123,9 +133,9 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         problems.append("[tui] must be a table")
         tui = {}
     # lmp-tui 0.1 kept its settings at the top level
-    legacy = {k: v for k, v in data.items() if k in TUI_KEYS}
+    legacy = {k: v for k, v in data.items() if k in LEGACY_KEYS}
     settings = _settings({**legacy, **tui}, problems)
-    known = {"tui", "keymap", "hub", *TUI_KEYS}
+    known = {"tui", "keymap", "hub", *LEGACY_KEYS}
     problems += [f"unknown setting {k!r}" for k in data if k not in known]
     problems += [f"unknown setting [tui] {k!r}" for k in tui if k not in TUI_KEYS]
     keymap = _keymap(data.get("keymap", {}), problems)
@@ -146,6 +156,55 @@ def _settings(values: dict[str, Any], problems: list[str]) -> TuiSettings:
             continue
         taken[key] = value
     return TuiSettings(**taken)
+
+
+def _names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(n, str) for n in value)
+
+
+def save_columns(path: Path, columns: dict[str, list[str]]) -> None:
+    """Write ``[tui.columns]`` into the config file at ``path``, leaving the rest of the file
+    as it was written (comments included). Raises OSError, or ValueError when the file says
+    columns another way (or is broken) and would not read back the same: nothing is written."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    kept = _without_table(text, COLUMNS_TABLE).rstrip("\n")
+    lines = [f"[{COLUMNS_TABLE}]"]
+    lines += [f"{_toml_string(p)} = {_toml_list(n)}" for p, n in sorted(columns.items())]
+    new = (kept + "\n\n" if kept else "") + "\n".join(lines) + "\n"
+    try:
+        read = tomllib.loads(new)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    if read.get("tui", {}).get("columns") != columns:
+        raise ValueError(f"{path}: [tui] columns is set another way; not changed")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(new, encoding="utf-8")
+    os.replace(temporary, path)  # a reader never sees half a file
+
+
+def _without_table(text: str, name: str) -> str:
+    """``text`` without the ``[name]`` table: its header line up to the next header."""
+    out, inside = [], False
+    for line in text.splitlines(keepends=True):
+        header = line.strip()
+        if header.startswith("["):
+            inside = header.split("#", 1)[0].strip().replace(" ", "") == f"[{name}]"
+        if not inside:
+            out.append(line)
+    return "".join(out)
+
+
+def _toml_string(value: str) -> str:
+    # JSON's escapes (\", \\, \uXXXX) are TOML's basic string escapes too.
+    return json.dumps(value, ensure_ascii=True)
+
+
+def _toml_list(values: list[str]) -> str:
+    return "[" + ", ".join(_toml_string(v) for v in values) + "]"
 
 
 def _keymap(keymap: Any, problems: list[str]) -> dict[str, str]:

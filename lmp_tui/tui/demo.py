@@ -180,6 +180,38 @@ def _counters(program: HubProgram, rng: random.Random) -> list[Batch]:
     return batches
 
 
+# (syscall number on x86_64, calls per second, share that fail, typical latency in ns)
+SYSCALLS = [
+    (0, 900, 0.01, 2_000),  # read
+    (1, 700, 0.0, 3_500),  # write
+    (202, 450, 0.05, 40_000),  # futex
+    (232, 300, 0.0, 900_000),  # epoll_wait
+    (257, 120, 0.25, 6_000),  # openat
+    (3, 110, 0.0, 800),  # close
+    (9, 40, 0.0, 1_500),  # mmap
+    (16, 25, 0.4, 1_200),  # ioctl
+]
+
+
+def _syscount(program: HubProgram, rng: random.Random) -> list[Batch]:
+    """syscount's map: per-syscall totals that grow at each read as a busy machine's would."""
+    decoder = snapshot_decoder(program.package)
+    key_name = decoder.key.layout.fields[0].name
+    totals = {nr: {"count": 0, "errors": 0, "total_ns": 0, "max_ns": 0} for nr, *_ in SYSCALLS}
+    batches = []
+    for second in range(SECONDS):
+        for nr, rate, failing, latency in SYSCALLS:
+            total = totals[nr]
+            calls = max(int(rng.gauss(rate, rate / 5)), 0)
+            total["count"] += calls
+            total["errors"] += int(calls * failing)
+            total["total_ns"] += int(calls * latency * rng.uniform(0.7, 1.3))
+            total["max_ns"] = max(total["max_ns"], int(latency * rng.uniform(2, 40)))
+        entries = [({key_name: nr}, dict(totals[nr])) for nr, *_ in SYSCALLS]
+        batches.append(snapshot_batch(decoder, entries, START + second))
+    return batches
+
+
 def demo_session(program: HubProgram, settings: RunSettings | None = None) -> ScriptedSession:
     """A session for ``program`` whose source replays a fixed minute of made-up activity."""
     session = _demo_session(program)
@@ -192,6 +224,8 @@ def _demo_session(program: HubProgram) -> ScriptedSession:
     package = program.package
     samples = [m.sample for m in package.maps if m.sample is not None]
     if samples:
+        if program.name == "syscount":
+            return ScriptedSession.of(package, _syscount(program, rng))
         counters = samples[-1].type == "default_kv"
         return ScriptedSession.of(package, (_counters if counters else _histograms)(program, rng))
     spec = package.export()

@@ -1,93 +1,97 @@
-"""How values look in the TUI: one formatter per field, applied to a whole column at once."""
+"""How values look in the TUI: one formatter per column, applied to a whole column at once.
+
+Cells show what a field means (``format.roles``), formatted by ``stream.meaning``: sizes in
+bytes with units (pages at this kernel's page size), durations, errno, flag and signal names,
+enums without their prefix, kernel pointers in hex, an address and its port joined. Sorting
+stays on the raw numpy fields: a column only says how its values look.
+"""
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..runtime.format.layout import Field, FieldKind, StructLayout
+from ..runtime.format.roles import SIZE_UNITS, TIME_UNITS, Meaning, Role, meanings
 from ..runtime.lazy import np
-from ..runtime.stream.addresses import IPV4_WIDTH, Address, address_strings, addresses
-from ..runtime.stream.decode import converter
-from ..runtime.stream.store import is_signal_field, signal_name
+from ..runtime.stream.addresses import IPV4_WIDTH, Address
+from ..runtime.stream.meaning import (
+    PAGE_SIZE,
+    Endpoint,
+    address_of,
+    column_strings,
+    endpoint_strings,
+    enum_names,
+    joined_endpoints,
+    per_distinct,
+)
+from ..runtime.stream.query import sortable
+from ..runtime.stream.store import is_signal_field
 
 ColumnFormatter = Callable[["np.ndarray"], list[str]]
+
+TIME_COLUMN = "time"
+TIME_WIDTH = 8  # HH:MM:SS
+
+# Roles whose values read as words (names, addresses, text): left-aligned like text.
+_WORD_ROLES = frozenset({Role.ENUM, Role.FLAGS, Role.SIGNAL, Role.SYSCALL, Role.IPADDR, Role.TEXT})
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A table column made from a layout field."""
+    """A table column: a layout field, an address joined with its port, or arrival time."""
 
-    field: Field
+    name: str
     width: int
     numeric: bool
+    """Right-aligned, as numbers are."""
     format: ColumnFormatter
+    """Whole rows of the layout (or their arrival times, for ``times``) to cell texts."""
+    field: Field | None = None
     address: Address | None = None
     """Set for an IP address column, whose text may depend on a sibling (family) field."""
-
-    @property
-    def name(self) -> str:
-        return self.field.name
+    sortable: bool = False
+    """Sortable by the raw field of the same name."""
+    times: bool = False
+    """Formats the rows' arrival times (``EventStore.times``), not the rows."""
 
     def texts(self, rows: np.ndarray) -> list[str]:
-        """The cells of this column for ``rows``, whole events of the layout."""
-        if self.address is not None:
-            return address_strings(self.address, rows, self.format)
-        return self.format(rows[self.name])
+        """The cells of this column for ``rows`` (whole events, or times for ``times``)."""
+        return self.format(rows)
 
 
-def _ints(col: np.ndarray) -> list[str]:
-    return [str(v) for v in col.tolist()]
-
-
-def _strings(col: np.ndarray) -> list[str]:
-    return [b.split(b"\0", 1)[0].decode("utf-8", "replace") for b in col.tolist()]
-
-
-def _signals(col: np.ndarray) -> list[str]:
-    return [signal_name(v) for v in col.tolist()]
-
-
-def _bools(col: np.ndarray) -> list[str]:
-    return ["true" if v else "false" for v in col.tolist()]
-
-
-def _floats(col: np.ndarray) -> list[str]:
-    return [f"{v:.6g}" for v in col.tolist()]
-
-
-def _enums(f: Field) -> ColumnFormatter:
-    names = {v: n for n, v in f.enum_values}
-    return lambda col: [names.get(v, str(v)) for v in col.tolist()]
-
-
-def _json(f: Field) -> ColumnFormatter:
-    convert = converter(f)
-    return lambda col: [json.dumps(v, separators=(",", ":")) for v in convert(col)]
-
-
-def formatter(f: Field) -> ColumnFormatter:
-    """Strings as text, numbers as digits, enums by name, signal numbers by signal name."""
-    if is_signal_field(f):
-        return _signals
-    match f.kind:
-        case FieldKind.INT | FieldKind.PTR:
-            return _ints
-        case FieldKind.STRING:
-            return _strings
-        case FieldKind.ENUM:
-            return _enums(f)
-        case FieldKind.BOOL:
-            return _bools
-        case FieldKind.FLOAT:
-            return _floats
-    return _json(f)
+def _width(f: Field, meaning: Meaning) -> int:
+    """A width that fits typical values as shown; columns widen when a wider one shows up."""
+    sized = meaning.unit in SIZE_UNITS
+    timed = meaning.unit in TIME_UNITS
+    match meaning.role:
+        case Role.GAUGE if sized:
+            width = 10  # 1023.5 MiB
+        case Role.DURATION if timed:
+            width = 7  # 12.3 ms
+        case Role.ID if meaning.hex:
+            width = 18  # 0xffff888100000000
+        case Role.ERRNO:
+            width = 7
+        case Role.FLAGS:
+            width = 12
+        case Role.SYSCALL:
+            width = 12
+        case Role.SIGNAL:
+            width = 8
+        case Role.ENUM if f.kind == FieldKind.ENUM:
+            width = max((len(n) for n in enum_names(f, meaning).values()), default=6)
+        case Role.ENUM if meaning.names:
+            width = 11  # ESTABLISHED
+        case _:
+            width = initial_width(f)
+    return max(width, len(f.name) + 2)
 
 
 def initial_width(f: Field) -> int:
-    """A width that fits typical values; columns widen when a wider value shows up."""
+    """A width that fits typical raw values of ``f``'s type."""
     if is_signal_field(f):
         width = 8
     else:
@@ -105,21 +109,77 @@ def initial_width(f: Field) -> int:
     return max(width, len(f.name) + 2)
 
 
-def columns(layout: StructLayout) -> list[Column]:
-    found = addresses(layout)
-    return [
-        Column(
-            f,
-            # Wide enough for IPv4: an IPv6 address widens its column when one shows up.
-            max(IPV4_WIDTH, len(f.name) + 2) if i in found else initial_width(f),
-            f.kind in (FieldKind.INT, FieldKind.FLOAT)
-            and not is_signal_field(f)
-            and i not in found,
-            formatter(f),
-            found.get(i),
-        )
-        for i, f in enumerate(layout.fields)
-    ]
+def _numeric(f: Field, meaning: Meaning) -> bool:
+    number = f.kind in (FieldKind.INT, FieldKind.FLOAT, FieldKind.PTR)
+    return number and meaning.role not in _WORD_ROLES and not is_signal_field(f)
+
+
+def field_column(
+    layout: StructLayout,
+    known: Mapping[str, Meaning],
+    index: int,
+    *,
+    page_size: int = PAGE_SIZE,
+) -> Column:
+    """Field ``index`` of ``layout`` as its meaning shows it."""
+    f = layout.fields[index]
+    meaning = known.get(f.name, Meaning(Role.PLAIN))
+    address = address_of(layout, index, meaning)
+    # Wide enough for IPv4: an IPv6 address widens its column when one shows up.
+    width = max(IPV4_WIDTH, len(f.name) + 2) if address is not None else _width(f, meaning)
+
+    def format(rows: np.ndarray) -> list[str]:
+        return column_strings(layout, known, rows, index, page_size=page_size)
+
+    numeric = address is None and _numeric(f, meaning)
+    return Column(f.name, width, numeric, format, f, address, sortable(f))
+
+
+def endpoint_column(
+    layout: StructLayout, known: Mapping[str, Meaning], endpoint: Endpoint
+) -> Column:
+    """An address and its port as one column, ``127.0.0.1:36273`` / ``[::1]:80``."""
+
+    def format(rows: np.ndarray) -> list[str]:
+        return endpoint_strings(layout, rows, endpoint, known)
+
+    # Not sortable: a sort goes by one raw field, and this column is two.
+    return Column(endpoint.name, max(IPV4_WIDTH + 6, len(endpoint.name) + 2), False, format)
+
+
+def time_column(layout: StructLayout) -> Column:
+    """Each row's arrival time as the wall clock, ``HH:MM:SS`` as ``lmp run``'s TIME;
+    titled ``TIME`` when the layout has a field called ``time`` of its own."""
+    name = TIME_COLUMN.upper() if TIME_COLUMN in layout.names else TIME_COLUMN
+    return Column(name, TIME_WIDTH, False, clock_strings, times=True)
+
+
+def clock_strings(times: np.ndarray) -> list[str]:
+    """Wall-clock seconds as local ``HH:MM:SS``, one ``strftime`` per distinct second."""
+    return per_distinct(np.floor(times).astype(np.int64), _time_of_day)
+
+
+def _time_of_day(seconds: int) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(seconds))
+
+
+def columns(layout: StructLayout, program: str = "", *, page_size: int = PAGE_SIZE) -> list[Column]:
+    """Every column a layout offers, in struct order: each field as its meaning shows it, and
+    before each address that has a port beside it the two joined (``saddr:sport``)."""
+    known = meanings(layout, program=program)
+    joined = {e.address: e for e in joined_endpoints(layout, known)}
+    found: list[Column] = []
+    for i, f in enumerate(layout.fields):
+        if f.name in joined:
+            found.append(endpoint_column(layout, known, joined[f.name]))
+        found.append(field_column(layout, known, i, page_size=page_size))
+    return found
+
+
+def joined_fields(layout: StructLayout, program: str = "") -> dict[str, str]:
+    """Field names shown inside a joined column by default, and that column's name."""
+    known = meanings(layout, program=program)
+    return {name: e.name for e in joined_endpoints(layout, known) for name in (e.address, e.port)}
 
 
 def human(value: float) -> str:

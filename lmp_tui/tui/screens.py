@@ -1,9 +1,9 @@
-"""Modal screens: the parameter form shown before a run, the list of every key binding, and the
-list of recordings (and wasm apps) to open."""
+"""Modal screens: the parameter form shown before a run, the list of every key binding, the
+list of recordings (and wasm apps) to open, and an event table's column chooser."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -13,8 +13,18 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, OptionList, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    DataTable,
+    Input,
+    Label,
+    OptionList,
+    SelectionList,
+    Static,
+)
 from textual.widgets.option_list import Option
+from textual.widgets.selection_list import Selection
 
 from ..runtime.errors import ParameterError
 from ..runtime.format.params import VALUE_TYPES, Parameter, coerce
@@ -342,4 +352,57 @@ class OpenScreen(Dialog[Path | None]):
             self.dismiss(self.choices[int(event.option.id)].path)
 
     def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ColumnChooser(Dialog[None]):
+    """Every column of an event table with a checkbox, in the layout's order: each toggle
+    shows or hides its column at once (``choose`` gets the checked names)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,c", "close", "Close", id="columns.close"),
+    ]
+
+    DEFAULT_CSS = """
+    ColumnChooser {
+        & > Vertical { width: 48; }
+        & #columns-title { text-style: bold; }
+        & #columns-hint { color: $text-muted; padding: 0 0 1 0; }
+        & SelectionList, & SelectionList:focus {
+            height: auto; max-height: 20; border: none; background: $panel;
+        }
+    }
+    """
+
+    def __init__(
+        self,
+        program: str,
+        names: list[str],
+        shown: list[str],
+        choose: Callable[[list[str]], None],
+    ) -> None:
+        super().__init__()
+        self.program = program
+        self.names = names
+        self.shown = set(shown)
+        self.choose = choose
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            title = f"Columns of {self.program}" if self.program else "Columns"
+            yield Static(title, id="columns-title", markup=False)
+            yield Static("Space toggles (remembered per program). Esc closes.", id="columns-hint")
+            yield SelectionList[str](
+                *[Selection(n, n, n in self.shown) for n in self.names], id="columns-list"
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
+        event.stop()
+        picked = set(event.selection_list.selected)
+        self.choose([n for n in self.names if n in picked])
+
+    def action_close(self) -> None:
         self.dismiss(None)

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..runtime.lazy import np
-from ..runtime.stream.query import Filter, RowView, Sort, select, sortable
+from ..runtime.stream.query import Filter, RowView, Sort, select
 from ..runtime.stream.rows import RowStore, cell_text, sort_key
 from ..runtime.stream.store import EventStore, FrozenRows
-from .formatting import Column, columns
+from .column_sets import default_columns, usable
+from .formatting import Column, columns, joined_fields, time_column
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,17 +51,43 @@ class TableModel(Protocol):
 
 class StoreRows:
     """A program's events: an ``EventStore`` ring, kept in order by a ``RowView`` that merges
-    in only what arrived since the last query."""
+    in only what arrived since the last query.
 
-    def __init__(self, store: EventStore) -> None:
+    It offers every column (``available``: arrival time, each field, addresses joined with
+    their ports) and shows some of them (``shown``): the program's default set until the user
+    picks (``show``)."""
+
+    def __init__(
+        self, store: EventStore, program: str = "", shown: Sequence[str] | None = None
+    ) -> None:
         self.store = store
-        self.formats: list[Column] = columns(store.layout)
-        self._specs = [
-            ColumnSpec(c.name, c.numeric, c.width, sortable(c.field)) for c in self.formats
-        ]
         self._frozen: FrozenRows | None = None
+        self._frozen_times: np.ndarray | None = None
         self._live: RowView | None = None
         self._view = np.arange(0)
+        self.use_program(program, shown)
+
+    def use_program(self, program: str, shown: Sequence[str] | None = None) -> None:
+        """Format as ``program``'s fields mean (a struct alone can be ambiguous) and show
+        ``shown``, or its default columns when None (or when none of ``shown`` exists)."""
+        self.program = program
+        layout = self.store.layout
+        clock = time_column(layout)
+        self.available: list[Column] = [clock, *columns(layout, program)]
+        names = [c.name for c in self.available]
+        self.default = default_columns(program, names, joined_fields(layout, program), clock.name)
+        picked = usable(shown or (), names)
+        self.show(picked or self.default)
+
+    def show(self, names: Sequence[str]) -> None:
+        """Show these columns, in this order (names it does not offer are skipped)."""
+        by_name = {c.name: c for c in self.available}
+        self.formats = [by_name[n] for n in usable(names, list(by_name))]
+        self._specs = [ColumnSpec(c.name, c.numeric, c.width, c.sortable) for c in self.formats]
+
+    @property
+    def shown(self) -> list[str]:
+        return [c.name for c in self.formats]
 
     @property
     def generation(self) -> int:
@@ -84,15 +111,29 @@ class StoreRows:
         if frozen and self._frozen is None and self._live is not None:
             self._view = self._live.update()
         self._frozen = self.store.freeze() if frozen else None
+        # with the rows, their times: new rows overwrite the live ones slot by slot
+        self._frozen_times = self.store.times.copy() if frozen else None
 
     def texts(self, start: int, end: int) -> list[list[str]]:
-        rows = self._rows[self._view[start:end]]
-        cells = [c.texts(rows) for c in self.formats]
+        return self._texts(self.formats, self._view[start:end])
+
+    def values(self, position: int) -> dict[str, str]:
+        """Every column's text (shown or not) of the row at ``position`` in the view."""
+        cells = self._texts(self.available, self._view[position : position + 1])[0]
+        return dict(zip((c.name for c in self.available), cells, strict=True))
+
+    def _texts(self, formats: Sequence[Column], slots: np.ndarray) -> list[list[str]]:
+        rows, times = self._rows[slots], self._times[slots]
+        cells = [c.texts(times if c.times else rows) for c in formats]
         return [list(row) for row in zip(*cells, strict=True)] if cells else []
 
     @property
     def _rows(self) -> np.ndarray:
         return self._frozen.rows if self._frozen is not None else self.store.rows
+
+    @property
+    def _times(self) -> np.ndarray:
+        return self._frozen_times if self._frozen_times is not None else self.store.times
 
     def empty_note(self, where: Filter, frozen: bool) -> str:
         source = self._frozen if self._frozen is not None else self.store

@@ -13,6 +13,7 @@ from ..runtime.errors import LmpError
 from ..runtime.format.layout import StructLayout
 from ..runtime.format.package import Package
 from ..runtime.format.params import parameters
+from ..runtime.format.roles import Meaning, export_meanings
 from ..runtime.stream.addresses import Address, addresses
 from ..runtime.units import format_bytes
 from .sidebar import ProgramEntry
@@ -30,10 +31,14 @@ demos too: no root or BPF needed) or runs a .wasm app from the current directory
 
 
 def _layout_table(
-    title: str, layout: StructLayout, shown: dict[int, Address] | None = None
+    title: str,
+    layout: StructLayout,
+    shown: dict[int, Address] | None = None,
+    meaning: dict[str, Meaning] | None = None,
 ) -> Table:
-    """Fields with their C type and kind; ``shown`` says which event fields show as IP
-    addresses (a sampled map's entries print as ecli prints them, without)."""
+    """Fields with their C type, kind and meaning (``gauge, pages``: what the views show them
+    as); ``shown`` says which event fields show as IP addresses (a sampled map's entries print
+    as ecli prints them, without)."""
     table = Table(
         title=title,
         title_justify="left",
@@ -46,10 +51,12 @@ def _layout_table(
     table.add_column("field")
     table.add_column("type")
     table.add_column("kind")
-    shown = shown or {}
+    table.add_column("meaning")
+    shown, meaning = shown or {}, meaning or {}
     for i, f in enumerate(layout.fields):
         kind = f"{f.kind} ({a.description})" if (a := shown.get(i)) else str(f.kind)
-        table.add_row(f.name, f.type_name, kind)
+        said = m.description if (m := meaning.get(f.name)) is not None else ""
+        table.add_row(f.name, f.type_name, kind, said)
     return table
 
 
@@ -130,6 +137,7 @@ class ProgramDetails(VerticalScroll):
             spec = package.export()
         except LmpError as exc:
             return [Text(f"output: cannot resolve what it exports: {exc}", style="red")]
+        meaning = export_meanings(spec, program=name)
         if spec.kind == "sample" and spec.sample is not None and spec.key and spec.value:
             s = spec.sample
             return [
@@ -137,8 +145,8 @@ class ProgramDetails(VerticalScroll):
                     f"output: map {spec.map_name!r} sampled every {s.interval_ms} ms "
                     f"({s.type}, unit {s.unit})"
                 ),
-                _layout_table("key", spec.key),
-                _layout_table("value", spec.value),
+                _layout_table("key", spec.key, meaning=meaning.get("key")),
+                _layout_table("value", spec.value, meaning=meaning.get("value")),
             ]
         layout = spec.layout
         if layout is None:
@@ -149,5 +157,5 @@ class ProgramDetails(VerticalScroll):
         where = f" via {via} {spec.map_name!r}, {buffer}{per_cpu}"
         return [
             Text(f"output: events of struct {layout.name} ({layout.size} bytes){where}"),
-            _layout_table("fields", layout, addresses(layout)),
+            _layout_table("fields", layout, addresses(layout), meaning.get("event")),
         ]

@@ -2,8 +2,10 @@
 
 Event programs get a filter box, an ``EventTable`` and panels (events/s and a sparkline per
 numeric field; per key when the layout has one, with a ``TopKeysTable`` to pick the key).
-Sampled maps get a ``HistogramPanel``. Views stay mounted while hidden, so switching back is
-instant and finds the table as it was left; hidden views skip redraws until shown again.
+Sampled maps get a ``HistogramPanel`` (histograms) or a ``MapTable`` (counters, as syscount's
+``default_kv`` map), under a sparkline of how fast their counts grow. Views stay mounted while
+hidden, so switching back is instant and finds the table as it was left; hidden views skip
+redraws until shown again.
 A replay's view is the same, with a ``ReplayTimeline`` and keys to pause, seek and change speed.
 """
 
@@ -22,6 +24,7 @@ from ..runtime.stream.query import Filter, parse_filter
 from ..runtime.stream.store import EventStore, SnapshotStore
 from .event_table import EventTable
 from .histogram import HistogramPanel
+from .map_table import MapTable
 from .run_view import RunView
 from .sparklines import Series, SparklinePanel
 from .timeline import ReplayTimeline
@@ -74,6 +77,7 @@ class ProgramView(RunView):
         self.events: EventTable | None = None
         self.top_keys: TopKeysTable | None = None
         self.histogram: HistogramPanel | None = None
+        self.map_table: MapTable | None = None
         self.filter_box = Input(placeholder=FILTER_HINT, id="filter")
         self.filter_error = Static(id="filter-error")
         replay = run.replay
@@ -82,6 +86,11 @@ class ProgramView(RunView):
             self.events = EventTable(store, id="events")
             if store.keyed is not None:
                 self.top_keys = TopKeysTable(store.keyed, id="top-keys")
+        elif isinstance(store, SnapshotStore) and store.hist is None:
+            # Counters without a histogram (syscount, xdpstat): a table, one row per key.
+            self.map_table = MapTable(
+                store, program=run.name, map_name=run.session.spec.map_name, id="map-table"
+            )
         elif isinstance(store, SnapshotStore):
             self.histogram = HistogramPanel(
                 store,
@@ -102,10 +111,10 @@ class ProgramView(RunView):
                     yield self.sparklines
                     if self.top_keys is not None:
                         yield self.top_keys
-        elif self.histogram is not None:
+        elif (sampled := self.histogram or self.map_table) is not None:
             with Vertical(classes="body"):
                 yield self.sparklines
-                yield self.histogram
+                yield sampled
         else:
             yield Static(
                 f"{self.run.name} exports no events or maps: it runs until stopped.",
@@ -115,8 +124,8 @@ class ProgramView(RunView):
             yield self.timeline
 
     @property
-    def main_widget(self) -> EventTable | HistogramPanel | None:
-        return self.events or self.histogram
+    def main_widget(self) -> EventTable | HistogramPanel | MapTable | None:
+        return self.events or self.histogram or self.map_table
 
     @property
     def table(self) -> EventTable:
@@ -140,30 +149,35 @@ class ProgramView(RunView):
         if isinstance(store, EventStore) and self.events is not None:
             self.events.refresh_rows()
             self._refresh_panels(store)
-        elif isinstance(store, SnapshotStore) and self.histogram is not None:
-            self.histogram.refresh_histograms()
-            self.sparklines.update(
-                f"{self.run.name}: samples/s", [Series("samples/s", store.rate())], 1
-            )
+        elif isinstance(store, SnapshotStore):
+            if self.histogram is not None:
+                self.histogram.refresh_histograms()
+            if self.map_table is not None:
+                self.map_table.refresh_rows()
+            # Histograms count samples; counters their first counter's growth (calls/s).
+            name = store.rate_name
+            self.sparklines.update(f"{self.run.name}: {name}", [Series(name, store.rate())], 1)
         super().refresh_data()
 
     def _refresh_panels(self, store: EventStore) -> None:
         panel = self.sparklines
-        series = [Series("events/s", store.series.rate())]
         keyed = store.keyed
         skip = {keyed.key.name} if keyed is not None else set()
         if keyed is not None and self.key is not None and self.key in keyed:
             label = keyed.label_of(self.key)
             title = f"{keyed.key.name} {self.key}" + (f" ({label})" if label else "")
+            # this key's own events, not the program's
+            series = [Series("events/s", keyed.rate(self.key))]
             series += [Series(name, keyed.series(self.key, name)) for name in keyed.names]
         else:
-            title = "all events (mean per second)"
+            title = "all events"
+            series = [Series("events/s", store.series.rate())]
             series += [
-                Series(f.name, store.series.mean(f.name))
+                Series(f.name, store.series.series(f.name))
                 for f in store.series.fields
                 if f.name not in skip
             ]
-        panel.update(title, series, 1)
+        panel.update(title, series, 1, meanings=store.meanings)
         if self.top_keys is not None:
             self.top_keys.refresh_keys()
 

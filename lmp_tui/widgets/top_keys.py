@@ -1,17 +1,28 @@
-"""``TopKeysTable``: the keys (pids) with the largest latest value of one field."""
+"""``TopKeysTable``: the keys (pids) with the most events, or the largest latest value of a gauge.
+
+Keys are names, shown whole (``16123``, never ``16.1k``); a gauge's value in its unit
+(``1.5 GiB``). Ids, counters and timestamps rank nothing: the largest pid says nothing.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
+from ..runtime.format.roles import PLAIN
+from ..runtime.lazy import np
+from ..runtime.stream.meaning import format_base, format_count, to_base
 from ..runtime.stream.store import KeyedSeries
-from ..tui.formatting import human
 
 ALL_KEYS = "all"
+EVENTS = ""
+"""``rank_field`` when keys rank by their events."""
+KEY_WIDTH = 7
+"""The largest pid (``pid_max`` is at most 4194304) in full."""
 
 
 class TopKeysTable(DataTable[str]):
@@ -48,7 +59,8 @@ class TopKeysTable(DataTable[str]):
         super().__init__(cursor_type="row", zebra_stripes=False, id=id, classes=classes)
         self.keyed = keyed
         self.limit = limit
-        self.rank_field = keyed.names[0] if keyed.names else ""
+        self.rank_field = EVENTS
+        """The gauge keys rank by, or ``EVENTS``."""
         self.chosen: int | None = None
         self._shown: list[str] = []
 
@@ -59,23 +71,43 @@ class TopKeysTable(DataTable[str]):
     def _set_columns(self) -> None:
         self.clear(columns=True)
         label = self.keyed.label.name if self.keyed.label is not None else "label"
-        self.add_column(self.keyed.key.name, key="key", width=7)
-        self.add_column(label, key="label", width=12)
-        self.add_column(self.rank_field + " ▼", key="value", width=7)
-        self.add_column("events", key="events", width=6)
+        self.add_column(self.keyed.key.name, key="key", width=KEY_WIDTH)
+        self.add_column(label, key="label", width=11)
+        # Values carry their unit (``1.5 GiB``); 9 cells hold the widest (``999.9 MiB``).
+        if self.rank_field:
+            self.add_column(self.rank_field + " ▼", key="value", width=9)
+            self.add_column("events", key="events", width=8)
+        else:
+            self.add_column("ev/s", key="value", width=9)
+            self.add_column("events ▼", key="events", width=8)
 
     def rank_by(self, name: str) -> None:
-        if name in self.keyed.names and name != self.rank_field:
-            self.rank_field = name
+        """Rank by gauge ``name``; by events for anything else (the event rate, a counter's
+        rate, a duration): those say how busy a key is, which its events already tell."""
+        field = name if name in self.keyed.gauges else EVENTS
+        if field != self.rank_field:
+            self.rank_field = field
             self._set_columns()
             self._shown = []
             self.refresh_keys()
 
+    def _value(self, value: float, rate: float) -> str:
+        if not self.rank_field:
+            return format_count(rate) + "/s"
+        if math.isnan(value):
+            return ""
+        meaning = self.keyed.meaning.get(self.rank_field, PLAIN)
+        return format_base(meaning, float(to_base(meaning, np.asarray(value))))
+
     def refresh_keys(self) -> None:
-        stats = self.keyed.top(self.rank_field, self.limit) if self.rank_field else []
+        stats = self.keyed.top(self.rank_field or None, self.limit)
         rows = [(ALL_KEYS, ("all", f"{len(self.keyed)} keys", "", ""))]
         rows += [
-            (str(s.key), (str(s.key), s.label, human(s.value), human(s.events))) for s in stats
+            (
+                str(s.key),
+                (str(s.key), s.label, self._value(s.value, s.rate), format_count(s.events)),
+            )
+            for s in stats
         ]
         if [key for key, _ in rows] == self._shown:
             for key, cells in rows:

@@ -155,6 +155,15 @@ class VirtualTable(ScrollView, can_focus=True):
             self.cursor_row = min(self.cursor_row, max(self.row_count - 1, 0))
         self.refresh()
 
+    def columns_changed(self) -> None:
+        """The model shows other columns now (a chooser's pick): lay them out anew."""
+        self.widths = [c.width for c in self.model.columns()]
+        self.cursor_column = min(self.cursor_column, max(len(self.widths) - 1, 0))
+        self._header = None
+        self._cells.clear()
+        self._update_virtual_size()
+        self.refresh_rows(force=True)
+
     def set_sort(self, sort: Sort) -> None:
         """Order the rows; a sorted table shows its first rows (following is for arrival order)."""
         self.sort = sort

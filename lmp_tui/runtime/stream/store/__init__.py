@@ -3,8 +3,9 @@
 Data flows one way: source -> decoder -> store -> views. A store takes whole numpy arrays (one
 per batch, never one call per event): an ``EventStore`` keeps the newest ``capacity`` rows in a
 ring and fixed-length time series (``series``), a ``SnapshotStore`` the latest content of a
-sampled map; ``StoreSink`` fills either from a run's pipeline. What a field means for the views
-(a key, a label, a signal) is guessed in ``fields``. Nothing here knows about a UI.
+sampled map; ``StoreSink`` fills either from a run's pipeline. What a field is for the views (a
+key, a label, a signal, a series: only gauges, durations and counters' rates, by the meaning
+``format.roles`` gives it) is decided in ``fields``. Nothing here knows about a UI.
 """
 
 from .events import EventStore, FrozenRows

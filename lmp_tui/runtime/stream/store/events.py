@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...format.layout import StructLayout
+from ...format.roles import meanings
 from ...lazy import np
 from ..decode import numpy_dtype
 from .fields import key_field, label_field, series_fields
@@ -54,6 +55,8 @@ class EventStore:
         bucket_seconds: float = DEFAULT_BUCKET_SECONDS,
         series_length: int = DEFAULT_SERIES_LENGTH,
         max_keys: int = DEFAULT_MAX_KEYS,
+        program: str = "",
+        map_name: str = "",
     ) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
@@ -74,10 +77,13 @@ class EventStore:
         self.generation = 0
         self.last_time: float | None = None
         self.axis = BucketAxis(series_length, bucket_seconds)
-        self.series = FieldSeries(series_fields(layout), self.axis)
+        self.meanings = meanings(layout, program=program, map_name=map_name)
+        """What each field means (the program's name settles some), for series and views."""
+        fields = series_fields(layout, self.meanings)
+        self.series = FieldSeries(fields, self.axis, self.meanings)
         kf = key_field(layout)
         self.keyed = (
-            KeyedSeries(kf, label_field(layout), series_fields(layout), self.axis, max_keys)
+            KeyedSeries(kf, label_field(layout), fields, self.axis, max_keys, self.meanings)
             if kf is not None
             else None
         )
@@ -149,9 +155,9 @@ class EventStore:
         column = self.axis.column_of(bucket)
         if column is None or not len(arr):
             return
-        self.series.add(arr, column)
-        if self.keyed is not None:
-            self.keyed.add(arr, column, time)
+        # The keys' counters make the all-events rates: one running total per key.
+        increases = self.keyed.add(arr, column, time) if self.keyed is not None else None
+        self.series.add(arr, column, increases)
 
     def arrival(self) -> np.ndarray:
         """Indices into ``rows`` of the stored events, oldest first."""
@@ -166,4 +172,4 @@ class EventStore:
         """The rate over the newest complete bucket (the current one is still filling)."""
         if self.axis.newest is None:
             return 0.0
-        return float(self.series.rate()[-2])
+        return float(self.series.rate()[-1])

@@ -1,17 +1,23 @@
-"""What fields mean for the views, guessed from names and types: which one keys an event (a pid)
-and which labels it (a comm), which make time series, which hold signal numbers."""
+"""What fields mean for the views: which one keys an event (a pid) and which labels it (a comm),
+guessed from names and types; which make time series, by their meaning (``format.roles``); which
+hold signal numbers."""
 
 from __future__ import annotations
 
 import re
 import signal
+from collections.abc import Mapping
 
 from ...format.layout import Field, FieldKind, StructLayout
+from ...format.roles import Meaning, Role, meanings
 
 KEY_FIELD_NAMES = ("pid", "tgid", "tid")
 LABEL_FIELD_NAMES = ("comm", "task", "name")
 SIGNAL_FIELD_NAMES = frozenset({"sig", "signal", "signo", "signum"})
 SERIES_KINDS = frozenset({FieldKind.INT, FieldKind.FLOAT, FieldKind.BOOL})
+SERIES_ROLES = frozenset({Role.GAUGE, Role.DURATION, Role.COUNTER})
+"""What a time series says something about: a level, a time taken, a running total's rate. An
+id's, a port's, a timestamp's or a flag word's mean over a second is a number of no use."""
 
 
 def is_signal_field(f: Field) -> bool:
@@ -44,9 +50,20 @@ def parse_signal(text: str) -> int:
         raise ValueError(f"{text!r} is not a signal name or number") from None
 
 
-def series_fields(layout: StructLayout) -> list[Field]:
-    """Fields that make a time series: scalar numbers, bools (pointers and enums do not)."""
-    return [f for f in layout.fields if f.kind in SERIES_KINDS and not is_signal_field(f)]
+def series_fields(
+    layout: StructLayout, meaning: Mapping[str, Meaning] | None = None
+) -> list[Field]:
+    """Fields that make a time series: scalar gauges, durations and counters (as ``meaning``
+    says, inferred from the layout alone when not given)."""
+    meaning = meanings(layout) if meaning is None else meaning
+    return [
+        f
+        for f in layout.fields
+        if f.kind in SERIES_KINDS
+        and not is_signal_field(f)
+        and f.name in meaning
+        and meaning[f.name].role in SERIES_ROLES
+    ]
 
 
 def key_field(layout: StructLayout) -> Field | None:

@@ -82,8 +82,11 @@ MAX_STORE_BYTES = 256 << 20
 """Record bytes an event store sets aside at most, whatever its row limit."""
 
 
-def make_store(spec: ExportSpec, config: StoreConfig) -> EventStore | SnapshotStore | None:
-    """The store that fits what a run exports (None when it exports nothing)."""
+def make_store(
+    spec: ExportSpec, config: StoreConfig, program: str = ""
+) -> EventStore | SnapshotStore | None:
+    """The store that fits what a run exports (None when it exports nothing); ``program``, the
+    package's name, helps tell what its fields mean."""
     if spec.key is not None and spec.value is not None:
         return SnapshotStore(
             spec.key,
@@ -100,5 +103,7 @@ def make_store(spec: ExportSpec, config: StoreConfig) -> EventStore | SnapshotSt
             bucket_seconds=config.bucket_seconds,
             series_length=config.series_length,
             max_keys=config.max_keys,
+            program=program,
+            map_name=spec.map_name,
         )
     return None
