@@ -20,6 +20,7 @@ from lmp_tui.runtime.runs.manager import SessionRun
 from lmp_tui.runtime.runs.scripted import ScriptedSource
 from lmp_tui.runtime.stream.store import EventStore
 from lmp_tui.tui.demo import demo_recording, demo_session
+from lmp_tui.tui.screens import ParameterForm
 from lmp_tui.tui.themes import discover_themes
 from lmp_tui.widgets import SparklinePanel
 
@@ -42,10 +43,11 @@ def _snapshots_in_tests_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", SnapshotsDir)
 
 
-def make_app() -> LmpApp:
+def make_app(programs: tuple[str, ...] = PROGRAMS) -> LmpApp:
+    """The app on the demo sessions of ``programs`` (other snapshot modules use it too)."""
     return LmpApp(
         Config(tui=TuiSettings(theme="dark")),
-        programs=[hub.find_builtin(name) for name in PROGRAMS],
+        programs=[hub.find_builtin(name) for name in programs],
         session_factory=demo_session,
         availability=lambda _: None,
         probe_bpf=False,
@@ -59,7 +61,8 @@ async def start(pilot: Pilot, name: str) -> None:
     assert isinstance(app, LmpApp)
     await pilot.press("0", "slash", *name, "enter", "enter")
     await pilot.pause()
-    await pilot.press("enter")
+    if isinstance(app.screen, ParameterForm):
+        await pilot.press("enter")
     for _ in range(200):
         run = app.current_run
         source = run.session.source if run is not None else None
@@ -93,7 +96,8 @@ def settled(app: LmpApp, run: SessionRun) -> bool:
             and table.row_count > 0
             and (not table.following or table.scroll_y == table.max_scroll_y)
         )
-    return view.histogram is not None and view.histogram.up_to_date
+    widget = view.main_widget  # a histogram panel or a sampled map's table
+    return widget is not None and widget.up_to_date
 
 
 def test_start_screen(snap_compare) -> None:  # noqa: ANN001

@@ -12,29 +12,20 @@ import ipaddress
 import random
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_textual_snapshot
-from test_tui_snapshots import SnapshotsDir, start
+from test_tui_snapshots import (
+    _snapshots_in_tests_snapshots,  # noqa: F401 - autouse
+    start,
+)
+from test_tui_snapshots import make_app as make_snapshot_app
 from textual.pilot import Pilot
 
 from lmp_tui.app import LmpApp
-from lmp_tui.runtime.config import Config, TuiSettings
-from lmp_tui.runtime.distribution import hub
 from lmp_tui.tui import demo
-from lmp_tui.tui.demo import demo_session
-from lmp_tui.tui.themes import discover_themes
 
-THEMES = Path(__file__).resolve().parent.parent / "themes"
 PROGRAMS = ("procstat", "tcpstates")
-
-
-@pytest.fixture(autouse=True)
-def _snapshots_in_tests_snapshots(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Autouse, so it is in place before ``snap_compare`` picks the extension.
-    monkeypatch.setattr(pytest_textual_snapshot, "SVGImageExtension", SnapshotsDir)
 
 
 @pytest.fixture(autouse=True)
@@ -101,14 +92,7 @@ def _tcpstates_script(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_app() -> LmpApp:
-    return LmpApp(
-        Config(tui=TuiSettings(theme="dark")),
-        programs=[hub.find_builtin(name) for name in PROGRAMS],
-        session_factory=demo_session,
-        availability=lambda _: None,
-        probe_bpf=False,
-        themes=discover_themes([THEMES]),
-    )
+    return make_snapshot_app(PROGRAMS)
 
 
 def test_procstat_bytes_with_units_80x24(snap_compare) -> None:  # noqa: ANN001
