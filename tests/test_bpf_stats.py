@@ -270,8 +270,9 @@ def test_opensnoop_under_load_costs_what_the_kernel_counted() -> None:
         open_many()
         after = stats.counters_of_id(prog_id)
     assert before is not None and after is not None
-    if others := other_holders():
-        pytest.skip(f"processes {others} keep the BPF statistics on: cannot see them off")
+    # Counting is machine-wide: another holder (a bpftop, a parallel run) keeps it going, and
+    # then this test cannot see ours end. Said as a failure, not skipped past.
+    assert not (others := other_holders()), f"processes {others} keep the BPF statistics on"
     assert after == before
 
 

@@ -3,24 +3,22 @@ percentiles; the toggles driven through the app with the demo sessions."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_tui_pilot import make_app as make_pilot_app
+from test_tui_pilot import wait_for
 from textual.pilot import Pilot
 
 from lmp_tui.app import LmpApp
-from lmp_tui.runtime.config import Config, TuiSettings
 from lmp_tui.runtime.distribution import hub
 from lmp_tui.runtime.runs.manager import SessionRun
 from lmp_tui.runtime.runs.scripted import ScriptedSource, snapshot_batch, snapshot_decoder
 from lmp_tui.runtime.stream.query import Filter, Sort
 from lmp_tui.runtime.stream.store import HistogramEntry, SnapshotStore
-from lmp_tui.tui.demo import demo_session
 from lmp_tui.tui.screens import ParameterForm
-from lmp_tui.tui.themes import discover_themes
 from lmp_tui.widgets import HistogramPanel, ProgramView
 from lmp_tui.widgets.histogram import (
     entry_title,
@@ -193,23 +191,7 @@ def test_samples_between_snapshots_spread_over_the_interval() -> None:
 
 
 def make_app(programs: tuple[str, ...] = ("runqlat", "syscount")) -> LmpApp:
-    return LmpApp(
-        Config(tui=TuiSettings(theme="dark")),
-        programs=[hub.find_builtin(n) for n in programs],
-        session_factory=demo_session,
-        availability=lambda _: None,
-        probe_bpf=False,
-        themes=discover_themes([ROOT / "themes"]),
-    )
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("timed out waiting for the app")
-        await asyncio.sleep(0.02)
+    return make_pilot_app(programs=programs)
 
 
 def loaded(run: SessionRun | None) -> bool:
