@@ -22,32 +22,15 @@ from lmp_tui.runtime.config import Config, TuiSettings
 from lmp_tui.runtime.distribution import hub
 from lmp_tui.runtime.runs.manager import SessionRun
 from lmp_tui.runtime.stream.decode import Decoder
+from lmp_tui.runtime.stream.meaning import to_base
 from lmp_tui.runtime.stream.query import Filter, Sort, parse_filter, select
 from lmp_tui.runtime.stream.recording import RecordingReader
 from lmp_tui.runtime.stream.store import EventStore
 from lmp_tui.tui.screens import ParameterForm
-from lmp_tui.widgets import EventTable
+from lmp_tui.widgets import EventTable, SparklinePanel
+from lmp_tui.widgets.sparklines import format_value, series_meaning
 
 pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("no_leaks")]
-
-PAGE = os.sysconf("SC_PAGE_SIZE")
-ALLOCATION = 64 << 20
-HOG = textwrap.dedent(
-    """
-    import sys, time
-    # procstat reports a task when it is switched out: wake every 50 ms so it is seen before
-    # the allocation too (one long sleep would be a single switch, maybe before we attached).
-    for _ in range(30):
-        time.sleep(0.05)
-    b = bytearray(64 << 20)
-    b[::4096] = b"\\x01" * len(b[::4096])  # touch every page
-    print("allocated", flush=True)
-    # procstat reports a task when it is switched out, at most every 100 ms per task: keep
-    # switching so a report after the allocation is certain (one during it may be the last).
-    for _ in range(300):
-        time.sleep(0.2)
-    """
-)
 
 
 async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -84,7 +67,6 @@ async def test_sigsnoop_and_procstat_live_in_the_app(tmp_path: Path) -> None:
     app = LmpApp(config, programs=programs)
     assert app.bpf_problem is None
     sleeper = subprocess.Popen(["sleep", "60"])
-    hog: subprocess.Popen[str] | None = None
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             sig = await start(pilot, "sigsnoop")
@@ -130,30 +112,9 @@ async def test_sigsnoop_and_procstat_live_in_the_app(tmp_path: Path) -> None:
             assert len(ours) == 1 and ours[0]["pid"] == os.getpid()
 
             proc = await start(pilot, "procstat")
-            assert isinstance(proc.store, EventStore) and proc.store.keyed is not None
+            assert isinstance(proc.store, EventStore) and proc.store.latest is not None
             assert app.current == proc.number
-            hog = subprocess.Popen([sys.executable, "-c", HOG], stdout=subprocess.PIPE, text=True)
-            keyed = proc.store.keyed
-            rise = ALLOCATION * 15 // 16 // PAGE  # 64 MiB in pages, minus some slack
-
-            def risen() -> bool:
-                # From the lowest value, not the first: between fork and exec the child's pid
-                # still reports the parent's (pytest's) memory.
-                series = keyed.series(hog.pid, "rssanon")
-                finite = series[~np.isnan(series)]
-                return len(finite) >= 2 and finite[-1] - finite.min() >= rise
-
-            await wait_for(risen, 20, "procstat's rssanon series for the allocating child")
-            series = keyed.series(hog.pid, "rssanon")
-            finite = series[~np.isnan(series)]
-            assert finite[-1] - finite.min() >= rise and finite[-1] * PAGE >= ALLOCATION
-            assert keyed.label_of(hog.pid).startswith("python")
-            # Picking that pid in the panels shows its series.
-            view = app.views[proc.number]
-            view.choose_key(hog.pid)
-            await pilot.pause(0.3)
-            panel_series = {s.name: s for s in view.query_one("SparklinePanel").series}
-            assert panel_series["rssanon"].latest * PAGE >= ALLOCATION
+            await wait_for(lambda: len(proc.store.latest) > 0, 10, "procstat's first processes")
 
             # Both run at once; switch back and forth, then stop both with keys.
             await pilot.press("1")
@@ -164,7 +125,99 @@ async def test_sigsnoop_and_procstat_live_in_the_app(tmp_path: Path) -> None:
             await wait_for(lambda: proc.state == "stopped", 5, "procstat to stop")
             assert sig.session.program.attached == 0 == proc.session.program.attached
     finally:
-        for child in (sleeper, hog):
-            if child is not None:
-                child.kill()
-                child.wait()
+        sleeper.kill()
+        sleeper.wait()
+
+
+STEPS = textwrap.dedent(
+    """
+    import select, sys, time
+    # procstat reports a task when it is switched out, at most every 100 ms per thread: short
+    # sleeps make sure it is seen before, during and after the allocation.
+    for _ in range(20):
+        time.sleep(0.05)
+    chunks = []
+    for _ in range(8):  # 64 MiB in steps of 8, every page touched
+        chunk = bytearray(8 << 20)
+        chunk[::4096] = b"\\x01" * len(chunk[::4096])
+        chunks.append(chunk)
+        time.sleep(0.3)
+    print("allocated", flush=True)
+    while not select.select([sys.stdin], [], [], 0.1)[0]:  # until the test closes stdin
+        pass
+    """
+)
+
+
+def footer_keys(app: LmpApp) -> dict[str, str]:
+    """What the footer offers now: description -> key."""
+    return {
+        active.binding.description: key
+        for key, active in app.active_bindings.items()
+        if active.binding.show and active.enabled
+    }
+
+
+async def test_procstat_watch_a_process_by_the_footer_keys() -> None:
+    """A child allocating 64 MiB in steps is found with the keys the footer shows (/ to
+    filter by its pid, Enter to watch it); the detail panel's RSS rises by >= 60 MiB in bytes;
+    once it exits its row and the panel say so. At 80x24, where the panel replaces the table."""
+    config = Config(tui=TuiSettings(theme="dark", refresh_rate=10))
+    app = LmpApp(config, programs=[hub.find_builtin("procstat")])
+    child: subprocess.Popen[str] | None = None
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            proc = await start(pilot, "procstat")
+            store = proc.store
+            assert isinstance(store, EventStore) and store.latest is not None
+            view = app.views[proc.number]
+            table = view.table
+            await wait_for(lambda: table.row_count > 0, 10, "procstat's process table")
+            keys = footer_keys(app)
+            assert keys.get("Filter") == "slash" and keys.get("Watch") == "enter", keys
+
+            child = subprocess.Popen(
+                [sys.executable, "-c", STEPS],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            await wait_for(lambda: child.pid in store.latest, 10, "the child's row")
+            await pilot.press(keys["Filter"], *f"pid={child.pid}", "enter")
+            await wait_for(lambda: table.row_count == 1, 5, "the table filtered to the child")
+            assert table.row_values(0)["pid"] == str(child.pid)
+            await pilot.press(keys["Watch"])
+            panel = view.query_one(SparklinePanel)
+            await wait_for(lambda: view.has_class("-show-panels"), 5, "the detail panel")
+            assert panel.title.startswith(f"pid {child.pid} ")
+
+            def rss_bytes() -> np.ndarray:
+                size = next(s for s in panel.series if s.name == "size")
+                values = to_base(series_meaning(size, panel.meanings), size.values)
+                return values[~np.isnan(values)]
+
+            def risen() -> bool:
+                # From the lowest value: between fork and exec the child reports pytest's memory.
+                rss = rss_bytes()
+                return len(rss) >= 2 and rss[-1] - rss.min() >= 60 << 20
+
+            await wait_for(risen, 20, "the child's RSS in the detail panel")
+            size = next(s for s in panel.series if s.name == "size")
+            shown = format_value(series_meaning(size, panel.meanings), size.latest)
+            assert shown.endswith(" MiB") and float(shown.split()[0]) >= 64, shown
+
+            assert child.stdin is not None
+            child.stdin.close()
+            assert child.wait(10) == 0
+            await wait_for(lambda: "exited" in panel.title, 10, "the panel to say it exited")
+            await pilot.press(keys.get("Back", "escape"))  # the panel gives way to the table
+            await wait_for(lambda: table.row_count == 1, 5, "the child's row")
+            assert table.model.values(0)["state"] == "exited"
+
+            await pilot.press("x")
+            await wait_for(lambda: proc.state == "stopped", 5, "procstat to stop")
+            assert proc.session.program.attached == 0
+    finally:
+        if child is not None and child.poll() is None:
+            child.kill()
+            child.wait()

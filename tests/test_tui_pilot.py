@@ -365,6 +365,47 @@ async def test_procstat_key_picks_per_pid_sparklines() -> None:
         assert program_view.key == first_pid
 
 
+async def test_procstat_is_a_process_table_with_htop_keys() -> None:
+    """One row per process sorted by RSS; H lists threads; M, N and I sort as in htop; Enter
+    watches a process (panels and table follow it), Esc goes back to all of them."""
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        run = await start(pilot, "procstat")
+        program_view = view(app, run)
+        table = program_view.table
+        assert table.sort == Sort("size", reverse=True)
+        rows = [table.row_values(i) for i in range(table.row_count)]
+        pids = [r["pid"] for r in rows]
+        assert len(pids) == len(set(pids)) == 8  # the demo's processes, each once
+        assert pids[0] == "1337" and rows[0]["comm"] == "python3"  # the largest RSS first
+        assert [r["state"] for r in rows if r["comm"] == "cron"] == ["exited"]
+        assert "tid" not in table.column_names
+
+        await pilot.press("H")  # threads on demand: python3 has three
+        assert table.column_names[:2] == ["pid", "tid"]
+        threads = [table.row_values(i) for i in range(table.row_count)]
+        assert [t["tid"] for t in threads if t["pid"] == "1337"] == ["1337", "1338", "1339"]
+        await pilot.press("H")
+        assert "tid" not in table.column_names and table.row_count == 8
+
+        await pilot.press("N")
+        assert table.sort == Sort("pid") and table.row_values(0)["pid"] == "101"
+        await pilot.press("I")
+        assert table.sort == Sort("pid", reverse=True)
+        await pilot.press("M")
+        assert table.sort == Sort("size", reverse=True)
+
+        await pilot.press("down", "enter")  # watch the second largest
+        watched = int(rows[1]["pid"])
+        assert program_view.key == watched
+        assert program_view.filter_box.value == f"pid={watched}" and table.row_count == 1
+        panel = program_view.sparklines
+        assert panel.title.startswith(f"pid {watched} ")
+        await pilot.press("escape")
+        assert program_view.key is None and program_view.filter_box.value == ""
+        assert table.row_count == 8 and panel.title == "all events"
+
+
 async def test_no_bpf_opens_says_so_in_one_line_and_offers_the_demo_recordings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
-    # procstat's memory fields are page counts shown as bytes: ``size`` is the whole RSS.
-    "procstat": ("pid", "comm", "size", "rssanon", "rssfile", "rssshmem", "vsize", "vswap"),
     "tcpstates": ("comm", "saddr:sport", "daddr:dport", "oldstate", "newstate", "delta_us"),
+    # procstat's memory fields are page counts shown as bytes: ``size`` is the whole RSS, as
+    # top's RES beside VIRT and SWAP; its parts after them.
+    "procstat": ("pid", "comm", "size", "vsize", "vswap", "rssanon", "rssfile", "rssshmem"),
     "bootstrap": (
         "time",
         "exit_event",

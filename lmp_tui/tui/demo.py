@@ -65,32 +65,44 @@ PROCS = [
 ]
 
 
+THREADS = {"python3": 3, "node": 2}
+"""Demo processes with more than one thread (procstat reports each; the TUI adds them up)."""
+EXITS_AT = {"cron": SECONDS - 4}
+"""A demo process that ends near the end, so its row shows as exited."""
+
+
 def _procstat(rng: random.Random) -> Iterator[list[dict[str, Any]]]:
     for second in range(SECONDS):
         rows = []
         for i, (pid, comm) in enumerate(PROCS):
+            ends = EXITS_AT.get(comm)
+            if ends is not None and second > ends:
+                continue
             grow = 16384 * min(second, 40) // 40 if comm == "python3" else 0
             wobble = rng.randint(0, 64)
             anon = 200 * (i + 1) + grow + wobble
             file = 900 + 50 * i + (second % 10) * 3
             shmem = 10 * i
-            rows.append(
-                {
-                    "pid": pid,
-                    "comm": comm,
-                    "nvcsw": 40 * second + i,
-                    "nivcsw": 3 * second,
-                    "vsize": 60000 + 1000 * i + grow,
-                    "size": anon + file + shmem,
-                    "rssanon": anon,
-                    "rssfile": file,
-                    "rssshmem": shmem,
-                    "vswap": 0,
-                    "vdata": 2000 + grow + 30 * i,
-                    "vstk": 33,
-                    "vpte": 20 + i,
-                }
-            )
+            for thread in range(THREADS.get(comm, 1)):
+                rows.append(
+                    {
+                        "pid": pid,
+                        "tid": pid + thread,
+                        "comm": comm,
+                        "nvcsw": (40 - 10 * thread) * second + i,
+                        "nivcsw": 3 * second,
+                        "vsize": 60000 + 1000 * i + grow,
+                        "size": anon + file + shmem,
+                        "rssanon": anon,
+                        "rssfile": file,
+                        "rssshmem": shmem,
+                        "vswap": 0,
+                        "vdata": 2000 + grow + 30 * i,
+                        "vstk": 33,
+                        "vpte": 20 + i,
+                        "exited": second == ends,
+                    }
+                )
         yield rows
 
 

@@ -5,16 +5,41 @@ wasm app's ``RowStore`` of JSON objects; the table itself knows neither.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..runtime.format.roles import Meaning, Role
 from ..runtime.lazy import np
 from ..runtime.stream.query import Filter, RowView, Sort, select
 from ..runtime.stream.rows import RowStore, cell_text, sort_key
-from ..runtime.stream.store import EventStore, FrozenRows
+from ..runtime.stream.store import EventStore, FrozenRows, LatestRows
 from .column_sets import default_columns, usable
 from .formatting import Column, columns, joined_fields, time_column
+
+LABELS = ("comm", "task", "name")
+STATE = "state"
+"""The column that marks a row whose key ended (``exited``), in a ``KeyRows`` table."""
+SORTED_BY: dict[str, str] = {"procstat": "size"}
+"""What a state table opens sorted by, largest first, when not its first shown gauge."""
+
+
+def state_column(exit: str) -> Column:
+    """``exited`` for a row whose last report said so, else blank."""
+
+    def format(rows: np.ndarray) -> list[str]:
+        return np.where(rows[exit].astype(bool), "exited", "").tolist()
+
+    return Column(STATE, len("exited"), False, format)
+
+
+def opening_sort(program: str, meanings: Mapping[str, Meaning], shown: Sequence[str]) -> Sort:
+    """The order a state table opens in: the program's choice, else its first shown gauge
+    (as top opens by CPU and htop users press M for memory), largest first."""
+    name = SORTED_BY.get(program)
+    if name not in shown:
+        name = next((n for n in shown if n in meanings and meanings[n].role == Role.GAUGE), None)
+    return Sort(name, reverse=True) if name is not None else Sort()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +165,87 @@ class StoreRows:
         if where and len(source.arrival()):
             return f"no events match {where.text!r}"
         return "paused (no events yet)" if frozen else "waiting for events…"
+
+
+class KeyRows(StoreRows):
+    """Events that report state (procstat: a process's memory) as top lists them: one row per
+    key with its latest values, marked once it ended, threads instead of processes on demand
+    (``show_threads``). The time column says when a row was last reported."""
+
+    def __init__(
+        self, store: EventStore, program: str = "", shown: Sequence[str] | None = None
+    ) -> None:
+        assert store.latest is not None, "KeyRows needs a store that keeps latest rows"
+        self.latest: LatestRows = store.latest
+        self.threads = False
+        self.sort = Sort()
+        super().__init__(store, program, shown)
+
+    @property
+    def has_threads(self) -> bool:
+        return self.store.latest_threads is not None
+
+    def use_program(self, program: str, shown: Sequence[str] | None = None) -> None:
+        self.program = program
+        layout, exit = self.store.layout, self.store.exit
+        clock = time_column(layout)
+        fields = [c for c in columns(layout, program) if c.name != exit]
+        marks = [state_column(exit)] if exit is not None else []
+        self.available = [*fields, *marks, clock]
+        names = [c.name for c in self.available]
+        # The program's columns less the time (when a process was last reported says little
+        # about it; it stays in the chooser), the state after the label.
+        joined = joined_fields(layout, program)
+        wanted = default_columns(program, names, joined, clock.name)[1:]
+        if marks:
+            label = next((i for i, n in enumerate(wanted) if n in LABELS), 0)
+            wanted.insert(label + 1, STATE)
+        self.default = wanted
+        self.show(usable(shown or (), names) or self.default)
+        self.sort = opening_sort(program, self.store.meanings, self.shown)
+        """The order the table opens in."""
+
+    def show_threads(self, threads: bool) -> None:
+        """List threads (True) or processes; the shown columns gain or lose the thread id
+        (after the process's)."""
+        source = self.store.latest_threads
+        process = self.store.latest
+        if source is None or process is None or threads == self.threads:
+            return
+        self.threads = threads
+        self.latest = source if threads else process
+        names = [n for n in self.shown if n != source.key]
+        if threads:
+            at = names.index(process.key) + 1 if process.key in names else 0
+            names.insert(at, source.key)
+        self.show(names)
+
+    @property
+    def generation(self) -> int:
+        return -2 if self._frozen is not None else self.latest.generation
+
+    def query(self, sort: Sort, where: Filter) -> int:
+        source = self._frozen if self._frozen is not None else self.latest
+        self._view = select(source, sort, where)
+        return len(self._view)
+
+    def freeze(self, frozen: bool) -> None:
+        self._frozen = self.latest.freeze() if frozen else None
+        self._frozen_times = self.latest.last.copy() if frozen else None
+
+    @property
+    def _rows(self) -> np.ndarray:
+        return self._frozen.rows if self._frozen is not None else self.latest.rows
+
+    @property
+    def _times(self) -> np.ndarray:
+        return self._frozen_times if self._frozen_times is not None else self.latest.last
+
+    def empty_note(self, where: Filter, frozen: bool) -> str:
+        if where and len(self.latest):
+            return f"nothing matches {where.text!r}"
+        what = "threads" if self.threads else "processes"
+        return f"paused (no {what} yet)" if frozen else f"waiting for {what}…"
 
 
 class DictRows:

@@ -1,5 +1,8 @@
 """``EventTable``: a program's events as a ``VirtualTable`` over its store, filterable, with
-the columns the user chose (``c``), remembered per program in the config file."""
+the columns the user chose (``c``), remembered per program in the config file.
+``ProcessTable``: the same for events that report state (procstat), one row per process as
+top and htop list them, with their keys: Enter watches a process, ``H`` shows threads, ``M``
+sorts by memory."""
 
 from __future__ import annotations
 
@@ -9,10 +12,10 @@ from typing import ClassVar
 from textual.binding import Binding, BindingType
 
 from ..runtime.config import Config, save_columns
-from ..runtime.stream.query import Filter
+from ..runtime.stream.query import Filter, Sort
 from ..runtime.stream.store import EventStore
 from ..tui.column_sets import with_choice
-from ..tui.table_models import StoreRows
+from ..tui.table_models import KeyRows, StoreRows
 from .virtual_table import VirtualTable
 
 
@@ -35,10 +38,14 @@ class EventTable(VirtualTable):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(StoreRows(store), name=name, id=id, classes=classes)
+        super().__init__(self.model_for(store), name=name, id=id, classes=classes)
         self.store = store
         self.program = program
         """Whose events (None: the view around it says, once mounted)."""
+
+    @staticmethod
+    def model_for(store: EventStore) -> StoreRows:
+        return StoreRows(store)
 
     def on_mount(self) -> None:
         # Before the table's first draw (VirtualTable.on_mount runs after this one).
@@ -105,3 +112,48 @@ class EventTable(VirtualTable):
             save_columns(config.path, chosen)
         except (OSError, ValueError) as exc:
             self.notify(f"columns not saved: {exc}", severity="warning", markup=False)
+
+
+class ProcessTable(EventTable):
+    """One row per process (per thread with ``H``), its latest state; opens sorted as the
+    program says (procstat: by resident memory, largest first)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Watch", id="events.pick"),
+        Binding("H", "toggle_threads", "Threads", id="events.threads"),
+        Binding("M", "sort_memory", "Sort RSS", id="events.sort_memory"),
+        Binding("N", "sort_key", "Sort PID", show=False, id="events.sort_key"),
+        Binding("I", "invert_sort", "Invert sort", show=False, id="events.invert"),
+    ]
+
+    model: KeyRows
+
+    @staticmethod
+    def model_for(store: EventStore) -> StoreRows:
+        return KeyRows(store)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.following = False
+        self.set_sort(self.model.sort)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_threads":
+            return self.model.has_threads
+        return True
+
+    def action_toggle_threads(self) -> None:
+        self.model.show_threads(not self.model.threads)
+        self.columns_changed()
+        self.post_message(self.StateChanged(self))
+
+    def action_sort_memory(self) -> None:
+        sort = self.model.sort
+        if sort.field is not None:
+            self.set_sort(Sort(sort.field, reverse=True))
+
+    def action_sort_key(self) -> None:
+        self.set_sort(Sort(self.model.latest.key))
+
+    def action_invert_sort(self) -> None:
+        self.set_sort(Sort(self.sort.field, not self.sort.reverse))

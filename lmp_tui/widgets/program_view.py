@@ -22,7 +22,7 @@ from ..runtime.errors import LmpError
 from ..runtime.runs.manager import SessionRun
 from ..runtime.stream.query import Filter, parse_filter
 from ..runtime.stream.store import EventStore, SnapshotStore
-from .event_table import EventTable
+from .event_table import EventTable, ProcessTable
 from .histogram import HistogramPanel
 from .map_table import MapTable
 from .run_view import RunView
@@ -40,7 +40,7 @@ class ProgramView(RunView):
         Binding("slash", "filter", "Filter", id="events.filter"),
         Binding("k", "pick_key", "Top keys", id="panel.keys"),
         Binding("p", "toggle_panels", "Panels", id="view.panels"),
-        Binding("escape", "focus_main", "Back to table", show=False, id="view.focus_main"),
+        Binding("escape", "back", "Back", id="view.back"),
         # Replays only (space pauses the table, arrows move its cursor: these keys are free).
         Binding("P", "replay_pause", "Pause replay", id="replay.pause"),
         Binding("full_stop,shift+right", "replay_seek(5)", "+5 s", show=False, id="replay.forward"),
@@ -83,7 +83,8 @@ class ProgramView(RunView):
         replay = run.replay
         self.timeline = ReplayTimeline(replay, id="timeline") if replay is not None else None
         if isinstance(store, EventStore):
-            self.events = EventTable(store, id="events")
+            table = ProcessTable if store.latest is not None else EventTable
+            self.events = table(store, id="events")
             if store.keyed is not None:
                 self.top_keys = TopKeysTable(store.keyed, id="top-keys")
         elif isinstance(store, SnapshotStore) and store.hist is None:
@@ -166,6 +167,8 @@ class ProgramView(RunView):
         if keyed is not None and self.key is not None and self.key in keyed:
             label = keyed.label_of(self.key)
             title = f"{keyed.key.name} {self.key}" + (f" ({label})" if label else "")
+            if store.latest is not None and store.latest.exited(self.key):
+                title += " exited"
             # this key's own events, not the program's
             series = [Series("events/s", keyed.rate(self.key))]
             series += [Series(name, keyed.series(self.key, name)) for name in keyed.names]
@@ -184,8 +187,19 @@ class ProgramView(RunView):
     # -- key and ranking -----------------------------------------------------------------------
 
     def choose_key(self, key: int | None) -> None:
-        """Show one key's series in the panels (None: all events)."""
+        """Watch one key (None: all): the panels show its series and the table only its rows
+        (a ``pid=N`` term in the filter box, where the user sees it and can edit it)."""
         self.key = key
+        store = self.run.store
+        if isinstance(store, EventStore) and store.keyed is not None and self.events is not None:
+            name = store.keyed.key.name
+            terms = [t for t in self.filter_box.value.split() if not _is_term_on(t, name)]
+            if key is not None:
+                terms.append(f"{name}={key}")
+            self.filter_box.value = " ".join(terms)
+            self.apply_filter(self.filter_box.value)
+        if self.top_keys is not None:
+            self.top_keys.chosen = key
         self.refresh_data()
 
     def on_top_keys_table_key_chosen(self, event: TopKeysTable.KeyChosen) -> None:
@@ -197,10 +211,11 @@ class ProgramView(RunView):
         store = self.run.store
         if isinstance(store, EventStore) and store.keyed is not None:
             value = event.values.get(store.keyed.key.name)
-            if value is not None:
-                if self.top_keys is not None:
-                    self.top_keys.chosen = int(value)
+            if value is not None and value.strip().isdigit():
                 self.choose_key(int(value))
+                if self.screen.has_class("-narrow"):  # the panels take the table's place
+                    self.add_class("-show-panels")
+                    self.remove_class("-hide-panels")
 
     def on_sparkline_panel_series_highlighted(
         self, event: SparklinePanel.SeriesHighlighted
@@ -236,7 +251,23 @@ class ProgramView(RunView):
         box.remove_class("-invalid")
         error.remove_class("-shown")
         self.table.set_filter(where)
+        self._key_from(where)
         return True
+
+    def _key_from(self, where: Filter) -> None:
+        """A ``pid=N`` typed in the filter watches N; removing it goes back to all keys."""
+        keyed = self.table.store.keyed
+        if keyed is None:
+            return
+        wanted = [
+            c.value for c in where.conditions if c.field == keyed.key.name and c.op in ("=", "==")
+        ]
+        key = int(wanted[0]) if len(wanted) == 1 else None
+        if key != self.key:
+            self.key = key
+            if self.top_keys is not None:
+                self.top_keys.chosen = key
+            self.refresh_data()
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -247,6 +278,10 @@ class ProgramView(RunView):
             return isinstance(store, EventStore)
         if action == "pick_key":
             return isinstance(store, EventStore) and store.keyed is not None
+        if action == "back":  # shown in the footer only when there is somewhere to go back to
+            return (
+                self.key is not None or self.has_class("-show-panels") or not self._main_focused()
+            )
         if action.startswith("replay_"):
             return self.run.replay is not None and self.run.state == "running"
         return True
@@ -271,9 +306,17 @@ class ProgramView(RunView):
         if not self.has_class("-show-panels") or not self.screen.has_class("-narrow"):
             self.focus_main()
 
-    def action_focus_main(self) -> None:
-        self.remove_class("-show-panels")
-        self.focus_main()
+    def action_back(self) -> None:
+        """Esc: from the panels back to the table, then from one key back to all."""
+        if self.has_class("-show-panels") or not self._main_focused():
+            self.remove_class("-show-panels")
+            self.focus_main()
+        elif self.key is not None:
+            self.choose_key(None)
+
+    def _main_focused(self) -> bool:
+        widget = self.main_widget
+        return widget is not None and widget.has_focus
 
     # -- replay --------------------------------------------------------------------------------
 
@@ -312,3 +355,8 @@ class ProgramView(RunView):
         if self.timeline is not None:
             self.timeline.refresh_state()
         self.update_status()
+
+
+def _is_term_on(term: str, field: str) -> bool:
+    """``term`` is a condition on ``field`` (``pid=12``, ``pid>3``)."""
+    return term.startswith(field) and term[len(field) :][:1] in ("=", "!", "<", ">", "~")

@@ -14,6 +14,7 @@ const volatile struct event * __eunomia_dummy_event_ptr __attribute__((unused));
 
 #define MAX_ENTRIES 10240
 #define PAGE_SHIFT_4K 12
+#define PF_KTHREAD 0x00200000	/* include/linux/sched.h */
 
 /* mm counter indexes (enum in include/linux/mm_types_task.h) */
 #define IDX_FILEPAGES 0
@@ -24,11 +25,11 @@ const volatile struct event * __eunomia_dummy_event_ptr __attribute__((unused));
 /// Only report this process (matches tgid or thread id; 0 = all)
 /// @cmdarg {"default": 0, "short": "p", "long": "pid"}
 const volatile pid_t filtered_pid = 0;
-/// Minimum interval between two reports for the same pid, in milliseconds
+/// Minimum interval between two reports for the same thread, in milliseconds
 /// @cmdarg {"default": 100, "short": "i", "long": "interval"}
 const volatile unsigned long long min_interval_ms = 100;
 
-/* pid -> ktime (ns) of the last emitted event for that pid */
+/* thread id -> ktime (ns) of the last emitted event for that thread */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MAX_ENTRIES);
@@ -66,44 +67,13 @@ struct mm_struct___new {
 		__v < 0 ? 0 : __v;						\
 	})
 
-/* 6.18: btf_trace_sched_switch(void *, bool preempt, struct task_struct *prev,
- *                              struct task_struct *next, unsigned int prev_state) */
-SEC("tp_btf/sched_switch")
-int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev,
-	     struct task_struct *next, unsigned int prev_state)
+static __always_inline void fill_memory(struct event *e, struct mm_struct *mm)
 {
-	struct mm_struct *mm;
-	struct event *e;
-	__u64 now, *last;
-	__u32 pid, tgid;
 	long long file, anon, shmem;
-
-	pid = BPF_CORE_READ(prev, pid);
-	tgid = BPF_CORE_READ(prev, tgid);
-	if (filtered_pid && pid != filtered_pid && tgid != filtered_pid)
-		return 0;
-
-	mm = BPF_CORE_READ(prev, mm);
-	if (!mm)
-		return 0;	/* kernel thread */
-
-	now = bpf_ktime_get_ns();
-	last = bpf_map_lookup_elem(&last_emit, &pid);
-	if (last && now - *last < min_interval_ms * 1000000ULL)
-		return 0;
-	bpf_map_update_elem(&last_emit, &pid, &now, BPF_ANY);
-
-	if (!lmp_reserve(e))
-		return 0;
 
 	file = READ_MM_COUNTER(mm, IDX_FILEPAGES);
 	anon = READ_MM_COUNTER(mm, IDX_ANONPAGES);
 	shmem = READ_MM_COUNTER(mm, IDX_SHMEMPAGES);
-
-	e->pid = pid;
-	BPF_CORE_READ_INTO(&e->comm, prev, comm);
-	e->nvcsw = BPF_CORE_READ(prev, nvcsw);
-	e->nivcsw = BPF_CORE_READ(prev, nivcsw);
 	e->vsize = BPF_CORE_READ(mm, total_vm);
 	e->rssfile = file;
 	e->rssanon = anon;
@@ -113,6 +83,82 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev,
 	e->vdata = BPF_CORE_READ(mm, data_vm);
 	e->vstk = BPF_CORE_READ(mm, stack_vm);
 	e->vpte = BPF_CORE_READ(mm, pgtables_bytes.counter) >> PAGE_SHIFT_4K;
+}
+
+static __always_inline void fill_task(struct event *e, struct task_struct *task)
+{
+	e->pid = BPF_CORE_READ(task, tgid);
+	e->tid = BPF_CORE_READ(task, pid);
+	BPF_CORE_READ_INTO(&e->comm, task, comm);
+	e->nvcsw = BPF_CORE_READ(task, nvcsw);
+	e->nivcsw = BPF_CORE_READ(task, nivcsw);
+}
+
+static __always_inline bool filtered_out(struct task_struct *task)
+{
+	return filtered_pid && BPF_CORE_READ(task, pid) != filtered_pid &&
+	       BPF_CORE_READ(task, tgid) != filtered_pid;
+}
+
+/* 6.18: btf_trace_sched_switch(void *, bool preempt, struct task_struct *prev,
+ *                              struct task_struct *next, unsigned int prev_state) */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	struct mm_struct *mm;
+	struct event *e;
+	__u64 now, *last;
+	__u32 tid;
+
+	if (filtered_out(prev))
+		return 0;
+	mm = BPF_CORE_READ(prev, mm);
+	if (!mm)
+		return 0;	/* kernel thread */
+
+	tid = BPF_CORE_READ(prev, pid);
+	now = bpf_ktime_get_ns();
+	last = bpf_map_lookup_elem(&last_emit, &tid);
+	if (last && now - *last < min_interval_ms * 1000000ULL)
+		return 0;
+	bpf_map_update_elem(&last_emit, &tid, &now, BPF_ANY);
+
+	if (!lmp_reserve(e))
+		return 0;
+	fill_task(e, prev);
+	fill_memory(e, mm);
+	e->exited = false;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Every thread's exit forgets its rate limit; the last thread's reports the process gone (its
+ * row is marked exited rather than left looking alive). do_exit() has counted the thread out of
+ * signal->live before this tracepoint on every kernel; whether mm is still there depends on the
+ * version, so the memory fields are those of the last report when it is not (zeros: the TUI
+ * keeps the values it had). Only the task argument is read: older kernels pass no more. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_exit, struct task_struct *task)
+{
+	struct mm_struct *mm;
+	struct event *e;
+	__u32 tid;
+
+	tid = BPF_CORE_READ(task, pid);
+	bpf_map_delete_elem(&last_emit, &tid);
+	if (filtered_out(task) || BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		return 0;
+
+	if (!lmp_reserve(e))
+		return 0;
+	fill_task(e, task);
+	mm = BPF_CORE_READ(task, mm);
+	if (mm)
+		fill_memory(e, mm);
+	e->exited = true;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -8,8 +8,10 @@ key, a label, a signal, a series: only gauges, durations and counters' rates, by
 ``format.roles`` gives it) is decided in ``fields``. Nothing here knows about a UI.
 """
 
-from .events import EventStore, FrozenRows
+from .events import EventStore
 from .fields import is_signal_field, parse_signal, signal_name
+from .frozen import FrozenRows
+from .latest import LatestRows, ThreadTotals
 from .series import KeyedSeries
 from .sink import StoreConfig, StoreSink, make_store
 from .snapshots import HistogramEntry, SnapshotStore
@@ -19,9 +21,11 @@ __all__ = [
     "FrozenRows",
     "HistogramEntry",
     "KeyedSeries",
+    "LatestRows",
     "SnapshotStore",
     "StoreConfig",
     "StoreSink",
+    "ThreadTotals",
     "is_signal_field",
     "make_store",
     "parse_signal",

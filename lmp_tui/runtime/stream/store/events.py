@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ...format.layout import StructLayout
-from ...format.roles import meanings
+from ...format.roles import Role, meanings
 from ...lazy import np
 from ..decode import numpy_dtype
-from .fields import key_field, label_field, series_fields
+from .fields import describes_state, exit_field, key_field, label_field, series_fields, thread_field
+from .frozen import FrozenRows
+from .latest import LatestRows, ThreadTotals
 from .series import (
     DEFAULT_BUCKET_SECONDS,
     DEFAULT_MAX_KEYS,
@@ -20,24 +20,6 @@ from .series import (
 )
 
 DEFAULT_CAPACITY = 10_000
-
-
-@dataclass(slots=True)
-class FrozenRows:
-    """A copy of a store's rows at one moment (what a paused view shows).
-
-    The copy keeps the store's slots, so the indices of a view shown at that moment stay
-    valid for it: pausing needs no query.
-    """
-
-    layout: StructLayout
-    rows: np.ndarray
-    order: np.ndarray
-    """Slots of the stored rows, oldest first."""
-    generation: int = 0
-
-    def arrival(self) -> np.ndarray:
-        return self.order
 
 
 class EventStore:
@@ -87,6 +69,29 @@ class EventStore:
             if kf is not None
             else None
         )
+        tf = thread_field(layout, kf)
+        ef = exit_field(layout)
+        self.exit = ef.name if ef is not None else None
+        counters = [f.name for f in fields if self.meanings[f.name].role == Role.COUNTER]
+        self.threads_fold = (
+            ThreadTotals(kf.name, tf.name, counters)
+            if kf is not None and tf is not None and counters
+            else None
+        )
+        """Threads' running totals summed per process, for the series and the latest rows."""
+        state = kf is not None and describes_state(layout, self.meanings)
+        self.latest = (
+            LatestRows(layout, self.dtype, kf.name, exit=self.exit)
+            if state and kf is not None
+            else None
+        )
+        """Each key's latest row (procstat: a process), when events describe state."""
+        self.latest_threads = (
+            LatestRows(layout, self.dtype, tf.name, exit=self.exit, ends_by=kf.name)
+            if self.latest is not None and kf is not None and tf is not None
+            else None
+        )
+        """Each thread's latest row, for a table that shows threads."""
 
     def __len__(self) -> int:
         return self.size
@@ -117,8 +122,9 @@ class EventStore:
         self.last_time = None
         self.axis.clear()
         self.series.clear()
-        if self.keyed is not None:
-            self.keyed.clear()
+        for part in (self.keyed, self.threads_fold, self.latest, self.latest_threads):
+            if part is not None:
+                part.clear()
         self.generation += 1
 
     def add_shed(self, count: int) -> None:
@@ -152,12 +158,32 @@ class EventStore:
         self.series.roll(shift)
         if self.keyed is not None:
             self.keyed.roll(shift)
+        if self.latest_threads is not None:
+            self.latest_threads.add(arr, time)  # threads' own totals
+        if self.threads_fold is not None:
+            arr = self.threads_fold.fold(arr, time)
+        if self.latest is not None:
+            self.latest.add(arr, time)
+        if self.exit is not None and len(arr):
+            ends = arr[self.exit].astype(bool)
+            if ends.any():
+                # A last report is an end, not a sample: series stop there, not draw it.
+                self._end(arr[ends])
+                arr = arr[~ends]
         column = self.axis.column_of(bucket)
         if column is None or not len(arr):
             return
         # The keys' counters make the all-events rates: one running total per key.
         increases = self.keyed.add(arr, column, time) if self.keyed is not None else None
         self.series.add(arr, column, increases)
+
+    def _end(self, last: np.ndarray) -> None:
+        """Keys whose last report ``last`` holds have ended."""
+        if self.keyed is not None:
+            keys = last[self.keyed.key.name]
+            self.keyed.end(keys)
+            if self.threads_fold is not None:
+                self.threads_fold.end(keys)
 
     def arrival(self) -> np.ndarray:
         """Indices into ``rows`` of the stored events, oldest first."""

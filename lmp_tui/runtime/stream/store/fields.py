@@ -12,6 +12,10 @@ from ...format.layout import Field, FieldKind, StructLayout
 from ...format.roles import Meaning, Role, meanings
 
 KEY_FIELD_NAMES = ("pid", "tgid", "tid")
+THREAD_FIELD_NAMES = {"pid": "tid", "tgid": "pid"}
+"""The field that names a thread of the key's process: bcc's ``pid``/``tid`` (the kernel's
+``tgid``/``pid``)."""
+EXIT_FIELD_NAMES = ("exited",)
 LABEL_FIELD_NAMES = ("comm", "task", "name")
 SIGNAL_FIELD_NAMES = frozenset({"sig", "signal", "signo", "signum"})
 SERIES_KINDS = frozenset({FieldKind.INT, FieldKind.FLOAT, FieldKind.BOOL})
@@ -73,6 +77,31 @@ def key_field(layout: StructLayout) -> Field | None:
             if f.name == name and f.kind == FieldKind.INT:
                 return f
     return None
+
+
+def thread_field(layout: StructLayout, key: Field | None) -> Field | None:
+    """The integer field naming the thread within ``key``'s process, or None."""
+    name = THREAD_FIELD_NAMES.get(key.name) if key is not None else None
+    for f in layout.fields:
+        if f.name == name and f.kind == FieldKind.INT:
+            return f
+    return None
+
+
+def exit_field(layout: StructLayout) -> Field | None:
+    """A field that marks an event as its key's last report (procstat's ``exited``)."""
+    for f in layout.fields:
+        if f.name in EXIT_FIELD_NAMES and f.kind in (FieldKind.BOOL, FieldKind.INT):
+            return f
+    return None
+
+
+def describes_state(layout: StructLayout, meaning: Mapping[str, Meaning]) -> bool:
+    """Events that report a key's state (a gauge, as procstat's memory) rather than something
+    that happened: their table lists each key's latest, as top does."""
+    return key_field(layout) is not None and any(
+        meaning[f.name].role == Role.GAUGE for f in series_fields(layout, meaning)
+    )
 
 
 def label_field(layout: StructLayout) -> Field | None:

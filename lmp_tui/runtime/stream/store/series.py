@@ -317,6 +317,13 @@ class KeyedSeries:
         totals = np.where(ok, delta, 0.0).sum(axis=0)
         return {self.names[c]: float(t) for c, t in zip(counters.tolist(), totals, strict=True)}
 
+    def end(self, keys: np.ndarray) -> None:
+        """``keys`` ended: their levels are no longer carried forward (a graph stops where
+        the process did) and they rank last by a gauge."""
+        rows = [r for k in keys.tolist() if (r := self._rows.get(int(k))) is not None]
+        if rows:
+            self.latest[rows] = np.nan
+
     def series(self, key: int, name: str) -> np.ndarray:
         """Field ``name`` of ``key`` per complete bucket (NaN before the key was first seen):
         a gauge's latest value, a counter's rate per second."""
