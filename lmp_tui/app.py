@@ -55,7 +55,7 @@ from .tui.messages import BatchDecoded, ProgramStarted, ProgramStopped, RunSampl
 from .tui.replay import WASM_SUFFIX, openable_files
 from .tui.runner import RunSettings, SessionFactory, live_session
 from .tui.screens import KeyInfo, KeysScreen, OpenScreen, ParameterForm
-from .tui.themes import ThemeFile, default_theme, discover_themes
+from .tui.themes import ThemeFile, ansi_color, default_theme, discover_themes, no_color
 from .widgets.details import ProgramDetails
 from .widgets.event_table import EventTable
 from .widgets.program_view import ProgramView
@@ -137,7 +137,7 @@ class LmpApp(App[None]):
         replays: Iterable[Path] = (),
         wasm: tuple[Path, list[str]] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(ansi_color=ansi_color())
         self.initial_replays = [Path(p) for p in replays]
         self.initial_wasm = wasm
         self.config = config or load_config()
@@ -164,7 +164,8 @@ class LmpApp(App[None]):
                 where = str(theme_file.path) if theme_file.path else f"<theme {theme_file.name}>"
                 self.stylesheet.add_source(theme_file.css, read_from=(where, "theme"))
         self.theme_problem: str | None = None
-        wanted = self.settings.theme or default_theme()
+        # NO_COLOR wins over a configured theme, as no-color.org asks of every program.
+        wanted = default_theme() if no_color() else self.settings.theme or default_theme()
         if wanted not in self.available_themes:
             fallback = "dark" if "dark" in self.lmp_themes else next(iter(self.lmp_themes))
             self.theme_problem = f"no theme named {wanted!r}; using {fallback!r}"

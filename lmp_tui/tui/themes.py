@@ -37,9 +37,46 @@ DEFAULT_THEME = "dark"
 NO_COLOR_THEME = "mono"
 
 
+def no_color() -> bool:
+    """The user asked for no colour (https://no-color.org).
+
+    Textual's own test, word for word (``App.__init__``: ``environ.pop("NO_COLOR", None) is not
+    None``): set, even to an empty string. Testing anything else (no-color.org's "non-empty")
+    would leave ``NO_COLOR=`` with Textual's filter but without :func:`ansi_color`'s fix below.
+    """
+    return "NO_COLOR" in os.environ
+
+
 def default_theme() -> str:
-    """Monochrome when the user asked for no colour (https://no-color.org), else dark."""
-    return NO_COLOR_THEME if "NO_COLOR" in os.environ else DEFAULT_THEME
+    """Monochrome when the user asked for no colour, else dark."""
+    return NO_COLOR_THEME if no_color() else DEFAULT_THEME
+
+
+def ansi_color() -> bool | None:
+    """The ``ansi_color`` to give ``App.__init__``: ``True`` under NO_COLOR, else ``None``.
+
+    Why (issue 14, black on black): with NO_COLOR set, ``App.__init__`` adds an output filter
+    once, chosen by the theme current at that moment::
+
+        self._filters.append(NoColor() if self.native_ansi_color else Monochrome())
+
+    ``native_ansi_color`` is ``ansi_color`` if given, else ``current_theme.ansi``. An app that
+    picks its theme after ``super().__init__()`` is still on ``textual-dark`` (``ansi=False``)
+    there, so it gets ``Monochrome`` for good, and switching to the mono theme later does not
+    swap it (``_watch_ansi_color``/``_refresh_truecolor_filter`` only toggle the
+    ``ANSIToTruecolor`` filter). ``Monochrome`` maps each colour through
+    ``Color.from_rich_color(c).monochrome``: the terminal default (``ansi_default``, every colour
+    of the mono theme) is ``Color(0, 0, 0, ansi=-1)``, and ``.monochrome`` keeps r, g, b and drops
+    the ``ansi`` mark, so foreground and background both leave as #000000 (SGR 38;5;16 and
+    48;5;16 on a 256-colour terminal). ``run_test`` renders without the driver's filters, which
+    is why no snapshot saw it.
+
+    ``ansi_color=True`` makes the filter ``NoColor`` instead, which replaces every colour by the
+    terminal's default (SGR 39/49) and keeps bold, underline and reverse: readable on any
+    palette, with emphasis and cursors by attributes (``themes/mono.tcss``). It also turns the
+    ``ANSIToTruecolor`` filter off, which has nothing left to convert.
+    """
+    return True if no_color() else None
 
 
 PALETTE = (
