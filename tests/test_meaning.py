@@ -22,12 +22,14 @@ from lmp_tui.runtime.format.layout import Field, FieldKind, StructLayout
 from lmp_tui.runtime.format.package import ExportSpec
 from lmp_tui.runtime.format.roles import Meaning, Role, meanings
 from lmp_tui.runtime.format.syscalls import syscall_name, syscall_names, syscall_number
+from lmp_tui.runtime.stream import meaning as meaning_module
 from lmp_tui.runtime.stream.batch import Batch
 from lmp_tui.runtime.stream.decode import Decoded, Decoder, Decoders
 from lmp_tui.runtime.stream.meaning import (
     MOUNT_FLAGS,
     OPEN_FLAGS,
     Endpoint,
+    Transition,
     column_strings,
     ecli_enum_strings,
     endpoint_strings,
@@ -44,6 +46,8 @@ from lmp_tui.runtime.stream.meaning import (
     per_distinct,
     timestamp_strings,
     to_base,
+    transition_strings,
+    transitions,
     umount_flags,
     unit_label,
     value_strings,
@@ -333,6 +337,88 @@ def test_upstream_endpoints_pair_by_side():
     assert Endpoint("saddr", "src_port").name == "saddr:src_port"
 
 
+# -- transitions ----------------------------------------------------------------------------------
+
+# include/net/tcp_states.h numbers
+ESTABLISHED, SYN_SENT, FIN_WAIT1, CLOSE = 1, 2, 4, 7
+
+
+def test_hub_tcpstates_states_join_into_one_transition():
+    tcp = hub_layout("tcpstates")
+    assert transitions(tcp) == [Transition("oldstate", "newstate")]
+    assert Transition("oldstate", "newstate").name == "oldstate→newstate"
+    arr = rows(
+        tcp,
+        {"oldstate": CLOSE, "newstate": SYN_SENT},
+        {"oldstate": SYN_SENT, "newstate": ESTABLISHED},
+        {"oldstate": CLOSE, "newstate": SYN_SENT},
+        {"oldstate": ESTABLISHED, "newstate": 99},  # no name: the number, as the field shows it
+    )
+    assert transition_strings(tcp, arr, Transition("oldstate", "newstate")) == [
+        "CLOSE → SYN_SENT",
+        "SYN_SENT → ESTABLISHED",
+        "CLOSE → SYN_SENT",
+        "ESTABLISHED → 99",
+    ]
+    assert transition_strings(tcp, arr[:0], Transition("oldstate", "newstate")) == []
+
+
+def test_upstream_integer_states_join_by_their_table():
+    """libbpf-tools' tcpstates: ``int oldstate, newstate``, named by the kernel's table."""
+    fields = (
+        Field("family", FieldKind.INT, 0, 2, "__u16"),
+        Field("sport", FieldKind.INT, 2, 2, "__u16"),
+        Field("oldstate", FieldKind.INT, 4, 4, "int", True),
+        Field("newstate", FieldKind.INT, 8, 4, "int", True),
+    )
+    layout = StructLayout("event", 12, fields)
+    assert transitions(layout) == [Transition("oldstate", "newstate")]
+    arr = rows(layout, {"oldstate": ESTABLISHED, "newstate": FIN_WAIT1})
+    assert transition_strings(layout, arr, transitions(layout)[0]) == ["ESTABLISHED → FIN_WAIT1"]
+
+
+def test_transitions_need_two_sides_of_one_enum():
+    states = (("S_UP", 1), ("S_DOWN", 2))
+    other = (("K_A", 1), ("K_B", 2))
+
+    def enum(name: str, offset: int, values: tuple[tuple[str, int], ...] = states) -> Field:
+        return Field(name, FieldKind.ENUM, offset, 4, "enum e", enum_values=values)
+
+    def pairs(*fields: Field) -> list[Transition]:
+        return transitions(StructLayout("event", 4 * len(fields), fields))
+
+    # old/new, prev/next, from/to, any case, with or without an underscore
+    assert pairs(enum("prev_state", 0), enum("next_state", 4)) == [
+        Transition("prev_state", "next_state")
+    ]
+    assert pairs(enum("NewLink", 0), enum("OldLink", 4)) == [Transition("OldLink", "NewLink")]
+    assert pairs(enum("from", 0), enum("to", 4)) == [Transition("from", "to")]
+    # not one enum, no partner, another suffix, or no enum at all: left alone
+    assert pairs(enum("oldstate", 0), enum("newstate", 4, other)) == []
+    assert pairs(enum("oldstate", 0), enum("state", 4)) == []
+    assert pairs(enum("oldstate", 0), enum("newmode", 4)) == []
+    ids = (Field("old_pid", FieldKind.INT, 0, 4, "int", True),)
+    assert pairs(*ids, Field("new_pid", FieldKind.INT, 4, 4, "int", True)) == []
+
+
+def test_a_python_call_per_distinct_transition_not_per_event(monkeypatch):
+    tcp = hub_layout("tcpstates")
+    way = [(CLOSE, SYN_SENT), (SYN_SENT, ESTABLISHED), (ESTABLISHED, FIN_WAIT1)]
+    arr = rows(tcp, *[{"oldstate": o, "newstate": n} for o, n in way] * 2000)
+    sizes: list[int] = []
+    real = meaning_module.value_strings
+
+    def counted(f: Field, m: Meaning, col: np.ndarray, **kw: Any) -> list[str]:
+        sizes.append(len(col))
+        return real(f, m, col, **kw)
+
+    monkeypatch.setattr(meaning_module, "value_strings", counted)
+    got = transition_strings(tcp, arr, Transition("oldstate", "newstate"))
+    assert got[:3] == ["CLOSE → SYN_SENT", "SYN_SENT → ESTABLISHED", "ESTABLISHED → FIN_WAIT1"]
+    assert got[3:6] == got[:3] and len(got) == len(arr)
+    assert sizes == [len(way), len(way)]  # each side once, for the distinct pairs only
+
+
 def test_timestamps_relative_and_wall():
     m = Meaning(Role.TIMESTAMP, "us")
     col = np.array([5_000_000, 5_001_500, 7_000_000], dtype="<u8")
@@ -416,7 +502,7 @@ def test_plain_output_keeps_quantities_and_ids_as_numbers():
     ]  # fmt: skip
     assert "127.0.0.1" in line
     _, procstat = printed("procstat", {"pid": 1, "comm": b"x", "rssanon": 393216})
-    assert procstat.split()[7] == "393216"  # pages, as ecli prints them
+    assert procstat.split()[8] == "393216"  # rssanon in pages, as ecli prints them
     _, sig = printed("sigsnoop", {"pid": 1, "sig": 10, "ret": -3})
     assert sig.split()[3:5] == ["10", "ESRCH"]  # signals stay numbers, as bcc's sigsnoop
 

@@ -34,6 +34,8 @@ from lmp_tui.runtime.format.roles import (
     meanings,
     unit_suffix,
 )
+from lmp_tui.runtime.stream.addresses import Address, addresses
+from lmp_tui.runtime.stream.meaning import Endpoint, Transition, joined_endpoints, transitions
 
 VMLINUX = ROOT / "lmp_tui/hub/include/x86"
 DATA = Path(__file__).parent / "data"
@@ -123,6 +125,54 @@ def test_eunomia_tcpstates_u128_addresses_with_a_family():
         "daddr": "ipaddr",
         "task": "text",
     }
+
+
+def by_family(layout: StructLayout, *names: str) -> dict[int, Address]:
+    """``names`` as addresses whose version each event's family field picks."""
+    family = layout.names.index("family")
+    return {
+        layout.names.index(n): Address(layout.field(n), layout.names.index(n), family, 0)
+        for n in names
+    }
+
+
+def test_libbpf_tools_tcpstates_joins_addresses_ports_and_states():
+    """libbpf-tools' tcpstates.h as upstream orders it: ``unsigned __int128`` addresses first,
+    the family that says which version they hold after the states."""
+    layout = struct(
+        "saddr:u128", "daddr:u128", "skaddr:u64", "ts_us:u64", "delta_us:u64", "pid:u32",
+        "oldstate:i32", "newstate:i32", "family:u16", "sport:u16", "dport:u16", "task:char16",
+    )  # fmt: skip
+    got = roles(layout)
+    assert got["saddr"] == got["daddr"] == "ipaddr"
+    assert (got["ts_us"], got["delta_us"]) == ("timestamp/us", "duration/us")
+    assert got["oldstate"] == got["newstate"] == "enum (tcp_state)"
+    assert addresses(layout) == by_family(layout, "saddr", "daddr")  # by each event's family
+    assert joined_endpoints(layout) == [Endpoint("saddr", "sport"), Endpoint("daddr", "dport")]
+    assert transitions(layout) == [Transition("oldstate", "newstate")]
+
+
+def test_libbpf_tools_u8_and_u32_array_addresses_with_a_family():
+    """``__u8 saddr[16]`` (the Hub's, and eunomia's unions) and ``__u32 saddr[4]``
+    (libbpf-tools' tcppktlat): addresses by the family too, whatever the element type."""
+    for elem in ("u8x16", "u32x4"):
+        layout = struct(
+            f"saddr:{elem}", f"daddr:{elem}", "delta_us:u64", "pid:i32", "tid:i32", "dport:u16",
+            "sport:u16", "family:u16", "comm:char16",
+        )  # fmt: skip
+        got = roles(layout)
+        assert (got["saddr"], got["daddr"], got["delta_us"]) == ("ipaddr", "ipaddr", "duration/us")
+        assert addresses(layout) == by_family(layout, "saddr", "daddr"), elem
+
+
+def test_upstream_codes_errno_flags_and_signals():
+    """The codes of libbpf-tools' opensnoop, killsnoop and mountsnoop, by their names."""
+    opensnoop = roles(struct("ts:u64", "pid:u32", "ret:i32", "flags:i32", "fname:char255"))
+    assert (opensnoop["ret"], opensnoop["flags"]) == ("errno", "flags (open)")
+    killsnoop = roles(struct("pid:u32", "tpid:u32", "sig:i32", "ret:i32", "comm:char16"))
+    assert (killsnoop["sig"], killsnoop["ret"]) == ("signal", "errno")
+    mountsnoop = roles(struct("flags:u64", "ret:i32", "src:char8", "dest:char8"))
+    assert (mountsnoop["flags"], mountsnoop["ret"]) == ("flags (mount)", "errno")
 
 
 def test_libbpf_tools_opensnoop_flags_by_their_fname_sibling():
@@ -325,7 +375,8 @@ HUB = {
         "comm": "text", "fname": "text",
     },
     ("procstat", "event"): {
-        "pid": "id", "comm": "text", "nvcsw": "counter*", "nivcsw": "counter*",
+        "pid": "id*", "tid": "id*", "comm": "text", "nvcsw": "counter*", "nivcsw": "counter*",
+        "exited": "plain",
         **{n: "gauge/pages*" for n in ("vsize", "size", "rssanon", "rssfile", "rssshmem",
                                        "vswap", "vdata", "vstk", "vpte")},
     },

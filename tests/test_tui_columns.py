@@ -12,13 +12,14 @@ from test_tui_pilot import make_app, start, view
 from textual.widgets import SelectionList
 
 from lmp_tui.runtime.config import Config, TuiSettings, load_config
+from lmp_tui.runtime.distribution.hub import find_builtin
 from lmp_tui.runtime.format.layout import Field, FieldKind, StructLayout
 from lmp_tui.runtime.lazy import np
 from lmp_tui.runtime.stream.decode import Decoder
 from lmp_tui.runtime.stream.query import Filter, Sort
 from lmp_tui.runtime.stream.store import EventStore
-from lmp_tui.tui.column_sets import default_columns, with_choice
-from lmp_tui.tui.formatting import columns
+from lmp_tui.tui.column_sets import DEFAULT_COLUMNS, default_columns, with_choice
+from lmp_tui.tui.formatting import columns, time_column
 from lmp_tui.tui.screens import ColumnChooser
 from lmp_tui.tui.table_models import StoreRows
 
@@ -120,6 +121,67 @@ def test_addresses_and_ports_join_into_one_column() -> None:
     assert [r["saddr:sport"] for r in shown] == ["127.0.0.1:36273", "[::1]:80"]
     assert [r["daddr:dport"] for r in shown] == ["0.0.0.0:80", "[::]:5000"]
     assert not next(s for s in model.columns() if s.name == "saddr:sport").sortable
+
+
+def hub_layout(program: str) -> StructLayout:
+    layout = find_builtin(program).package.export().layout
+    assert layout is not None
+    return layout
+
+
+def tcpstates_record(layout: StructLayout, old: int, new: int, delta_us: int) -> bytes:
+    """One Hub tcpstates event from 127.0.0.1:36273 to 127.0.0.1:80."""
+    record = bytearray(layout.size)
+    values = {"oldstate": old, "newstate": new, "delta_us": delta_us, "family": 2}
+    values |= {"sport": 36273, "dport": 80}
+    for name, value in values.items():
+        f = layout.field(name)
+        record[f.offset : f.offset + f.size] = value.to_bytes(f.size, "little")
+    for name in ("saddr", "daddr"):
+        f = layout.field(name)
+        record[f.offset : f.offset + 4] = bytes([127, 0, 0, 1])
+    return bytes(record)
+
+
+def test_tcpstates_shows_one_transition_column_like_bccs() -> None:
+    """bcc's ``COMM LADDR:LPORT RADDR:RPORT OLDSTATE -> NEWSTATE MS``: the states without
+    their ``LMP_TCP_`` prefix in one column, the time spent in the old one with its unit."""
+    layout = hub_layout("tcpstates")
+    records = [tcpstates_record(layout, 2, 1, 1500), tcpstates_record(layout, 1, 4, 2_300_000)]
+    model = StoreRows(store_of(layout, records), "tcpstates")
+    assert model.shown == [
+        "time", "comm", "saddr:sport", "daddr:dport", "oldstate→newstate", "delta_us",
+    ]  # fmt: skip
+    shown = cells(model)
+    assert [r["oldstate→newstate"] for r in shown] == [
+        "SYN_SENT → ESTABLISHED",
+        "ESTABLISHED → FIN_WAIT1",
+    ]
+    assert [r["delta_us"] for r in shown] == ["1.5 ms", "2.3 s"]
+    assert shown[0]["saddr:sport"] == "127.0.0.1:36273"
+    # the parts stay in the chooser, after the joined column; only they sort
+    names = [c.name for c in model.available]
+    assert names.index("oldstate→newstate") + 1 == names.index("oldstate")
+    assert "newstate" in names
+    sortable = {c.name: c.sortable for c in model.available}
+    assert not sortable["oldstate→newstate"] and sortable["oldstate"]
+    width = next(c.width for c in model.available if c.name == "oldstate→newstate")
+    assert width >= len("ESTABLISHED → FIN_WAIT1")
+
+
+def test_without_a_default_set_the_parts_of_a_transition_hide() -> None:
+    layout = hub_layout("tcpstates")
+    model = StoreRows(store_of(layout, [tcpstates_record(layout, 7, 2, 0)]))
+    assert "oldstate→newstate" in model.shown
+    assert not {"oldstate", "newstate", "saddr", "sport"} & set(model.shown)
+    assert cells(model)[0]["oldstate→newstate"] == "CLOSE → SYN_SENT"
+
+
+def test_default_sets_name_columns_their_programs_offer() -> None:
+    for program, wanted in DEFAULT_COLUMNS.items():
+        layout = hub_layout(program)
+        offered = {c.name for c in [time_column(layout), *columns(layout, program)]}
+        assert set(wanted) <= offered, program
 
 
 def test_a_time_column_comes_first() -> None:

@@ -1,6 +1,8 @@
 """SVG snapshots of event tables whose cells show what the fields mean: procstat's pages as
-bytes with units, tcpstates' addresses joined with their ports and states without prefix, and
-a time column first. Fed by the deterministic demo sessions; stored under tests/snapshots/.
+bytes with units, tcpstates' addresses joined with their ports and its states as one
+``OLD → NEW`` column without prefix, durations with units (ms), opensnoop's errno and flag
+names, and a time column first. Each at 80x24 (the narrow layout: no side panels) and 160x45.
+Fed by the deterministic demo sessions; stored under tests/snapshots/.
 
 Update them with ``pytest tests/test_tui_snapshots_meaning.py --snapshot-update`` and look at
 the report before committing.
@@ -25,7 +27,8 @@ from textual.pilot import Pilot
 from lmp_tui.app import LmpApp
 from lmp_tui.tui import demo
 
-PROGRAMS = ("procstat", "tcpstates")
+# A fixed list: snapshots must not change when the Hub grows.
+PROGRAMS = ("opensnoop", "procstat", "tcpstates")
 
 
 @pytest.fixture(autouse=True)
@@ -86,9 +89,55 @@ def _address(text: str) -> list[int]:
     return list(ipaddress.ip_address(text).packed.ljust(16, b"\0"))
 
 
+# open(2) flags as x86_64 defines them (asm-generic/fcntl.h): fixed numbers, not this host's os.O_*
+O_RDONLY, O_WRONLY, O_CREAT, O_TRUNC, O_DIRECTORY, O_CLOEXEC = (
+    0,
+    0o1,
+    0o100,
+    0o1000,
+    0o200000,
+    0o2000000,
+)
+ENOENT, EACCES = 2, 13
+# (comm, path, flags, -errno or 0 for a file descriptor): what a few programs open, and fail to
+OPENS = [
+    ("bash", "/etc/passwd", O_RDONLY | O_CLOEXEC, 0),
+    ("bash", "/home/me/.bash_history", O_WRONLY | O_CREAT | O_TRUNC, 0),
+    ("python3", "/usr/lib/python3.11/__pycache__", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0),
+    ("python3", "/usr/lib/python3.11/site.pyc", O_RDONLY | O_CLOEXEC, -ENOENT),
+    ("nginx", "/var/log/nginx/access.log", O_WRONLY | O_CREAT | O_TRUNC, -EACCES),
+    ("sshd", "/etc/ssh/sshd_config", O_RDONLY, 0),
+    ("cron", "/etc/shadow", O_RDONLY | O_CLOEXEC, -EACCES),
+    ("node", "/srv/app/missing.json", O_RDONLY | O_CLOEXEC, -ENOENT),
+]
+
+
+def _opensnoop(rng: random.Random) -> Iterator[list[dict[str, Any]]]:
+    """An opensnoop script for the demo (it has none of its own): a few opens a second, some
+    failing, with the flags programs pass; a success returns the next free descriptor."""
+    for second in range(demo.SECONDS):
+        rows = []
+        for _ in range(2 + second % 3):
+            comm, path, flags, error = rng.choice(OPENS)
+            pid = 4000 + demo.COMMS.index(comm)
+            rows.append(
+                {
+                    "pid": pid,
+                    "tid": pid,
+                    "uid": 0 if comm in ("sshd", "cron") else 1000,
+                    "ret": error or rng.randint(3, 12),
+                    "flags": flags,
+                    "comm": comm,
+                    "fname": path,
+                }
+            )
+        yield rows
+
+
 @pytest.fixture(autouse=True)
-def _tcpstates_script(monkeypatch: pytest.MonkeyPatch) -> None:
+def _event_scripts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(demo.EVENT_SCRIPTS, "tcpstates", _tcpstates)
+    monkeypatch.setitem(demo.EVENT_SCRIPTS, "opensnoop", _opensnoop)
 
 
 def make_app() -> LmpApp:
@@ -102,8 +151,42 @@ def test_procstat_bytes_with_units_80x24(snap_compare) -> None:  # noqa: ANN001
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_procstat)
 
 
-def test_tcpstates_endpoints_joined_160x45(snap_compare) -> None:  # noqa: ANN001
-    async def run_tcpstates(pilot: Pilot) -> None:
-        await start(pilot, "tcpstates")
+async def run_tcpstates(pilot: Pilot) -> None:
+    await start(pilot, "tcpstates")
 
-    assert snap_compare(make_app(), terminal_size=(160, 45), run_before=run_tcpstates)
+
+async def run_opensnoop(pilot: Pilot) -> None:
+    await start(pilot, "opensnoop")
+
+
+def test_tcpstates_endpoints_joined_160x45(snap_compare) -> None:  # noqa: ANN001
+    async def without_panels(pilot: Pilot) -> None:
+        await run_tcpstates(pilot)
+        # bcc's columns take 122 cells, more than the table has beside the panels: p hides them
+        await pilot.press("p")
+        await pilot.pause(0.2)
+
+    # time comm saddr:sport daddr:dport oldstate→newstate delta_us, every one whole
+    assert snap_compare(make_app(), terminal_size=(160, 45), run_before=without_panels)
+
+
+def test_tcpstates_endpoints_joined_80x24(snap_compare) -> None:  # noqa: ANN001
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_tcpstates)
+
+
+def test_tcpstates_transition_and_ms_80x24(snap_compare) -> None:  # noqa: ANN001
+    async def to_the_last_column(pilot: Pilot) -> None:
+        await run_tcpstates(pilot)
+        await pilot.press(*["right"] * 5)  # the table scrolls to the cursor's column: delta_us
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=to_the_last_column)
+
+
+def test_opensnoop_errno_and_flag_names_160x45(snap_compare) -> None:  # noqa: ANN001
+    assert snap_compare(make_app(), terminal_size=(160, 45), run_before=run_opensnoop)
+
+
+def test_opensnoop_errno_and_flag_names_80x24(snap_compare) -> None:  # noqa: ANN001
+    # time first, ENOENT/EACCES in ret, O_RDONLY|O_CLOEXEC and O_WRONLY|O_CREAT|O_TRUNC whole
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_opensnoop)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "tcpstates": ("comm", "saddr:sport", "daddr:dport", "oldstate", "newstate", "delta_us"),
+    # bcc's tcpstates: COMM LADDR:LPORT RADDR:RPORT OLDSTATE -> NEWSTATE MS. delta_us keeps
+    # its field's name (sorting and the chooser go by it); its cells carry their unit (1.2 ms).
+    "tcpstates": ("comm", "saddr:sport", "daddr:dport", "oldstate→newstate", "delta_us"),
     # procstat's memory fields are page counts shown as bytes: ``size`` is the whole RSS, as
     # top's RES beside VIRT and SWAP; its parts after them.
     "procstat": ("pid", "comm", "size", "vsize", "vswap", "rssanon", "rssfile", "rssshmem"),

@@ -2,8 +2,9 @@
 
 Cells show what a field means (``format.roles``), formatted by ``stream.meaning``: sizes in
 bytes with units (pages at this kernel's page size), durations, errno, flag and signal names,
-enums without their prefix, kernel pointers in hex, an address and its port joined. Sorting
-stays on the raw numpy fields: a column only says how its values look.
+enums without their prefix, kernel pointers in hex, an address and its port joined, an old and
+a new state joined (``SYN_SENT → ESTABLISHED``). Sorting stays on the raw numpy fields: a column
+only says how its values look.
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ from ..runtime.format.roles import SIZE_UNITS, TIME_UNITS, Meaning, Role, meanin
 from ..runtime.lazy import np
 from ..runtime.stream.addresses import IPV4_WIDTH, Address
 from ..runtime.stream.meaning import (
+    ARROW,
     PAGE_SIZE,
     Endpoint,
+    Transition,
     address_of,
     column_strings,
     endpoint_strings,
     enum_names,
     joined_endpoints,
     per_distinct,
+    transition_strings,
+    transitions,
 )
 from ..runtime.stream.query import sortable
 from ..runtime.stream.store import is_signal_field
@@ -41,7 +46,8 @@ _WORD_ROLES = frozenset({Role.ENUM, Role.FLAGS, Role.SIGNAL, Role.SYSCALL, Role.
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A table column: a layout field, an address joined with its port, or arrival time."""
+    """A table column: a layout field, an address joined with its port, a transition (old and
+    new state), or arrival time."""
 
     name: str
     width: int
@@ -63,7 +69,13 @@ class Column:
 
 
 def _width(f: Field, meaning: Meaning) -> int:
-    """A width that fits typical values as shown; columns widen when a wider one shows up."""
+    """A width that fits typical values as shown and the field's name; columns widen when a
+    wider value shows up."""
+    return max(_value_width(f, meaning), len(f.name) + 2)
+
+
+def _value_width(f: Field, meaning: Meaning) -> int:
+    """A width that fits typical values of ``f`` as its meaning shows them."""
     sized = meaning.unit in SIZE_UNITS
     timed = meaning.unit in TIME_UNITS
     match meaning.role:
@@ -87,7 +99,7 @@ def _width(f: Field, meaning: Meaning) -> int:
             width = 11  # ESTABLISHED
         case _:
             width = initial_width(f)
-    return max(width, len(f.name) + 2)
+    return width
 
 
 def initial_width(f: Field) -> int:
@@ -147,6 +159,23 @@ def endpoint_column(
     return Column(endpoint.name, max(IPV4_WIDTH + 6, len(endpoint.name) + 2), False, format)
 
 
+def transition_column(
+    layout: StructLayout, known: Mapping[str, Meaning], transition: Transition
+) -> Column:
+    """An old and a new state as one column, ``SYN_SENT → ESTABLISHED``, as bcc's tcpstates
+    shows ``OLDSTATE -> NEWSTATE``: a change reads at a glance, where two columns side by side
+    read as two unrelated states. It starts as wide as a name of each side (as ``_width``)."""
+
+    def format(rows: np.ndarray) -> list[str]:
+        return transition_strings(layout, rows, transition, known)
+
+    old, new = layout.field(transition.old), layout.field(transition.new)
+    sides = _value_width(old, known[old.name]) + _value_width(new, known[new.name])
+    width = max(sides + len(ARROW), len(transition.name) + 2)
+    # Not sortable: a sort goes by one raw field, and this column is two.
+    return Column(transition.name, width, False, format)
+
+
 def time_column(layout: StructLayout) -> Column:
     """Each row's arrival time as the wall clock, ``HH:MM:SS`` as ``lmp run``'s TIME;
     titled ``TIME`` when the layout has a field called ``time`` of its own."""
@@ -165,13 +194,16 @@ def _time_of_day(seconds: int) -> str:
 
 def columns(layout: StructLayout, program: str = "", *, page_size: int = PAGE_SIZE) -> list[Column]:
     """Every column a layout offers, in struct order: each field as its meaning shows it, and
-    before each address that has a port beside it the two joined (``saddr:sport``)."""
+    pairs of fields that read as one joined: before each address that has a port beside it the
+    two (``saddr:sport``), before each old state with its new one the change
+    (``oldstate→newstate``). The parts stay offered, for the chooser."""
     known = meanings(layout, program=program)
-    joined = {e.address: e for e in joined_endpoints(layout, known)}
+    joined = {e.address: endpoint_column(layout, known, e) for e in joined_endpoints(layout, known)}
+    joined |= {t.old: transition_column(layout, known, t) for t in transitions(layout, known)}
     found: list[Column] = []
     for i, f in enumerate(layout.fields):
         if f.name in joined:
-            found.append(endpoint_column(layout, known, joined[f.name]))
+            found.append(joined.pop(f.name))
         found.append(field_column(layout, known, i, page_size=page_size))
     return found
 
@@ -179,7 +211,9 @@ def columns(layout: StructLayout, program: str = "", *, page_size: int = PAGE_SI
 def joined_fields(layout: StructLayout, program: str = "") -> dict[str, str]:
     """Field names shown inside a joined column by default, and that column's name."""
     known = meanings(layout, program=program)
-    return {name: e.name for e in joined_endpoints(layout, known) for name in (e.address, e.port)}
+    joined = {name: e.name for e in joined_endpoints(layout, known) for name in (e.address, e.port)}
+    joined.update((name, t.name) for t in transitions(layout, known) for name in (t.old, t.new))
+    return joined
 
 
 def human(value: float) -> str:

@@ -1,5 +1,6 @@
 """Values as their meaning says (``format.roles``): ``1.5 GiB``, ``1.2 ms``, ``ENOENT``,
-``O_RDONLY|O_CLOEXEC``, ``FIN_WAIT1``, ``127.0.0.1:36273``, ``0xffff8881...``.
+``O_RDONLY|O_CLOEXEC``, ``FIN_WAIT1``, ``127.0.0.1:36273``, ``SYN_SENT → ESTABLISHED``,
+``0xffff8881...``.
 
 Functions take a decoded numpy column (and, where a sibling decides, the batch's rows, as
 ``addresses`` does) and return display strings. Values repeat (a process's pages, a socket's
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..format.layout import Field, FieldKind, StructLayout, address_size
-from ..format.roles import SIZE_UNITS, TIME_UNITS, Meaning, Role, meanings
+from ..format.roles import PLAIN, SIZE_UNITS, TIME_UNITS, Meaning, Role, meanings
 from ..format.syscalls import syscall_name
 from ..lazy import np
 from ..units import format_bytes as _format_bytes
@@ -568,6 +569,100 @@ def endpoint_strings(
     addr = column_strings(layout, known, rows, names.index(endpoint.address))
     port = rows[(rows.dtype.names or ())[names.index(endpoint.port)]].tolist()
     return [f"[{a}]:{p}" if ":" in a else f"{a}:{p}" for a, p in zip(addr, port, strict=True)]
+
+
+# -- transitions ----------------------------------------------------------------------------------
+
+ARROW = " → "
+"""Between the two states of a transition, as bcc's tcpstates' ``OLDSTATE -> NEWSTATE``."""
+_TRANSITION_PREFIXES = (("old", "new"), ("prev", "next"), ("from", "to"))
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """Two enum fields that say where something was and where it went (``oldstate`` and
+    ``newstate``), shown together as ``SYN_SENT → ESTABLISHED``."""
+
+    old: str
+    new: str
+
+    @property
+    def name(self) -> str:
+        """The joined column's title: ``oldstate→newstate`` (one word, as ``saddr:sport``)."""
+        return f"{self.old}→{self.new}"
+
+
+def transitions(
+    layout: StructLayout, known: Mapping[str, Meaning] | None = None
+) -> list[Transition]:
+    """Pairs of fields that are one change of the same enumeration, in layout order: two
+    fields named ``old<x>``/``new<x>`` (or ``prev<x>``/``next<x>``, ``from<x>``/``to<x>``;
+    any case, ``x`` the same suffix, ``_state`` or ``state``) that both mean an enum (C enums
+    with the same enumerators, or integers named by the same table, ``tcp_state``). Each
+    field joins one pair at most. ``known``: the layout's meanings, when the caller has them."""
+    known = meanings(layout) if known is None else known
+    fields = {f.name.lower(): f for f in layout.fields}
+    used: set[str] = set()
+    pairs = []
+    for f in layout.fields:
+        partner = _partner(f, fields, known)
+        if partner is None or {f.name, partner.name} & used:
+            continue
+        used |= {f.name, partner.name}
+        pairs.append(Transition(f.name, partner.name))
+    return pairs
+
+
+def _partner(f: Field, fields: Mapping[str, Field], known: Mapping[str, Meaning]) -> Field | None:
+    """The ``new<x>`` field of the same enum for an ``old<x>`` field ``f``, or None."""
+    name = f.name.lower()
+    for old, new in _TRANSITION_PREFIXES:
+        partner = fields.get(new + name.removeprefix(old)) if name.startswith(old) else None
+        if partner is not None and _same_enum(f, partner, known):
+            return partner
+    return None
+
+
+def _same_enum(a: Field, b: Field, known: Mapping[str, Meaning]) -> bool:
+    """Both fields name their values from one enumeration: a transition reads ``A → B`` only
+    when A and B are names of the same kind."""
+    ma, mb = known.get(a.name, PLAIN), known.get(b.name, PLAIN)
+    same_meaning = (ma.role, ma.names, ma.prefix) == (mb.role, mb.names, mb.prefix)
+    return (
+        ma.role == Role.ENUM
+        and same_meaning
+        and a.kind == b.kind
+        and a.enum_values == b.enum_values
+    )
+
+
+def transition_strings(
+    layout: StructLayout,
+    rows: np.ndarray,
+    transition: Transition,
+    known: Mapping[str, Meaning] | None = None,
+) -> list[str]:
+    """``SYN_SENT → ESTABLISHED`` for each row, each side as its field alone shows it (the
+    enum's names without their prefix). A connection goes through few pairs of states, so
+    text is made once per distinct pair and spread back with numpy."""
+    known = meanings(layout) if known is None else known
+    names, columns = layout.names, rows.dtype.names or ()
+    i, j = names.index(transition.old), names.index(transition.new)
+    old, new = rows[columns[i]], rows[columns[j]]
+    if not len(old):
+        return []
+    # Each side as a code of its distinct values, a pair as one integer of the two codes: a
+    # one-dimensional unique (np.unique over rows, axis=0, is some twenty times slower).
+    old_values, old_codes = np.unique(old, return_inverse=True)
+    new_values, new_codes = np.unique(new, return_inverse=True)
+    width = len(new_values)
+    pairs = old_codes.reshape(-1).astype(np.int64) * width + new_codes.reshape(-1)
+    distinct, inverse = np.unique(pairs, return_inverse=True)
+    fo, fn = layout.fields[i], layout.fields[j]
+    olds = value_strings(fo, known.get(fo.name, PLAIN), old_values[distinct // width])
+    news = value_strings(fn, known.get(fn.name, PLAIN), new_values[distinct % width])
+    texts = np.array([a + ARROW + b for a, b in zip(olds, news, strict=True)], dtype=object)
+    return list(texts[inverse.reshape(-1)].tolist())
 
 
 # -- scales ---------------------------------------------------------------------------------------
