@@ -1,24 +1,20 @@
-"""The console scripts ``lmp`` and ``lmp-tui``.
-
-A Ctrl-C while the commands are still being imported ends the process the way a shell expects
-(killed by SIGINT, status 130) instead of with a KeyboardInterrupt traceback; each ``main``
-takes Ctrl-C over, and answers it in one line, as soon as it can.
-"""
+"""The console scripts ``lmp`` and ``lmp-tui``: stop signals are taken first (``stops``),
+then the command is imported and run."""
 
 from __future__ import annotations
 
-import signal
+from .stops import quit_while_importing, take_signals
 
 
 def lmp() -> int:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    take_signals(quit_while_importing("lmp"))
     from .cli import main
 
     return main()
 
 
 def lmp_tui() -> int:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    take_signals(quit_while_importing("lmp-tui"))
     from .app import main
 
     return main()

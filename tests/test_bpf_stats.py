@@ -204,7 +204,7 @@ def hint(name: str, values: dict[str, Any] | None = None) -> str:
 
 
 def test_hint_names_the_programs_own_parameters() -> None:
-    assert "--pid PID (or narrow it with --tid, --uid, --enable-failed)" in hint("opensnoop")
+    assert "--pid PID (or narrow it with --tid, --uid, --failed)" in hint("opensnoop")
     assert "--pid PID" in hint("runqslower") and "--min_us" in hint("runqslower")
     # a process already chosen: the other parameters, not a thread of it
     chosen = hint("opensnoop", {"targ_pid": 42})

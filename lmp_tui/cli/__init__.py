@@ -3,6 +3,8 @@
 The commands are defined in ``parser``; what each does lives in a module of its group (``run``,
 ``recording``, ``distribution``, ``author``), imported only when that command runs. Every
 ``LmpError`` becomes one line on stderr and a non-zero exit; there are no tracebacks for bad input.
+Ctrl-C, SIGTERM and SIGHUP before a run starts are one line too (``lmp: interrupted``), with the
+status ``lmp_tui.stops`` explains (128 + the signal's number).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 from collections.abc import Callable
 
 from ..runtime.errors import LmpError
+from ..stops import Stopped, exit_status, raise_stopped, said, take_signals
 from .common import err
 from .parser import parser
 
@@ -41,13 +44,20 @@ def main(argv: list[str] | None = None) -> int:
         # disk full, I/O error, permission denied on a file lmp writes (an unwritable home...)
         err(describe_os_error(exc))
         return 1
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        return interrupted(exc)
     except RuntimeError as exc:
         # Python 3.11 wraps what interrupts a class body's __set_name__ (an import) this way
         if isinstance(exc.__cause__, KeyboardInterrupt):
-            return 130
+            return interrupted(exc.__cause__)
         raise
+
+
+def interrupted(exc: KeyboardInterrupt) -> int:
+    """A signal that came before the command had anything to detach: one line, 128 + n."""
+    signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+    err(said(signum))
+    return exit_status(signum)
 
 
 def _main(argv: list[str]) -> int:
@@ -59,10 +69,15 @@ def _main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     args.program_args = program_args
     func = command(args.func)
-    # The command is imported: Ctrl-C is now answered (a summary, everything detached) rather
-    # than ending the process as it does while nothing is loaded yet (``lmp_tui.entry``).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    return int(func(args) or 0)
+    # The command is imported: a stop signal now unwinds (``Stopped``) and is answered in one
+    # line by ``main``, rather than ending the process as it does while nothing is loaded yet
+    # (``lmp_tui.stops``); ``lmp run`` takes the signals over again while it runs.
+    previous = take_signals(raise_stopped, sigint=signal.default_int_handler)
+    try:
+        return int(func(args) or 0)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def describe_os_error(exc: OSError) -> str:

@@ -1,5 +1,7 @@
+"""``python -m lmp_tui.cli``: the same as the ``lmp`` console script."""
+
 import sys
 
-from . import main
+from ..entry import lmp
 
-sys.exit(main())
+sys.exit(lmp())

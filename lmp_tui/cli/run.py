@@ -1,11 +1,13 @@
 """``lmp run``, ``lmp list``, ``lmp build``.
 
-Ctrl-C, SIGTERM and SIGHUP detach everything and print a one-line summary on stderr.
+Ctrl-C, SIGTERM and SIGHUP detach everything, print a one-line summary on stderr and exit with
+128 + the signal's number (``lmp_tui.stops`` says why), whatever ran: a package or a wasm app.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import signal
 import sys
@@ -22,10 +24,13 @@ from ..runtime.distribution.transport import Resolved, TransportOptions
 from ..runtime.errors import NotFoundError
 from ..runtime.format import params
 from ..runtime.format.package import ExportSpec, Package, parse_package
+from ..runtime.kernel import probe
 from ..runtime.kernel.attachments import Interface
 from ..runtime.runs.pipeline import Pipeline
 from ..runtime.runs.session import LiveSession
 from ..runtime.runs.sinks import RecorderSink, TextSink
+from ..runtime.untrusted import shown
+from ..stops import exit_status, take_signals
 from .common import err, progress_printer, transport_options
 
 
@@ -77,12 +82,29 @@ def resolve(target: str, transport: TransportOptions, no_cache: bool = False) ->
             return Resolved(data, "package", str(builtin.package_path), target, "", shipped=True)
     from ..runtime.distribution import fetch  # httpx: only for what is not here already
 
-    return fetch.resolve(
-        target,
-        no_cache=no_cache,
-        options=transport,
-        progress=progress_printer(f"fetching {target}"),
-    )
+    try:
+        return fetch.resolve(
+            target,
+            no_cache=no_cache,
+            options=transport,
+            progress=progress_printer(f"fetching {target}"),
+        )
+    except NotFoundError as exc:
+        if guess := close_names(target):
+            raise NotFoundError(
+                f"no program {shown(target, 80)!r}: did you mean {' or '.join(guess)}? "
+                "(lmp list shows them all)"
+            ) from exc
+        raise
+
+
+def close_names(target: str) -> list[str]:
+    """Built-in programs named like ``target`` (a typo: ``sigsnop``), closest first; none for
+    what is a path or a reference rather than a name."""
+    if not target or any(c in target for c in "/:@"):
+        return []
+    names = [p.name for p in hub.builtin_programs()]
+    return difflib.get_close_matches(target.lower(), names, n=3, cutoff=0.75)
 
 
 # -- run -------------------------------------------------------------------------------------------
@@ -137,11 +159,15 @@ EXPORT_KINDS = {
 
 def _run(session: LiveSession, request: RunRequest) -> int:
     stop = threading.Event()
-    # SIGHUP (the terminal went away) ends a run like Ctrl-C: the recording gets every frame
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set())
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    }
+    signals: list[int] = []  # the stop signals that came, in order
+
+    def on_signal(signum: int, _frame: object) -> None:
+        signals.append(signum)
+        stop.set()
+
+    # SIGHUP (the terminal went away) ends a run like Ctrl-C: the recording gets every frame.
+    # One the parent ignores (nohup) stays ignored.
+    previous = take_signals(on_signal)
     started = time.monotonic()
     pipeline = Pipeline(session)
     text: TextSink | None = None
@@ -185,7 +211,7 @@ def _run(session: LiveSession, request: RunRequest) -> int:
         err(f"recorded {rec.frames} frames, {rec.bytes} bytes to {rec.path}{note}")
         if rec.failed:
             return 1
-    return 0
+    return exit_status(signals[0]) if signals else 0
 
 
 def output_failed(text: TextSink) -> int:
@@ -201,17 +227,24 @@ def output_failed(text: TextSink) -> int:
 
 
 def run_wasm_app(found: Resolved, request: RunRequest) -> int:
-    """A wasm-bpf or legacy ewasm app: the guest runs, its stdout is the output."""
-    from ..runtime.wasm.host import run_wasm
+    """A wasm-bpf or legacy ewasm app: the guest runs, its stdout is the output.
 
-    return run_wasm(
-        found.data,
-        list(request.program_args),
-        sys.stdout,
-        sys.stderr,
-        name=Path(found.source).name or "app.wasm",
-        duration=request.duration,
-    )
+    Its status is the guest's own when it ends by itself; after a stop signal it is 128 + the
+    signal's number as for any run, also when the app honoured the stop (the host reports 0
+    then, or 130/143/129 when it had to end an app that went on).
+    """
+    from ..runtime.wasm.guest import FORCED_EXIT, RunOptions
+    from ..runtime.wasm.host import create_app
+
+    options = RunOptions(name=Path(found.source).name or "app.wasm", duration=request.duration)
+    app = create_app(found.data, list(request.program_args), sys.stdout, sys.stderr, options)
+    status = app.run()
+    # A stop by a signal ends with its status even when the app honoured it; one by
+    # --duration keeps the app's 0, as a package's run does.
+    reason = app.stop_reason
+    if status == 0 and app.stop_requested and reason in ("interrupt", "terminate", "hangup"):
+        return FORCED_EXIT[reason]
+    return status
 
 
 # -- list ------------------------------------------------------------------------------------------
@@ -228,18 +261,22 @@ def cmd_list(args: argparse.Namespace) -> int:
             (r["name"], r["tag"], r["category"], r["description"], r["reference"]) for r in rows
         ]
         print_table(("NAME", "TAG", "CATEGORY", "DESCRIPTION", "REFERENCE"), table)
-    else:
-        table = [
-            (
-                r["name"],
-                r["category"],
-                "yes" if r["runnable"] else "no",
-                r["output"],
-                r["summary"] + (f" ({r['reason']})" if r["reason"] else ""),
-            )
-            for r in rows
-        ]
-        print_table(("NAME", "CATEGORY", "RUNS HERE", "OUTPUT", "SUMMARY"), table)
+        return 0
+    # Without the privileges to load BPF nothing runs: said once, not on every row.
+    shared = probe.can_use_bpf()
+    if shared:
+        err(f"no program can run as this user: {shared}")
+    table = [
+        (
+            r["name"],
+            r["category"],
+            "yes" if r["runnable"] else "no",
+            r["output"],
+            r["summary"] + (f" ({r['reason']})" if r["reason"] not in ("", shared) else ""),
+        )
+        for r in rows
+    ]
+    print_table(("NAME", "CATEGORY", "RUNS HERE", "OUTPUT", "SUMMARY"), table)
     return 0
 
 

@@ -23,16 +23,21 @@ names another directory (the credentials file lives there too), ``--config FILE`
 
 A missing file means defaults. A broken file, a bad value or an unknown key never stops
 anything: what cannot be used is left at its default and said in ``problems``, which each front
-end reports once. The TUI settings may also sit at the top level, as lmp-tui 0.1 wrote them.
+end reports once (``lmp-tui`` in a notification as it starts, ``lmp`` when a command needs the
+file's hubs). The TUI settings may also sit at the top level, as lmp-tui 0.1 wrote them.
+
+``[keymap]`` ids are checked against the binding ids the app declares (``check_keymap``): the
+app hands them over, since this runtime knows nothing of Textual.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import tomllib
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +101,20 @@ class Config:
 
 
 Check = Callable[[Any], bool]
-TUI_KEYS: dict[str, tuple[type, Check | None]] = {
-    "theme": (str, lambda v: bool(v.strip())),
-    "row_limit": (int, lambda v: 1 <= v <= 10_000_000),
-    "refresh_rate": (float, lambda v: 0.5 <= v <= 60),
-    "series_seconds": (int, lambda v: 10 <= v <= 3600),
-    "recordings_dir": (str, lambda v: bool(v.strip())),
-    "columns": (dict, lambda v: all(_names(n) for n in v.values())),
+TUI_KEYS: dict[str, tuple[type, Check | None, str]] = {
+    "theme": (str, lambda v: bool(v.strip()), "a theme's name"),
+    "row_limit": (int, lambda v: 1 <= v <= 10_000_000, "a whole number from 1 to 10000000"),
+    "refresh_rate": (float, lambda v: 0.5 <= v <= 60, "a number from 0.5 to 60"),
+    "series_seconds": (int, lambda v: 10 <= v <= 3600, "a whole number from 10 to 3600"),
+    "recordings_dir": (str, lambda v: bool(v.strip()), "a directory"),
+    "columns": (
+        dict,
+        lambda v: all(_names(n) for n in v.values()),
+        "a table of lists of column names",
+    ),
 }
+"""Each ``[tui]`` setting: its type, the check of its value, and what that check wants (said
+when a value fails it, in the file or on ``lmp-tui``'s command line)."""
 LEGACY_KEYS = frozenset(TUI_KEYS) - {"columns"}
 """What lmp-tui 0.1 kept at the top level (it had no column choice)."""
 COLUMNS_TABLE = "tui.columns"
@@ -145,17 +156,25 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
 
 def _settings(values: dict[str, Any], problems: list[str]) -> TuiSettings:
     taken: dict[str, Any] = {}
-    for key, (kind, check) in TUI_KEYS.items():
+    for key in TUI_KEYS:
         if key not in values:
             continue
         value = values[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        if TUI_KEYS[key][0] is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, kind) or isinstance(value, bool) or (check and not check(value)):
-            problems.append(f"{key} = {value!r} is not valid")
+        if problem := setting_problem(key, value):
+            problems.append(problem)
             continue
         taken[key] = value
     return TuiSettings(**taken)
+
+
+def setting_problem(key: str, value: Any) -> str | None:
+    """Why ``value`` cannot be the ``[tui]`` setting ``key`` (one line), or None."""
+    kind, check, wanted = TUI_KEYS[key]
+    if not isinstance(value, kind) or isinstance(value, bool) or (check and not check(value)):
+        return f"{key} = {value!r} is not valid ({wanted})"
+    return None
 
 
 def _names(value: Any) -> bool:
@@ -208,12 +227,69 @@ def _toml_list(values: list[str]) -> str:
 
 
 def _keymap(keymap: Any, problems: list[str]) -> dict[str, str]:
-    if isinstance(keymap, dict) and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()
+    if not (
+        isinstance(keymap, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in keymap.items())
     ):
-        return dict(keymap)
-    problems.append("[keymap] must map binding ids to key strings")
-    return {}
+        problems.append("[keymap] must map binding ids to key strings")
+        return {}
+    kept = {}
+    for ident, keys in keymap.items():
+        # Textual's form: key names joined by commas ("ctrl+x", "f5,ctrl+r"); a blank one
+        # would leave the binding with no key at all
+        if not all(k.strip() and not any(c.isspace() for c in k) for k in keys.split(",")):
+            problems.append(f"[keymap] {ident!r} = {keys!r} is not a list of keys (ctrl+x,f5)")
+            continue
+        kept[ident] = keys
+    return kept
+
+
+def check_keymap(config: Config, binding_ids: Collection[str]) -> Config:
+    """``config`` without the ``[keymap]`` entries whose id no binding has, each said in its
+    ``problems`` with the ids meant most likely (``sort`` -> ``events.sort``, ``maps.sort``).
+
+    ``binding_ids`` are the ids of the app's bindings (``Binding(..., id=...)``): the front end
+    that has them passes them, the runtime does not know the widgets."""
+    unknown = [ident for ident in config.keymap if ident not in binding_ids]
+    if not unknown:
+        return config
+    problems = [
+        f"unknown [keymap] id {ident!r}{_meant(ident, binding_ids)} (ignored)" for ident in unknown
+    ]
+    keymap = {k: v for k, v in config.keymap.items() if k not in unknown}
+    return replace(config, keymap=keymap, problems=(*config.problems, *problems))
+
+
+def declared_binding_ids(root: type, package: str = "lmp_tui") -> set[str]:
+    """The ids of the bindings that the subclasses of ``root`` defined in ``package`` declare
+    (each class's own ``BINDINGS``): what ``[keymap]`` may name.
+
+    The front end passes its toolkit's base class (Textual's ``DOMNode``); the classes are read
+    as plain Python, so this runtime imports no toolkit."""
+    ids: set[str] = set()
+    todo, seen = [root], set()
+    while todo:
+        cls = todo.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[0] == package:
+            for binding in cls.__dict__.get("BINDINGS", ()):
+                ident = getattr(binding, "id", None)  # a (key, action) tuple has none
+                if isinstance(ident, str) and ident:
+                    ids.add(ident)
+    return ids
+
+
+def _meant(ident: str, binding_ids: Collection[str]) -> str:
+    """``: did you mean 'events.sort'?``: ids that end the same way (an id without its
+    ``where.`` part), else ids spelled alike; "" when there are none."""
+    same = sorted(i for i in binding_ids if i.rpartition(".")[2] == ident.rpartition(".")[2])
+    close = same or difflib.get_close_matches(ident, sorted(binding_ids), n=3, cutoff=0.75)
+    if not close:
+        return ": `?` in lmp-tui lists the ids"
+    return ": did you mean " + " or ".join(repr(i) for i in close[:3]) + "?"
 
 
 def _hubs(entries: Any, problems: list[str]) -> list[HubEntry]:

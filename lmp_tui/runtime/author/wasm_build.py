@@ -504,8 +504,12 @@ def _option_code(g: Global, target: str) -> list[str]:
     t = "\t\t"
     if p.is_bool:
         value = "false" if p.default else "true"
+        # Every long spelling lmp run takes (--failed, ecli's --enable-failed): one app, one
+        # command line.
+        longs = [n[2:] for n in (*p.names, *p.aliases) if n.startswith("--")] or [p.flag[2:]]
+        test = " || ".join(f'lmp_flag(arg, "{c_string(n)}")' for n in longs)
         return [
-            f'{t}if (lmp_flag(arg, "{c_string(p.flag[2:])}")) {{',
+            f"{t}if ({test}) {{",
             f"{t}\t{target} = {value};",
             f"{t}\tcontinue;",
             f"{t}}}",

@@ -1,13 +1,23 @@
 """Program parameters: ``const volatile`` globals as command-line options (spec 3), and the bytes
 written into ``.rodata``/``.bss`` before load (spec 2, step 4).
+
+One naming for ``lmp run X -- ...``, its ``--help``, and the TUI's form and details panel:
+``Parameter.names`` (``Parameter.flag`` first). A bool is set by the package's own option and
+short option, ``--failed``/``-x`` as bcc's tools spell them, and by ecli's ``--enable-failed``
+too (eunomia's bpf-loader-rs gives a bool only ``--enable-X`` when it defaults to false,
+``--disable-X`` when to true, ``--X`` without a default, and no short option): every command line
+ecli accepts means the same here. A parameter named for a signal (``--signal``, ``sig``...: the
+naming rule of event fields, ``stream.store.fields``) takes ``SIGUSR1``, ``USR1`` or ``10``.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import signal
 import struct
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import PackageError, ParameterError
@@ -41,6 +51,11 @@ class Parameter:
     help: str
     default: Any
     is_bool: bool
+    names: tuple[str, ...] = ()
+    """The options that set it, as ``-- --help``, the TUI's form and its details show them:
+    ``("--failed", "-x")``, ``("--pid", "-p")``, ``("--disable-uid",)``."""
+    aliases: tuple[str, ...] = ()
+    """Spellings accepted too, and shown only by ``-- --help``: ecli's ``--enable-failed``."""
 
     @property
     def name(self) -> str:
@@ -48,10 +63,65 @@ class Parameter:
 
     @property
     def flag(self) -> str:
-        """The option a user types to change a bool from its default."""
-        if self.default is None:
-            return f"--{self.long}"
-        return f"--disable-{self.long}" if self.default else f"--enable-{self.long}"
+        """The option a user types: ``--pid``; for a bool, the one that changes it from its
+        default (``--failed``, ``--disable-uid``). The same answer in the CLI and the TUI."""
+        return self.names[0] if self.names else _ecli_names(self)[0]
+
+    @property
+    def label(self) -> str:
+        """Every name, as a form or a table shows it: ``--failed, -x``."""
+        return ", ".join(self.names or _ecli_names(self))
+
+    @property
+    def is_signal(self) -> bool:
+        """It holds a signal number, and takes a signal's name too (``USR1``)."""
+        return is_signal_variable(self.variable)
+
+    def parse(self, value: Any) -> Any:
+        """``value`` (text from a command line or a form) for this variable; a bad one is a
+        ``ParameterError`` that names the option and what it takes."""
+        return _coerce(self.variable, value, self.flag)
+
+
+def _ecli_names(p: Parameter) -> tuple[str, ...]:
+    """The options ecli's parser gives a variable (bpf-loader-rs ``meta/arg_builder.rs``)."""
+    if not p.is_bool:
+        return (f"--{p.long}",) + ((f"-{p.short}",) if p.short else ())
+    if p.default is None:
+        return (f"--{p.long}",)
+    return (f"--disable-{p.long}",) if p.default else (f"--enable-{p.long}",)
+
+
+RESERVED_OPTIONS = frozenset({"-h", "--help", "--verbose"})
+
+
+def _named(params: Iterable[Parameter]) -> list[Parameter]:
+    """``params`` with their ``names`` and ``aliases``.
+
+    ecli's names are always accepted (a clash among them is the package's fault, refused by
+    ``argument_parser``). A bool that defaults to false also gets its package's own ``--long``
+    and ``-short``, shown first; a bool without a default its ``-short``. Either is left out
+    when another option already has that name: nothing ecli accepts changes meaning. A bool
+    that defaults to true keeps only ``--disable-X``: a ``--X`` that turns X off would mislead.
+    """
+    params = list(params)
+    taken = set(RESERVED_OPTIONS).union(*(_ecli_names(p) for p in params))
+    out = []
+    for p in params:
+        ecli = _ecli_names(p)
+        if not p.is_bool or p.default:
+            out.append(replace(p, names=ecli))
+            continue
+        wanted = ([] if p.default is None else [f"--{p.long}"]) + (
+            [f"-{p.short}"] if p.short else []
+        )
+        extra = tuple(n for n in wanted if n not in taken)
+        taken.update(extra)
+        if extra and extra[0].startswith("--"):
+            out.append(replace(p, names=extra, aliases=ecli))
+        else:
+            out.append(replace(p, names=ecli + extra))
+    return out
 
 
 def parameters(package: Package) -> list[Parameter]:
@@ -74,7 +144,7 @@ def parameters(package: Package) -> list[Parameter]:
                 v, long, short if short and len(short) == 1 else None, help_, default, is_bool
             )
         )
-    return out
+    return _named(out)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,14 +186,14 @@ def argument_parser(package: Package, prog: str | None = None) -> argparse.Argum
         try:
             if p.is_bool:
                 parser.add_argument(
-                    p.flag, dest=p.name, action="store_true", help=_help_text(p.help)
+                    *p.names, *p.aliases, dest=p.name, action="store_true", help=_help_text(p.help)
                 )
             else:
-                names = [f"--{p.long}"] + ([f"-{p.short}"] if p.short else [])
                 parser.add_argument(
-                    *names,
+                    *p.names,
+                    *p.aliases,
                     dest=p.name,
-                    metavar=_metavar(p.variable.type),
+                    metavar="SIGNAL" if p.is_signal else _metavar(p.variable.type),
                     default=None,
                     help=_help_text(p.help),
                 )
@@ -161,19 +231,30 @@ def parse_args(package: Package, argv: list[str]) -> tuple[dict[str, Any], bool]
     A bool always gets a value (the flag flips its default); other variables only when given or
     defaulted: a missing value keeps the ELF default.
     """
-    ns = argument_parser(package).parse_args(argv)
+    parser = argument_parser(package)
+    ns = parser.parse_args(argv)
     values: dict[str, Any] = {}
     for p in parameters(package):
         given = getattr(ns, p.name)
         if p.is_bool:
             values[p.name] = (not p.default) if given else bool(p.default)
-        elif given is not None or p.default is not None:
-            values[p.name] = coerce(p.variable, given if given is not None else p.default)
+        elif given is not None:
+            try:
+                values[p.name] = p.parse(given)
+            except ParameterError as exc:
+                raise ParameterError(f"{parser.prog}: {exc}") from None
+        elif p.default is not None:
+            values[p.name] = coerce(p.variable, p.default)  # the package's: named by variable
     return values, bool(ns.verbose)
 
 
 def coerce(v: Variable, value: Any) -> Any:
-    """Parse ``value`` by the variable's type string, as ecli does."""
+    """Parse ``value`` by the variable's type string, as ecli does; a signal's variable takes a
+    signal's name too. A bad value is a ``ParameterError`` naming the variable."""
+    return _coerce(v, value, v.name)
+
+
+def _coerce(v: Variable, value: Any, what: str) -> Any:
     if v.type.startswith("char["):
         return str(value)
     if v.type == "bool":
@@ -183,15 +264,58 @@ def coerce(v: Variable, value: Any) -> Any:
             return True
         if str(value).lower() in ("0", "false", "no", "off"):
             return False
-        raise ParameterError(f"{v.name}: {value!r} is not a bool")
+        raise ParameterError(f"{what}: {_shown(value)} is not a bool")
     kind = VALUE_TYPES.get(v.type)
     if kind is None:
-        raise ParameterError(f"{v.name}: Not supporting parsing into type {v.type!r}")
+        raise ParameterError(f"{what}: Not supporting parsing into type {v.type!r}")
+    if kind is int and is_signal_variable(v) and not isinstance(value, bool | int):
+        return _signal_number(value, what)
     try:
         return kind(str(value).strip(), 0) if kind is int else kind(value)
     except (ValueError, TypeError, OverflowError):
-        shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
-        raise ParameterError(f"{v.name}: {shown} is not a valid {v.type}") from None
+        raise ParameterError(f"{what}: {_shown(value)} is not a valid {v.type}") from None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def is_signal_variable(v: Variable) -> bool:
+    """An integer variable named for a signal, by its name or its option's (``--signal``), as
+    event fields are (``stream.store.fields.is_signal_field``)."""
+    if VALUE_TYPES.get(v.type) is not int:
+        return False
+    long = v.cmdarg.get("long") if isinstance(v.cmdarg, dict) else None
+    names = {v.name.lower(), long.lower() if isinstance(long, str) else ""}
+    # Every signal name starts so: the store (and what it imports, ~6 ms of `lmp run`'s
+    # start-up) is loaded only for a parameter that may be one.
+    if not any(n.startswith("sig") for n in names):
+        return False
+    from ..stream.store.fields import SIGNAL_FIELD_NAMES
+
+    return bool(names & SIGNAL_FIELD_NAMES)
+
+
+def _signal_number(value: Any, what: str) -> int:
+    """A signal number from ``SIGUSR1``, ``USR1``, ``usr1``, ``SIGRTMIN+2`` or ``10``; 0 passes
+    (programs read it as "every signal")."""
+    from ..stream.store.fields import parse_signal
+
+    highest = int(signal.SIGRTMAX)
+    try:
+        number = parse_signal(str(value))
+    except ValueError:
+        try:
+            number = int(str(value).strip(), 0)  # 0xa, as ecli's integers may be written
+        except ValueError:
+            number = -1
+    if not 0 <= number <= highest:
+        raise ParameterError(
+            f"{what}: {_shown(value)} is not a signal: give a name (SIGUSR1 or USR1) or a "
+            f"number from 0 to {highest}"
+        )
+    return number
 
 
 def encode(btf: Btf, v: Variable, value: Any) -> bytes:

@@ -229,9 +229,14 @@ def _missing_tracepoint(name: str) -> str | None:
     if "/" not in name:
         return f"bad tracepoint section name {name!r}"
     for root in (TRACEFS, DEBUG_TRACEFS):
-        if (root / "events").is_dir():
-            if not (root / "events" / name / "id").exists():
-                return f"tracepoint {name} does not exist on this kernel"
+        try:
+            if (root / "events").is_dir():
+                if not (root / "events" / name / "id").exists():
+                    return f"tracepoint {name} does not exist on this kernel"
+                return None
+        except PermissionError:
+            # tracefs is root's (mode 700): whoever may not read it may not load BPF either,
+            # and that is the reason to give (``can_use_bpf``), not a tracepoint we cannot see
             return None
     # tracefs is not mounted. The kernel's BTF cannot stand in for it: it names a tracepoint's
     # raw form (btf_trace_<event>), not its tracefs event (syscalls/sys_enter_* have no typedef

@@ -390,6 +390,11 @@ class GuestRuntime:
 
     # -- stopping ---------------------------------------------------------------------------------
 
+    @property
+    def stop_reason(self) -> StopReason:
+        """Why the app was asked to stop (``request`` until it is): the CLI's exit status."""
+        return self._stop_reason
+
     def stop(self, reason: StopReason = "request") -> None:
         """Ask the app to end (thread-safe): -EINTR from its polls, sleeps cut short, ended a
         second later if it has not ended by then."""
