@@ -30,7 +30,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Static
 
 from .runtime.config import Config, config_path, load_config
 from .runtime.distribution import hub
@@ -54,10 +54,13 @@ from .tui.formatting import human_bytes
 from .tui.messages import BatchDecoded, ProgramStarted, ProgramStopped, RunSampled
 from .tui.replay import WASM_SUFFIX, openable_files
 from .tui.runner import RunSettings, SessionFactory, live_session
-from .tui.screens import KeyInfo, KeysScreen, OpenScreen, ParameterForm
+from .tui.screens import ColumnChooser, KeyInfo, KeysScreen, OpenScreen, ParameterForm, QuitScreen
 from .tui.themes import ThemeFile, ansi_color, default_theme, discover_themes, no_color
 from .widgets.details import ProgramDetails
-from .widgets.event_table import EventTable
+from .widgets.event_table import EventTable, ProcessTable
+from .widgets.footer import KeysFooter
+from .widgets.histogram import HistogramPanel
+from .widgets.map_table import MapTable
 from .widgets.program_view import ProgramView
 from .widgets.run_view import RunView
 from .widgets.sidebar import ProgramEntry, ProgramList, ProgramSidebar
@@ -81,6 +84,10 @@ def _availability(program: HubProgram) -> str | None:
         return str(exc)
 
 
+SIDEBAR_MIN_WIDTH = 120
+"""Below this many columns a program's view hides the Hub list (``ctrl+b`` shows it)."""
+
+
 class LmpApp(App[None]):
     """Hub programs on the left; the highlighted program's details or a running view on the right."""
 
@@ -98,6 +105,8 @@ class LmpApp(App[None]):
     #views { height: 1fr; }
     Screen.-narrow ProgramSidebar { width: 20; }
     #body.-sidebar-hidden ProgramSidebar { display: none; }
+    /* Toasts above the status bar and the footer, never over them. */
+    ToastRack { margin-bottom: 2; }
     /* Narrow terminals: panels replace the table when shown (p), instead of sitting beside it. */
     Screen.-narrow ProgramView {
         & .panels { display: none; }
@@ -108,6 +117,9 @@ class LmpApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
+        # As in htop and top: Ctrl-C quits (Textual's own only says how to); before any widget
+        # (an input box would copy with it).
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
         Binding("question_mark", "keys", "Help", id="app.keys"),
         Binding("x", "stop", "Stop", id="program.stop"),
         Binding("r", "record", "Record", id="program.record"),
@@ -146,7 +158,11 @@ class LmpApp(App[None]):
             bpf_problem = probe.can_use_bpf()
         self.bpf_problem = bpf_problem
         listed = list(programs) if programs is not None else hub.builtin_programs()
-        self.entries = [ProgramEntry(p, self.bpf_problem or availability(p)) for p in listed]
+        # The machine's reason is said once, in the notice line; each program points to it.
+        machine = "BPF is unavailable (the line at the top says why)"
+        self.entries = [
+            ProgramEntry(p, machine if self.bpf_problem else availability(p)) for p in listed
+        ]
         self.settings = self.config.tui
         self.store_config = StoreConfig(
             capacity=self.settings.row_limit, series_length=self.settings.series_seconds
@@ -181,6 +197,8 @@ class LmpApp(App[None]):
         # The app keeps its own references: queries from the app search the active screen,
         # which may be a modal one while messages about programs keep arriving.
         self.body = Horizontal(id="body")
+        self.sidebar_pinned: bool | None = None
+        """Shown (True) or hidden (False) by ``ctrl+b``; None: automatic (``place_sidebar``)."""
         self.sidebar = ProgramSidebar(self.entries, id="sidebar")
         self.notice = Static(id="notice", markup=False)
         self.tabs = ViewTabs(id="tabs")
@@ -195,7 +213,7 @@ class LmpApp(App[None]):
                 with self.switcher:
                     yield self.details
         yield self.status_bar
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.set_keymap(self.config.keymap)
@@ -572,12 +590,24 @@ class LmpApp(App[None]):
         self.current = None
         self.switcher.current = DETAILS
         if focus:
-            self.body.remove_class("-sidebar-hidden")
+            self.sidebar_pinned = None
             self.sidebar.option_list.focus()
         self.update_chrome()
 
     def action_toggle_sidebar(self) -> None:
-        self.body.toggle_class("-sidebar-hidden")
+        self.sidebar_pinned = self.body.has_class("-sidebar-hidden")
+        self.place_sidebar()
+
+    def place_sidebar(self) -> None:
+        """The Hub list beside a program's view only where the view keeps room for its table
+        and panels (``SIDEBAR_MIN_WIDTH``), unless ``ctrl+b`` said otherwise."""
+        shown = self.sidebar_pinned
+        if shown is None:
+            shown = self.current is None or self.size.width >= SIDEBAR_MIN_WIDTH
+        self.body.set_class(not shown, "-sidebar-hidden")
+
+    def on_resize(self) -> None:
+        self.place_sidebar()
 
     async def action_stop(self) -> None:
         run = self.current_run
@@ -606,8 +636,22 @@ class LmpApp(App[None]):
             self.action_show_programs()
 
     async def action_quit(self) -> None:
+        """Quit at once, unless that would cut a recording short: then ask first."""
+        recording = [
+            run.recorder.path.name
+            for run in self.runs.values()
+            if isinstance(run, SessionRun) and run.recorder is not None and run.recorder.active
+        ]
+        if recording and not isinstance(self.screen, QuitScreen):
+            self.push_screen(QuitScreen(recording), self._quit_if)
+            return
         await self.stop_all()
         self.exit()
+
+    async def _quit_if(self, confirmed: bool | None) -> None:
+        if confirmed:
+            await self.stop_all()
+            self.exit()
 
     def action_next_theme(self) -> None:
         names = list(self.lmp_themes)
@@ -632,6 +676,7 @@ class LmpApp(App[None]):
     # -- chrome --------------------------------------------------------------------------------
 
     def update_chrome(self) -> None:
+        self.place_sidebar()
         self.show_tabs()
         self.refresh_bindings()
         self.sidebar.set_running(
@@ -647,6 +692,7 @@ class LmpApp(App[None]):
                 r.state == "running",
                 r.kind,
                 cost.brief() if (cost := cost_of(r)) else "",
+                isinstance(r, SessionRun) and r.made_up,
             )
             for n, r in sorted(self.runs.items())
         ]
@@ -661,7 +707,7 @@ class LmpApp(App[None]):
             return
         running = sum(r.state == "running" for r in self.runs.values())
         if self.bpf_problem:
-            notice = f"BPF unavailable: {self.bpf_problem}"
+            notice = "BPF unavailable — o opens a recording or a demo"
         elif running:
             notice = f"{running} program{'s' if running != 1 else ''} running — press a number"
             notice += " to show one"
@@ -685,9 +731,14 @@ class LmpApp(App[None]):
             ("view", ProgramView),
             ("events", VirtualTable),
             ("events", EventTable),
+            ("processes", ProcessTable),
+            ("maps", MapTable),
+            ("maps", HistogramPanel),
             ("panels", SparklinePanel),
             ("panels", TopKeysTable),
             ("form", ParameterForm),
+            ("columns", ColumnChooser),
+            ("quit", QuitScreen),
             ("keys", KeysScreen),
             ("open", OpenScreen),
         ]
@@ -702,11 +753,26 @@ class LmpApp(App[None]):
                     continue
                 seen.add(ident)
                 keys = self._keymap.get(binding.id, binding.key) if binding.id else binding.key
-                infos.append(KeyInfo(where, keys, ident, binding.description or binding.action))
+                infos.append(
+                    KeyInfo(where, self.keys_shown(keys), ident, binding.description or ident)
+                )
         infos.append(
-            KeyInfo("app", self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
+            KeyInfo(
+                "app",
+                self.keys_shown(self.COMMAND_PALETTE_BINDING),
+                "command_palette",
+                "Command palette",
+            )
         )
         return infos
+
+    def keys_shown(self, keys: str) -> str:
+        """Keys as people write them (``?``, ``]``, ``.``, ``shift+→``), not Textual's names
+        (``question_mark``, ``right_square_bracket``, ``full_stop``)."""
+        # " or " between them: a comma may be one of the keys.
+        return " or ".join(
+            self.get_key_display(Binding(key.strip(), "")) for key in keys.split(",") if key
+        )
 
 
 def cost_of(run: Run | None) -> ProgramCost | None:
@@ -714,13 +780,50 @@ def cost_of(run: Run | None) -> ProgramCost | None:
     return run.cost if isinstance(run, SessionRun) else None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+class _Arguments(argparse.ArgumentParser):
+    """``lmp-tui``'s options: a bad one is one line on stderr and status 2, said before the
+    screen is taken over (argparse would print its usage too)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _rows_option(text: str) -> int:
+    """``--rows N``: what ``row_limit`` in the config file may be."""
+    from .runtime.config import setting_problem
+
+    try:
+        rows = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if problem := setting_problem("row_limit", rows):
+        raise argparse.ArgumentTypeError(problem.replace("row_limit = ", "", 1))
+    return rows
+
+
+def _config_option(text: str) -> Path:
+    """``--config FILE``: a file named on purpose must be there (a missing default one just
+    means defaults)."""
+    path = Path(text).expanduser()
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "does not exist"
+        raise argparse.ArgumentTypeError(f"{shown(text)} {what}")
+    return path
+
+
+def arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """``lmp-tui``'s options, and the wasm app's arguments (after ``--``)."""
+    parser = _Arguments(
         prog="lmp-tui", description="Run eBPF programs from the Hub and watch their events live."
     )
-    parser.add_argument("--config", type=Path, help=f"config file (default {config_path()})")
+    parser.add_argument(
+        "--config",
+        type=_config_option,
+        metavar="FILE",
+        help=f"config file (default {config_path()})",
+    )
     parser.add_argument("--theme", help="theme name (a themes/*.tcss file or a Textual theme)")
-    parser.add_argument("--rows", type=int, metavar="N", help="events kept per program")
+    parser.add_argument("--rows", type=_rows_option, metavar="N", help="events kept per program")
     parser.add_argument(
         "--demo",
         action="store_true",
@@ -740,7 +843,6 @@ def main(argv: list[str] | None = None) -> int:
         metavar="APP.wasm",
         help="run a wasm app; each JSON line it prints is a table row (its arguments after --)",
     )
-    argv = list(sys.argv[1:] if argv is None else argv)
     app_args: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
@@ -748,10 +850,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if app_args and args.run is None:
         parser.error("arguments after -- are for a wasm app: give it with --run APP.wasm")
+    return args, app_args
+
+
+def main(argv: list[str] | None = None) -> int:
+    from textual.dom import DOMNode
+
+    from .runtime.config import check_keymap, declared_binding_ids
+
+    args, app_args = arguments(list(sys.argv[1:] if argv is None else argv))
     config = load_config(args.config)
     overrides = {"theme": args.theme, "row_limit": args.rows}
     tui = replace(config.tui, **{k: v for k, v in overrides.items() if v is not None})
-    config = replace(config, tui=tui)
+    # [keymap] ids no binding has are dropped and said with the file's other problems, which
+    # the app shows once as it starts
+    config = check_keymap(replace(config, tui=tui), declared_binding_ids(DOMNode))
     opens: dict[str, Any] = {
         "replays": args.replay,
         "wasm": (args.run, app_args) if args.run is not None else None,
@@ -766,8 +879,16 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         app = LmpApp(config, **opens)
-    # Imports done (``lmp_tui.entry``): a SIGINT from now on is Textual's to turn into a quit.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Imports done (``lmp_tui.stops``): a SIGINT from now on is Textual's to turn into a quit;
+    # SIGTERM and SIGHUP are the app's once it is mounted, and do what they do by default until
+    # then. A SIGHUP the parent ignores (nohup) stays ignored.
+    for sig, handler in (
+        (signal.SIGINT, signal.default_int_handler),
+        (signal.SIGTERM, signal.SIG_DFL),
+        (signal.SIGHUP, signal.SIG_DFL),
+    ):
+        if sig != signal.SIGHUP or signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, handler)
     try:
         app.run()
     finally:

@@ -167,3 +167,32 @@ def test_replay_timeline_paused_half_way(snap_compare, tmp_path: Path) -> None: 
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(), terminal_size=(120, 40), run_before=replay_to_half_way)
+
+
+def test_without_bpf_the_hub_is_compact_and_says_why_once_80x24(snap_compare) -> None:  # noqa: ANN001
+    """One line per program (✗), the reason once at the top, the status bar saying what to do."""
+    reason = "loading BPF programs needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)"
+    app = LmpApp(
+        Config(tui=TuiSettings(theme="dark")),
+        programs=[hub.find_builtin(name) for name in PROGRAMS],
+        session_factory=demo_session,
+        bpf_problem=reason,
+        themes=discover_themes([THEMES]),
+    )
+
+    async def close_the_offer(pilot: Pilot) -> None:
+        await pilot.pause()
+        await pilot.press("escape")  # the recordings offered at start
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=close_the_offer)
+
+
+def test_a_paused_filtered_view_at_80x24(snap_compare) -> None:  # noqa: ANN001
+    """The view's state first in the status bar, help and quit first in the footer, no
+    sidebar beside a program below 120 columns, DEMO said."""
+
+    async def pause_and_filter(pilot: Pilot) -> None:
+        await start(pilot, "sigsnoop")
+        await pilot.press("slash", *"comm~BASH", "enter", "space")
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=pause_and_filter)

@@ -151,6 +151,24 @@ def test_procstat_bytes_with_units_80x24(snap_compare) -> None:  # noqa: ANN001
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_procstat)
 
 
+def test_procstat_grouped_by_process_160x45(snap_compare) -> None:  # noqa: ANN001
+    """One row per process (python3's three threads once), largest RSS first, cron exited."""
+
+    async def run_procstat(pilot: Pilot) -> None:
+        await start(pilot, "procstat")
+        await pilot.press("p")  # the panels aside: every memory column in view
+
+    assert snap_compare(make_app(), terminal_size=(160, 45), run_before=run_procstat)
+
+
+def test_procstat_threads_on_demand_80x24(snap_compare) -> None:  # noqa: ANN001
+    async def run_procstat(pilot: Pilot) -> None:
+        await start(pilot, "procstat")
+        await pilot.press("H")
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_procstat)
+
+
 async def run_tcpstates(pilot: Pilot) -> None:
     await start(pilot, "tcpstates")
 

@@ -27,18 +27,15 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from ..runtime.errors import ParameterError
-from ..runtime.format.params import VALUE_TYPES, Parameter, coerce
+from ..runtime.format.params import Parameter
 from ..runtime.kernel.attachments import Interface
 from ..runtime.units import format_bytes, ring_size
 from .replay import Openable
 from .runner import RunSettings
 
-INTEGER_TYPES = {t for t, kind in VALUE_TYPES.items() if kind is int}
-FLOAT_TYPES = {t for t, kind in VALUE_TYPES.items() if kind is float}
-
 
 class _Coerces(Validator):
-    """Valid when ``params.coerce`` accepts the text for this variable."""
+    """Valid when the parameter takes the text, as ``lmp run`` would (a signal's name too)."""
 
     def __init__(self, parameter: Parameter) -> None:
         super().__init__()
@@ -46,18 +43,10 @@ class _Coerces(Validator):
 
     def validate(self, value: str) -> ValidationResult:
         try:
-            coerce(self.parameter.variable, value)
+            self.parameter.parse(value)
         except ParameterError as exc:
             return self.failure(str(exc))
         return self.success()
-
-
-def input_type(parameter: Parameter) -> str:
-    if parameter.variable.type in INTEGER_TYPES:
-        return "integer"
-    if parameter.variable.type in FLOAT_TYPES:
-        return "number"
-    return "text"
 
 
 class FlagCheckbox(Checkbox, inherit_bindings=False):
@@ -156,14 +145,14 @@ class ParameterForm(Dialog[RunSettings | None]):
             with VerticalScroll():
                 for p in self.parameters:
                     with Vertical(classes="param"):
-                        flag = f"--{p.long}" + (f", -{p.short}" if p.short else "")
-                        yield Label(f"{flag}  ({p.variable.type})")
+                        yield Label(f"{p.label}  ({p.variable.type})")
                         if p.is_bool:
                             yield FlagCheckbox(p.help, bool(p.default), id=f"param-{p.name}")
                         else:
                             yield Input(
                                 "" if p.default is None else str(p.default),
-                                type=input_type(p),  # type: ignore[arg-type]
+                                # Text, not Textual's "integer": that one drops what it
+                                # does not take without a word (SIGUSR1 became 1).
                                 validators=[_Coerces(p)],
                                 id=f"param-{p.name}",
                             )
@@ -223,7 +212,7 @@ class ParameterForm(Dialog[RunSettings | None]):
                 continue
             text = self.query_one(f"#param-{p.name}", Input).value.strip()
             if text:
-                out[p.name] = coerce(p.variable, text)
+                out[p.name] = p.parse(text)
         return out
 
     def action_run(self) -> None:
@@ -241,12 +230,54 @@ class ParameterForm(Dialog[RunSettings | None]):
         event.stop()
         self.action_run()
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Say at once what is wrong with a value, not only on Run."""
+        event.stop()
+        result = event.validation_result
+        error = self.query_one("#form-error", Static)
+        error.update(
+            "" if result is None or result.is_valid else "; ".join(result.failure_descriptions)
+        )
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id == "run":
             self.action_run()
         else:
             self.action_cancel()
+
+
+class QuitScreen(Dialog[bool]):
+    """Quitting now would cut a recording short: say which, and quit only when confirmed
+    (``y``, Enter, or Ctrl-C / ``q`` again, as a second Ctrl-C means it in a shell)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter,q,ctrl+c", "answer(True)", "Quit", id="quit.yes", priority=True),
+        Binding("n,escape", "answer(False)", "Stay", id="quit.no"),
+    ]
+
+    DEFAULT_CSS = """
+    QuitScreen {
+        & > Vertical { width: 70; }
+        & #quit-question { text-style: bold; padding: 1 0 0 0; }
+        & #quit-hint { color: $text-muted; padding: 1 0; }
+    }
+    """
+
+    def __init__(self, recordings: list[str]) -> None:
+        super().__init__()
+        self.recordings = recordings
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Quit and stop recording?", id="quit-question")
+            yield Static("\n".join(f"● {name}" for name in self.recordings), markup=False)
+            yield Static(
+                "y or Ctrl-C: quit (the file is closed, complete)   n or Esc: stay", id="quit-hint"
+            )
+
+    def action_answer(self, quit: bool) -> None:
+        self.dismiss(quit)
 
 
 @dataclass(frozen=True, slots=True)

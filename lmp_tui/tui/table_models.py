@@ -70,6 +70,9 @@ class TableModel(Protocol):
     def texts(self, start: int, end: int) -> list[list[str]]:
         """The cells of view rows ``start`` to ``end``, as shown."""
 
+    def total(self) -> int:
+        """Rows before the filter (the ``of N`` in ``3 of 1,417 shown``)."""
+
     def empty_note(self, where: Filter, frozen: bool) -> str:
         """What an empty view says."""
 
@@ -141,6 +144,9 @@ class StoreRows:
 
     def texts(self, start: int, end: int) -> list[list[str]]:
         return self._texts(self.formats, self._view[start:end])
+
+    def total(self) -> int:
+        return len(self._frozen.order) if self._frozen is not None else len(self.store)
 
     def values(self, position: int) -> dict[str, str]:
         """Every column's text (shown or not) of the row at ``position`` in the view."""
@@ -229,6 +235,9 @@ class KeyRows(StoreRows):
         self._view = select(source, sort, where)
         return len(self._view)
 
+    def total(self) -> int:
+        return len(self._frozen.order) if self._frozen is not None else len(self.latest)
+
     def freeze(self, frozen: bool) -> None:
         self._frozen = self.latest.freeze() if frozen else None
         self._frozen_times = self.latest.last.copy() if frozen else None
@@ -272,6 +281,9 @@ class DictRows:
             rows = sorted(rows, key=sort_key(sort.field), reverse=sort.reverse)
         self._view = rows
         return len(rows)
+
+    def total(self) -> int:
+        return len(self._frozen) if self._frozen is not None else len(self.store.rows)
 
     def freeze(self, frozen: bool) -> None:
         self._frozen = list(self.store.rows) if frozen else None

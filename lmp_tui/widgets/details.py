@@ -122,9 +122,8 @@ class ProgramDetails(VerticalScroll):
             table.add_column("default")
             table.add_column("help", ratio=1)
             for p in params:
-                flag = f"--{p.long}" + (f", -{p.short}" if p.short else "")
                 table.add_row(
-                    flag, p.variable.type, "" if p.default is None else str(p.default), p.help
+                    p.label, p.variable.type, "" if p.default is None else str(p.default), p.help
                 )
             parts.append(table)
         else:

@@ -205,6 +205,8 @@ class MapTable(Vertical, can_focus=False):
     """A caption (interval or total, the sort) over a ``DataTable`` of the map's keys."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="maps.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="maps.up"),
         Binding("i", "toggle_interval", "Interval/total", id="maps.interval"),
         Binding("s", "next_sort", "Sort", id="maps.sort"),
         Binding("S", "reverse_sort", "Reverse sort", show=False, id="maps.reverse"),
@@ -243,6 +245,12 @@ class MapTable(Vertical, can_focus=False):
     def focus(self, scroll_visible: bool = True) -> MapTable:
         self.table.focus(scroll_visible)
         return self
+
+    def action_cursor_down(self) -> None:
+        self.table.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.table.action_cursor_up()
 
     @property
     def up_to_date(self) -> bool:

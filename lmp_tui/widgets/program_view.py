@@ -38,7 +38,8 @@ class ProgramView(RunView):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="events.filter"),
-        Binding("k", "pick_key", "Top keys", id="panel.keys"),
+        # t, not k: k moves up, as in vim, k9s and bpftop.
+        Binding("t", "pick_key", "Top keys", id="panel.keys"),
         Binding("p", "toggle_panels", "Panels", id="view.panels"),
         Binding("escape", "back", "Back", id="view.back"),
         # Replays only (space pauses the table, arrows move its cursor: these keys are free).
@@ -85,6 +86,8 @@ class ProgramView(RunView):
         if isinstance(store, EventStore):
             table = ProcessTable if store.latest is not None else EventTable
             self.events = table(store, id="events")
+            if replay is not None:  # space pauses the playback, as P does: one pause
+                self.events.pause_instead = self.action_replay_pause
             if store.keyed is not None:
                 self.top_keys = TopKeysTable(store.keyed, id="top-keys")
         elif isinstance(store, SnapshotStore) and store.hist is None:
@@ -250,7 +253,10 @@ class ProgramView(RunView):
             return False
         box.remove_class("-invalid")
         error.remove_class("-shown")
-        self.table.set_filter(where)
+        table = self.table
+        table.set_filter(where)
+        if not where and table.sort.field is None:
+            table.following = True  # every row again, in arrival order: follow the newest
         self._key_from(where)
         return True
 
@@ -280,7 +286,10 @@ class ProgramView(RunView):
             return isinstance(store, EventStore) and store.keyed is not None
         if action == "back":  # shown in the footer only when there is somewhere to go back to
             return (
-                self.key is not None or self.has_class("-show-panels") or not self._main_focused()
+                self.key is not None
+                or bool(self.filter_box.value)
+                or self.has_class("-show-panels")
+                or not self._main_focused()
             )
         if action.startswith("replay_"):
             return self.run.replay is not None and self.run.state == "running"
@@ -307,16 +316,19 @@ class ProgramView(RunView):
             self.focus_main()
 
     def action_back(self) -> None:
-        """Esc: from the panels back to the table, then from one key back to all."""
-        if self.has_class("-show-panels") or not self._main_focused():
+        """Esc, as in k9s: from the panels back to the table; from the filter box, or the
+        table while filtered, back to every row (the watched key goes with the filter)."""
+        if self.has_class("-show-panels"):
             self.remove_class("-show-panels")
-            self.focus_main()
-        elif self.key is not None:
+        elif self.filter_box.value or self.key is not None:
+            self.filter_box.value = ""
+            self.apply_filter("")  # the watched key goes with its term
             self.choose_key(None)
+        self.focus_main()
 
     def _main_focused(self) -> bool:
         widget = self.main_widget
-        return widget is not None and widget.has_focus
+        return widget is not None and widget.has_focus_within
 
     # -- replay --------------------------------------------------------------------------------
 

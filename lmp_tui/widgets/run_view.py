@@ -18,7 +18,7 @@ from textual.reactive import reactive
 
 from ..runtime.runs.manager import Run, SessionRun
 from ..runtime.stream.replay import ReplaySource
-from ..tui.formatting import duration, human_bytes
+from ..tui.formatting import duration, grouped, human_bytes
 from ..tui.messages import BatchDecoded
 from ..tui.replay import speed_label
 from .status import Status
@@ -98,15 +98,19 @@ class RunView(Vertical):
             view=table_state(table) if table is not None else "",
             recording=recording,
             recording_active=active,
+            made_up=isinstance(run, SessionRun) and run.made_up,
         )
 
 
 def table_state(table: VirtualTable) -> str:
-    parts = ["paused" if table.paused else ("following" if table.following else "live")]
+    """What the user changed about the table (nothing when it simply follows the events):
+    ``PAUSED · sort size ▼ · filter comm~bash · 3 of 1,417``."""
+    parts = ["PAUSED"] if table.paused else []
     if table.sort.field:
         parts.append(f"sort {table.sort.field} {'▼' if table.sort.reverse else '▲'}")
     if table.where:
-        parts.append(f"filter {table.where.text}")
+        parts.append(f"filter {table.where.text} · {grouped(table.row_count)} of")
+        parts[-1] += f" {grouped(table.model.total())}"
     return " · ".join(parts)
 
 

@@ -36,11 +36,19 @@ class ProgramEntry:
     def category(self) -> str:
         return self.program.category
 
-    def matches(self, query: str) -> bool:
+    def rank(self, query: str) -> int | None:
+        """How well it answers a search (0 best), None when it does not: its name starting
+        with it, then containing it, then its category or summary (``sig`` finds sigsnoop
+        before exitsnoop, whose summary mentions signals)."""
         q = query.strip().lower()
-        return not q or any(
-            q in s.lower() for s in (self.name, self.category, self.program.summary)
-        )
+        name = self.name.lower()
+        if name.startswith(q):
+            return 0
+        if q in name:
+            return 1
+        if q in self.category.lower() or q in self.program.summary.lower():
+            return 2
+        return None
 
 
 class ProgramList(OptionList):
@@ -48,6 +56,8 @@ class ProgramList(OptionList):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select", "Run", id="program.run"),
+        Binding("j", "cursor_down", "Down", show=False, id="program.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="program.up"),
     ]
 
 
@@ -56,6 +66,8 @@ class ProgramSidebar(Vertical):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search", show=False, id="sidebar.search"),
+        # From the search box into the list it narrowed (the list handles ↓ itself).
+        Binding("down", "to_list", "To the list", show=False, id="sidebar.to_list"),
     ]
 
     DEFAULT_CSS = """
@@ -100,7 +112,11 @@ class ProgramSidebar(Vertical):
         return self.query_one(ProgramList)
 
     def visible_entries(self) -> list[ProgramEntry]:
-        return [e for e in self.entries if e.matches(self.query_text)]
+        """All programs by category, or those a search finds, best answers first."""
+        if not self.query_text.strip():
+            return list(self.entries)
+        ranked = [(r, e) for e in self.entries if (r := e.rank(self.query_text)) is not None]
+        return [e for _, e in sorted(ranked, key=lambda item: (item[0], item[1].name))]
 
     def rebuild(self) -> None:
         """Redraw the options, keeping the highlighted program if it is still listed."""
@@ -109,8 +125,9 @@ class ProgramSidebar(Vertical):
         keep = current.id if current is not None else None
         items: list[Option | None] = []
         category = None
+        searching = bool(self.query_text.strip())
         for entry in self.visible_entries():
-            if entry.category != category:
+            if entry.category != category and not searching:
                 category = entry.category
                 items.append(
                     Option(
@@ -141,10 +158,13 @@ class ProgramSidebar(Vertical):
             mark, style = "✗", "red"
         else:
             mark, style = "✓", "green"
-        text = Text.assemble((f" {mark} ", style), (entry.name, "bold"))
-        if entry.unavailable:
-            text.append(" (can't run)", style="dim")
-        return text
+        # One line per program: the ✗ says it cannot run, its details say why.
+        return Text.assemble(
+            (f" {mark} ", style),
+            (entry.name, "bold" if not entry.unavailable else "dim"),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
 
     def set_running(self, names: set[str]) -> None:
         if names != self.running:
@@ -163,6 +183,17 @@ class ProgramSidebar(Vertical):
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
 
+    def action_to_list(self) -> None:
+        self.option_list.focus()
+
+    def clear_search(self) -> None:
+        """Every program again (after one found by a search was run)."""
+        search = self.query_one("#search", Input)
+        if search.value:
+            search.value = ""
+            self.query_text = ""
+            self.rebuild()
+
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
         self.query_text = event.value
@@ -180,3 +211,4 @@ class ProgramSidebar(Vertical):
         event.stop()
         if (entry := self.entry(event.option.id)) is not None:
             self.post_message(self.ProgramChosen(entry))
+            self.clear_search()

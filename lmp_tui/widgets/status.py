@@ -31,6 +31,8 @@ class Status:
     """The recording's file, size and duration while recording; the file a replay plays."""
     recording_active: bool = False
     notice: str = ""
+    made_up: bool = False
+    """Demo data: said next to the program's name."""
 
 
 class StatusBar(Static):
@@ -76,9 +78,15 @@ class StatusBar(Static):
             notice = s.notice or "no program running — pick one and press Enter"
             return Content.assemble((notice, "italic"), sep, recording)
         alarm = "bold $error"
+        # What comes first stays on an 80-column terminal: what the user did to the view
+        # (PAUSED, a sort, a filter) and the rates before drops, a recording, the BPF cost.
         parts: list[str | tuple[str, str]] = [(s.program, "bold")]
+        if s.made_up:
+            parts.append((" DEMO", "bold reverse"))
         if s.state:
             parts.append((f" {s.state}", "$warning"))
+        if s.view:
+            parts += [sep, (s.view, "bold $warning" if s.view.startswith("PAUSED") else "bold")]
         parts += [
             sep,
             (f"{human(s.events_per_second)} ev/s", "bold"),
@@ -89,15 +97,12 @@ class StatusBar(Static):
             " · ",
             (f"{grouped(s.shed)} shed", alarm if s.shed else ""),
         ]
-        # What goes last is cut first on a narrow terminal: the cost before "not recording",
-        # but never before an active recording's mark.
+        # An active recording's mark before the cost; "not recording" is what goes first.
         tail: list[str | tuple[str, str]] = [sep, recording]
         if cost is not None:
             bpf: list[str | tuple[str, str]] = [sep, cost.label()]
             tail = tail + bpf if s.recording_active else bpf + tail
         parts += tail
-        if s.view:  # last: the first thing to go on a narrow terminal
-            parts += [sep, s.view]
         return Content.assemble(*parts)
 
 
@@ -109,6 +114,7 @@ class Tab:
     kind: str = "live"  # "live" | "replay" | "wasm"
     cost: str = ""
     """Its BPF cost, short (``0.8% · 420 ns``), while known."""
+    made_up: bool = False
 
 
 class ViewTabs(Static):
@@ -144,7 +150,8 @@ class ViewTabs(Static):
             mark = "▶" if tab.running else "■"
             kind = {"replay": "↺ ", "wasm": "wasm "}.get(tab.kind, "")
             cost = f"[dim]{tab.cost}[/dim] " if tab.cost else ""
-            label = f" {tab.number} {kind}{tab.name} {mark} {cost}"
+            demo = "[b]DEMO[/b] " if tab.made_up else ""
+            label = f" {tab.number} {kind}{tab.name} {demo}{mark} {cost}"
             if tab.number == self.current:
                 label = f"[reverse b]{label}[/reverse b]"
             parts.append(f"[@click=app.show_view({tab.number})]{label}[/]")

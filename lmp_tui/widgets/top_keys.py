@@ -30,6 +30,8 @@ class TopKeysTable(DataTable[str]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Show key", show=False, id="panel.pick_key"),
+        Binding("j", "cursor_down", "Down", show=False, id="keys.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="keys.up"),
     ]
 
     DEFAULT_CSS = """

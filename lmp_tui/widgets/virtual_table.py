@@ -8,6 +8,7 @@ rows in order; the table keeps what the user did to it: sort, pause, follow, cur
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import perf_counter
 from typing import ClassVar
 
@@ -50,8 +51,8 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("S", "unsort", "Arrival order", show=False, id="events.unsort"),
         Binding("space", "toggle_pause", "Pause", id="events.pause"),
         Binding("f", "follow", "Follow", id="events.follow"),
-        Binding("up", "cursor(-1)", "Up", show=False, id="events.up"),
-        Binding("down", "cursor(1)", "Down", show=False, id="events.down"),
+        Binding("up,k", "cursor(-1)", "Up", show=False, id="events.up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, id="events.down"),
         Binding("pageup", "page(-1)", "Page up", show=False, id="events.page_up"),
         Binding("pagedown", "page(1)", "Page down", show=False, id="events.page_down"),
         Binding("home", "first", "First", show=False, id="events.first"),
@@ -113,6 +114,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self._seen_generation = -1
         self._cells: dict[int, list[str]] = {}
         self._header: Strip | None = None
+        self.pause_instead: Callable[[], None] | None = None
+        """What ``space`` does instead of holding the rows still (a replay pauses its
+        playback: one pause, not two)."""
         self.header_drawn_at: float = 0.0
         """perf_counter() when the header was last drawn anew (after a sort: the load benchmark
         times key presses with it)."""
@@ -221,7 +225,10 @@ class VirtualTable(ScrollView, can_focus=True):
         self.set_sort(Sort())
 
     def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
+        if self.pause_instead is not None:
+            self.pause_instead()
+        else:
+            self.paused = not self.paused
 
     def action_follow(self) -> None:
         if self.paused:

@@ -132,6 +132,11 @@ class SessionRun:
         return "replay" if self.replay is not None else "live"
 
     @property
+    def made_up(self) -> bool:
+        """Its events are made up (``lmp-tui --demo``), not a kernel's."""
+        return bool(getattr(self.session, "made_up", False))
+
+    @property
     def recordable(self) -> bool:
         return self.kind == "live" and self.state == "running" and self.store is not None
 
@@ -279,15 +284,11 @@ def narrowing_hint(name: str, params: list[Parameter], values: dict[str, object]
     # one process already chosen: narrowing to a thread of it is not what helps
     traced = any(p not in unset for p in pidlike)
     pid = None if traced else next((p for p in pidlike if p in unset), None)
-    others = [
-        p.flag if p.is_bool else f"--{p.long}"
-        for p in unset
-        if p is not pid and not (traced and p in pidlike)
-    ]
+    others = [p.flag for p in unset if p is not pid and not (traced and p in pidlike)]
     what = f"{name} drops events: the kernel makes them faster than lmp reads them. "
     if pid is not None:
         also = f" (or narrow it with {', '.join(others)})" if others else ""
-        return what + f"Trace one process: run it again with --{pid.long} PID{also}."
+        return what + f"Trace one process: run it again with {pid.flag} PID{also}."
     if others:
         return what + f"Trace less: run it again with {', '.join(others)}, or a larger buffer."
     return what + "Run it again with a larger buffer (--ring-size)."

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import PackageError
 from ..format.package import ExportSpec, Package
@@ -138,6 +138,8 @@ class ScriptedSession:
     """The BPF cost it says its programs have (None: none shown, as a replay's)."""
     started: bool = False
     closed: bool = False
+    made_up: ClassVar[bool] = True
+    """Its events never came from a kernel: views label it DEMO."""
 
     def __post_init__(self) -> None:
         self.name = self.package.name

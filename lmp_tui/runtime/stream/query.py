@@ -48,19 +48,43 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+ANY_TEXT = "*"
+"""The ``field`` of a bare word: it matches any text field (``bash`` finds comm or filename)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """``field op value``, with ``value`` already parsed for the field's type."""
+    """``field op value``, with ``value`` already parsed for the field's type: a compiled
+    case-insensitive pattern for text (``~`` searches, ``=`` matches the whole value), a
+    number otherwise."""
 
     field: str
     op: str
     value: Any
 
     def mask(self, column: np.ndarray) -> np.ndarray:
-        if self.op in ("~", "!~"):
-            found = np.char.find(column, self.value) >= 0
-            return found if self.op == "~" else ~found
+        if isinstance(self.value, re.Pattern):
+            found = text_mask(column, self.value, whole=self.op not in ("~", "!~"))
+            return ~found if self.op in ("!~", "!=") else found
         return _COMPARE[self.op](column, self.value)
+
+
+def text_mask(column: np.ndarray, pattern: re.Pattern[str], *, whole: bool) -> np.ndarray:
+    """Which C strings of ``column`` the pattern finds (or matches whole): one search per
+    distinct value, as a column of comms holds a few dozen."""
+    if not len(column):
+        return np.zeros(0, bool)
+    values, inverse = np.unique(column, return_inverse=True)
+    test = pattern.fullmatch if whole else pattern.search
+    hits = np.fromiter(
+        (
+            test(v.split(b"\0", 1)[0].decode("utf-8", "replace")) is not None
+            for v in values.tolist()
+        ),
+        bool,
+        len(values),
+    )
+    return hits[inverse.reshape(-1)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +93,8 @@ class Filter:
 
     text: str = ""
     conditions: tuple[Condition, ...] = ()
+    text_fields: tuple[str, ...] = ()
+    """The layout's text fields, which a bare word searches."""
 
     def __bool__(self) -> bool:
         return bool(self.conditions)
@@ -76,26 +102,46 @@ class Filter:
     def mask(self, rows: np.ndarray) -> np.ndarray:
         keep = np.ones(len(rows), bool)
         for c in self.conditions:
-            keep &= c.mask(rows[c.field])
+            if c.field == ANY_TEXT:
+                anywhere = np.zeros(len(rows), bool)
+                for name in self.text_fields:
+                    anywhere |= c.mask(rows[name])
+                keep &= anywhere
+            else:
+                keep &= c.mask(rows[c.field])
         return keep
 
 
 def parse_filter(text: str, layout: StructLayout) -> Filter:
     """Parse ``field op value`` terms separated by spaces (quote values that contain spaces).
 
-    Operators: ``~`` contains and ``!~`` does not (text), ``=``/``==``, ``!=``, ``<``, ``<=``,
+    Text, as k9s and less search it, ignores case: ``~`` finds a regular expression
+    (``comm~^(ba|z)sh``) and ``!~`` does not, ``=``/``!=`` compare the whole value; a bare word
+    (``bash``) is ``~`` over every text field. Numbers: ``=``/``==``, ``!=``, ``<``, ``<=``,
     ``>``, ``>=``. Enums match by name or number, signal fields by name (``sig=SIGUSR1``).
     """
     try:
         terms = shlex.split(text)
     except ValueError as exc:
         raise FilterError(f"filter: {exc}") from None
-    return Filter(text, tuple(_condition(t, layout) for t in terms))
+    texts = tuple(f.name for f in layout.fields if f.kind == FieldKind.STRING)
+    return Filter(text, tuple(_condition(t, layout, texts) for t in terms), texts)
 
 
-def _condition(term: str, layout: StructLayout) -> Condition:
+def _pattern(term: str, raw: str, op: str) -> re.Pattern[str]:
+    source = raw if op in ("~", "!~") else re.escape(raw)
+    try:
+        return re.compile(source, re.IGNORECASE)
+    except re.error as exc:
+        raise FilterError(f"{term!r}: not a regular expression: {exc}") from None
+
+
+def _condition(term: str, layout: StructLayout, texts: tuple[str, ...]) -> Condition:
     m = _TERM.match(term)
     if m is None:
+        # A bare word searches the text, unless it names a field (``pid``: a term half typed).
+        if texts and term not in layout.names and not any(op in term for op in OPERATORS):
+            return Condition(ANY_TEXT, "~", _pattern(term, term, "~"))
         raise FilterError(
             f"{term!r}: expected field, operator and value, as in pid>100 "
             f"(operators: {' '.join(OPERATORS)})"
@@ -112,7 +158,7 @@ def _condition(term: str, layout: StructLayout) -> Condition:
     if f.kind == FieldKind.STRING:
         if op not in ("~", "!~", "=", "==", "!="):
             raise FilterError(f"{term!r}: {name} is text: use ~, !~, = or !=")
-        return Condition(name, op, raw.encode())
+        return Condition(name, op, _pattern(term, raw, op))
     if op in ("~", "!~"):
         raise FilterError(f"{term!r}: ~ matches text; {name} is a number (use = < >)")
     if f.kind in (FieldKind.INT, FieldKind.BOOL, FieldKind.PTR, FieldKind.FLOAT, FieldKind.ENUM):
