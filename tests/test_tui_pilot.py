@@ -127,7 +127,7 @@ async def test_parameter_form_coerces_and_refuses_bad_values() -> None:
         assert isinstance(form, ParameterForm)
         await pilot.press("ctrl+a", "ctrl+k", *"12x")  # refused in words, not dropped unsaid
         await pilot.pause()
-        assert "filtered_pid" in str(form.query_one("#form-error").render())
+        assert "--pid" in str(form.query_one("#form-error").render())  # the option, named
         await pilot.press("backspace", "tab", "ctrl+a", "ctrl+k", *"10", "tab", "space")
         await pilot.press("tab", "tab", *"3Q", "ctrl+s")  # the ring size: not a size
         await pilot.pause()
