@@ -18,6 +18,7 @@ APT_PACKAGES=(
   util-linux mount                  # setpriv (no-privilege tests), mount (tracefs)
   iproute2 iputils-ping             # XDP/TC tests: network namespaces, veth pairs, pings
   openssl                           # a self-signed CA for the registry TLS test
+  prometheus                        # lmp export tests: a real Prometheus; promtool checks deploy/
 )
 
 missing=()
@@ -33,6 +34,10 @@ fi
 # The registry package starts a system service on install; our tests start their own on loopback.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
   systemctl stop docker-registry || true
+fi
+# Debian's prometheus too (it would hold :9090): the export tests start theirs on free ports.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+  systemctl stop prometheus || true
 fi
 
 PYTHON=${PYTHON:-python3}

@@ -12,6 +12,7 @@ from textual.dom import DOMNode
 from textual.keys import format_key
 
 import lmp_tui.app  # noqa: F401  (imports every widget and screen that declares bindings)
+from lmp_tui.runtime.config import declared_bindings
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTED = ("app.", "program.", "view.", "events.", "replay.", "maps.", "sidebar.")
@@ -25,19 +26,7 @@ SELF_EVIDENT = {
 
 
 def bindings() -> dict[str, Binding]:
-    found: dict[str, Binding] = {}
-    todo, seen = [DOMNode], set()
-    while todo:
-        cls = todo.pop()
-        if cls in seen:
-            continue
-        seen.add(cls)
-        todo.extend(cls.__subclasses__())
-        if cls.__module__.startswith("lmp_tui."):
-            for b in cls.__dict__.get("BINDINGS", []):
-                if isinstance(b, Binding) and b.id:
-                    found.setdefault(b.id, b)
-    return found
+    return declared_bindings(DOMNode)
 
 
 def table_rows() -> list[tuple[list[str], list[str]]]:

@@ -21,7 +21,13 @@ def parser() -> argparse.ArgumentParser:
         prog="lmp", description="Run, build and share eBPF programs (LMP / eunomia-bpf compatible)."
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for commands in (_run_commands, _recording_commands, _distribution_commands, _author_commands):
+    for commands in (
+        _run_commands,
+        _recording_commands,
+        _export_commands,
+        _distribution_commands,
+        _author_commands,
+    ):
         commands(sub)
     return p
 
@@ -118,6 +124,40 @@ def _run_commands(sub: Subparsers) -> None:
     b.add_argument("--vmlinux", help="directory with vmlinux.h (default: from this kernel)")
     b.add_argument("-a", "--cflags", action="append", default=[], help="extra clang flag")
     b.set_defaults(func="run:cmd_build")
+
+
+def _export_commands(sub: Subparsers) -> None:
+    ex = sub.add_parser(
+        "export",
+        help="serve programs' data as Prometheus metrics (one port for all)",
+        description="Run programs headless and serve what they see on /metrics, in the "
+        "Prometheus text format (OpenMetrics when asked): metrics named from each program's "
+        "layout, no configuration needed. Program options after `--` (one program only).",
+    )
+    ex.add_argument("programs", nargs="+", metavar="program", help="built-in names or packages")
+    ex.add_argument(
+        "--listen",
+        default="127.0.0.1:9435",
+        metavar="ADDR",
+        help="where to serve /metrics: HOST:PORT, [IPv6]:PORT or :PORT for every address "
+        "(default 127.0.0.1:9435)",
+    )
+    ex.add_argument(
+        "--max-series",
+        type=int,
+        default=500,
+        metavar="N",
+        help="series per metric at most; the rest add up under label value 'other' (default 500)",
+    )
+    ex.add_argument(
+        "--grafana-dashboard",
+        action="store_true",
+        help="print a Grafana dashboard (JSON) for these programs' metrics, and exit",
+    )
+    ex.add_argument("--verbose", action="store_true", help="include libbpf debug output")
+    ex.add_argument("--no-cache", action="store_true", help="fetch again even if cached")
+    add_transport_args(ex)
+    ex.set_defaults(func="export:cmd_export")
 
 
 def _recording_commands(sub: Subparsers) -> None:

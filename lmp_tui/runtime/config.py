@@ -260,13 +260,13 @@ def check_keymap(config: Config, binding_ids: Collection[str]) -> Config:
     return replace(config, keymap=keymap, problems=(*config.problems, *problems))
 
 
-def declared_binding_ids(root: type, package: str = "lmp_tui") -> set[str]:
-    """The ids of the bindings that the subclasses of ``root`` defined in ``package`` declare
-    (each class's own ``BINDINGS``): what ``[keymap]`` may name.
+def declared_bindings(root: type, package: str = "lmp_tui") -> dict[str, Any]:
+    """The bindings with an id that the subclasses of ``root`` defined in ``package`` declare
+    (each class's own ``BINDINGS``), by id: what ``[keymap]`` may name.
 
     The front end passes its toolkit's base class (Textual's ``DOMNode``); the classes are read
     as plain Python, so this runtime imports no toolkit."""
-    ids: set[str] = set()
+    found: dict[str, Any] = {}
     todo, seen = [root], set()
     while todo:
         cls = todo.pop()
@@ -278,8 +278,13 @@ def declared_binding_ids(root: type, package: str = "lmp_tui") -> set[str]:
             for binding in cls.__dict__.get("BINDINGS", ()):
                 ident = getattr(binding, "id", None)  # a (key, action) tuple has none
                 if isinstance(ident, str) and ident:
-                    ids.add(ident)
-    return ids
+                    found.setdefault(ident, binding)
+    return found
+
+
+def declared_binding_ids(root: type, package: str = "lmp_tui") -> set[str]:
+    """The ids of ``declared_bindings``."""
+    return set(declared_bindings(root, package))
 
 
 def _meant(ident: str, binding_ids: Collection[str]) -> str:

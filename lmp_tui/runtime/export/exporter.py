@@ -1,0 +1,290 @@
+"""``ProgramMetrics``: a pipeline sink that keeps one program's metrics (``families``) and hands
+them to prometheus-client at each scrape (it is a custom collector: the exposition, text or
+OpenMetrics, is the library's, never ours).
+
+A batch is folded in with numpy (label combinations counted with ``np.unique``; a Python call
+per distinct combination, never per event); a scrape reads what was folded. The pipeline's
+thread writes and the HTTP server's thread reads: one lock between them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from ..format.layout import StructLayout
+from ..format.package import ExportSpec
+from ..format.roles import Meaning, Role, export_meanings, meanings
+from ..lazy import np
+from ..stream.decode import Decoded, numpy_dtype
+from ..stream.meaning import column_strings, to_base
+from ..stream.store.fields import c_string, exit_field, key_field, label_field, thread_field
+from ..stream.store.latest import LatestRows, ThreadTotals
+from ..stream.store.snapshots import HistogramEntry, SnapshotStore
+from .families import COMMON, Family, families, label_fields
+
+DEFAULT_CAP = 500
+"""Series per metric at most (plus one ``other``): what a flood of distinct values (a comm per
+process of a fork bomb) may cost a Prometheus server."""
+OTHER = "other"
+
+
+@dataclass(slots=True)
+class SeriesCap:
+    """Counts per label values, for at most ``limit`` distinct label value tuples; the rest add
+    up under ``other`` in every label. A series, once admitted, keeps counting: a counter that
+    vanished and came back would read as a reset to ``rate()``."""
+
+    limit: int
+    counts: dict[tuple[str, ...], float] = field(default_factory=dict)
+    other: float = 0.0
+
+    def add(self, labels: tuple[str, ...], amount: float) -> None:
+        if labels in self.counts:
+            self.counts[labels] += amount
+        elif len(self.counts) < self.limit:
+            self.counts[labels] = amount
+        else:
+            self.other += amount
+
+    def series(self, width: int) -> Iterator[tuple[tuple[str, ...], float]]:
+        yield from self.counts.items()
+        if self.other:
+            yield (OTHER,) * width, self.other
+
+
+class ProgramMetrics:
+    """One program's metrics. ``write``/``close`` make it a pipeline ``Sink``; ``collect``
+    makes it a prometheus-client collector."""
+
+    def __init__(self, program: str, spec: ExportSpec, cap: int = DEFAULT_CAP) -> None:
+        self.program = program
+        self.spec = spec
+        self.cap = cap
+        self.families = families(program, spec)
+        self.lock = threading.Lock()
+        self.up = False
+        self.events = 0
+        self.drops = 0
+        self.shed = 0
+        self.event_counts = SeriesCap(cap)
+        self._label_indices: list[int] = []
+        self.latest: LatestRows | None = None
+        self.threads: ThreadTotals | None = None
+        self.snapshots: SnapshotStore | None = None
+        self._known: dict[str, Meaning] = {}
+        layout = spec.layout
+        if layout is not None:
+            self._known = meanings(layout, program=program)
+            names = [f.name for f in label_fields(layout, self._known)]
+            self._label_indices = [layout.names.index(n) for n in names]
+            if any(f.field for f in self.families):  # values per key: procstat's
+                self._keep_latest(layout)
+        elif spec.key is not None and spec.value is not None:
+            self.snapshots = SnapshotStore(spec.key, spec.value)
+            self._cleared = bool(spec.sample is not None and spec.sample.clear_map)
+            self._key_known = export_meanings(spec, program)["key"]
+            self._key_dtype = numpy_dtype(spec.key.fields, spec.key.size)
+            self._labelled = label_field(spec.value) is not None
+
+    def _keep_latest(self, layout: StructLayout) -> None:
+        key = key_field(layout)
+        assert key is not None
+        thread = thread_field(layout, key)
+        ended = exit_field(layout)
+        counters = [f.field for f in self.families if f.kind == "counter" and f.field]
+        if thread is not None and counters:
+            self.threads = ThreadTotals(key.name, thread.name, counters)
+        dtype = numpy_dtype(layout.fields, layout.size)
+        self.latest = LatestRows(
+            layout, dtype, key.name, exit=ended.name if ended else None, exited_seconds=0.0
+        )
+
+    # -- the pipeline's side ---------------------------------------------------------------------
+
+    def write(self, item: Decoded) -> None:
+        batch = item.batch
+        with self.lock:
+            self.events += batch.count
+            self.drops += batch.drops
+            self.shed += batch.shed
+            if self.snapshots is not None and batch.snapshot:
+                keys, values = item.snapshot
+                self.snapshots.update(keys, values, batch.time, cleared=self._cleared)
+            elif self.spec.layout is not None and batch.count and not batch.snapshot:
+                self._add_events(item.events, batch.time)
+
+    def close(self) -> None:
+        with self.lock:
+            self.up = False
+
+    def _add_events(self, arr: np.ndarray, time: float) -> None:
+        layout = self.spec.layout
+        assert layout is not None
+        if self._label_indices:
+            combined = np.zeros(len(arr), np.int64)
+            for index in self._label_indices:
+                values, inverse = np.unique(arr[layout.fields[index].name], return_inverse=True)
+                combined = combined * len(values) + inverse.reshape(-1)
+            _, first, counts = np.unique(combined, return_index=True, return_counts=True)
+            sample = arr[first]
+            texts = [column_strings(layout, self._known, sample, i) for i in self._label_indices]
+            for j, count in enumerate(counts.tolist()):
+                self.event_counts.add(tuple(t[j] for t in texts), count)
+        else:
+            self.event_counts.add((), len(arr))
+        if self.latest is not None:
+            if self.threads is not None:
+                arr = self.threads.fold(arr, time)
+            self.latest.add(arr, time)
+
+    # -- the scrape's side -----------------------------------------------------------------------
+
+    def collect(self) -> Iterator[Metric]:
+        with self.lock:
+            label = {"program": self.program}
+            for name, kind, help_ in COMMON:
+                value = {
+                    "lmp_events_total": self.events,
+                    "lmp_kernel_drops_total": self.drops,
+                    "lmp_shed_total": self.shed,
+                    "lmp_program_up": int(self.up),
+                }[name]
+                metric_cls = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+                m = metric_cls(name.removesuffix("_total"), help_, labels=["program"])
+                m.add_metric([label["program"]], value)
+                yield m
+            for family in self.families:
+                if family.kind == "histogram":
+                    yield self._histogram(family)
+                elif self.snapshots is not None:
+                    yield self._map_values(family)
+                elif not family.field:
+                    m = CounterMetricFamily(
+                        family.name.removesuffix("_total"), family.help, labels=list(family.labels)
+                    )
+                    for values, count in self.event_counts.series(len(family.labels)):
+                        m.add_metric(list(values), count)
+                    yield m
+                else:
+                    yield self._per_key(family)
+
+    def _per_key(self, family: Family) -> Metric:
+        """A gauge or counter per live key, the ``cap`` largest by the first gauge; the other
+        keys' gauges summed under ``other`` (a counter's sum would go down as keys come and
+        go: they are left out)."""
+        latest = self.latest
+        assert latest is not None and family.meaning is not None
+        counter = family.kind == "counter"
+        m = scalar_family(family)
+        slots = latest.arrival()
+        slots = slots[np.isnan(latest.ended[slots])]  # a key that went away: its series too
+        if not len(slots):
+            return m
+        rows = latest.rows[slots]
+        first = next((f for f in self.families if f.kind == "gauge"), family)
+        rank = rows[first.field].astype(np.float64)
+        order = np.argsort(-rank, kind="stable")
+        top, rest = order[: self.cap], order[self.cap :]
+        values = to_base(family.meaning, rows[family.field])
+        layout = self.spec.layout
+        assert layout is not None
+        key = key_field(layout)
+        text = label_field(layout)
+        assert key is not None
+        for i in top.tolist():
+            labels = [str(int(rows[key.name][i]))]
+            if text is not None:
+                labels.append(c_string(bytes(rows[text.name][i])))
+            m.add_metric(labels, float(values[i]))
+        if len(rest) and not counter:
+            m.add_metric([OTHER] * len(family.labels), float(values[rest].sum()))
+        return m
+
+    def _entries(self) -> list[HistogramEntry]:
+        assert self.snapshots is not None
+        return self.snapshots.cumulative_entries
+
+    def _key_labels(self, entry: HistogramEntry) -> list[str]:
+        """A map key's label values, as the TUI names them (``read`` for syscall 0), and its
+        label text (comm) when the value has one."""
+        key = self.spec.key
+        assert key is not None
+        row = np.zeros(1, self._key_dtype)
+        out = []
+        for i, f in enumerate(key.fields):
+            if f.name.lower() in ("pad", "padding", "__pad"):
+                continue
+            row[f.name] = entry.key[f.name]
+            out.append(column_strings(key, self._key_known, row, i)[0])
+        if self._labelled:
+            out.append(entry.label)
+        return out
+
+    def _histogram(self, family: Family) -> Metric:
+        """Cumulative per key across reads (a map cleared at every read is summed), buckets
+        in base units: a log2 slot i counts values up to 2^(i+1) - 1 of the map's unit."""
+        m = HistogramMetricFamily(family.name, family.help, labels=list(family.labels))
+        meaning = family.meaning or Meaning(Role.PLAIN)
+        for entry in self._entries()[: self.cap]:
+            if entry.slots is None:
+                continue
+            slots = np.asarray(entry.slots, np.float64)
+            bounds = _bounds(self.spec, len(slots))
+            edges = to_base(meaning, bounds)
+            cumulative = np.cumsum(slots)
+            buckets = [
+                (_le(e), float(c)) for e, c in zip(edges.tolist(), cumulative.tolist(), strict=True)
+            ]
+            buckets.append(("+Inf", float(cumulative[-1]) if len(cumulative) else 0.0))
+            # The map keeps counts, not the values: the sum is estimated at each bucket's middle.
+            middles = to_base(meaning, _middles(self.spec, len(slots)))
+            m.add_metric(self._key_labels(entry), buckets, float((slots * middles).sum()))
+        return m
+
+    def _map_values(self, family: Family) -> Metric:
+        m = scalar_family(family)
+        meaning = family.meaning or Meaning(Role.PLAIN)
+        for entry in self._entries()[: self.cap]:
+            value = entry.values.get(family.field)
+            if isinstance(value, int | float):
+                m.add_metric(self._key_labels(entry), float(to_base(meaning, np.asarray(value))))
+        return m
+
+
+def scalar_family(family: Family) -> CounterMetricFamily | GaugeMetricFamily:
+    """An empty counter or gauge family for ``family`` (a counter's is named without
+    ``_total``: prometheus-client adds it)."""
+    if family.kind == "counter":
+        return CounterMetricFamily(
+            family.name.removesuffix("_total"), family.help, labels=list(family.labels)
+        )
+    return GaugeMetricFamily(family.name, family.help, labels=list(family.labels))
+
+
+def _bounds(spec: ExportSpec, n: int) -> np.ndarray:
+    """Each slot's upper bound in the map's unit: log2 (bcc's ``print_log2_hist``: slot i is
+    2^i .. 2^(i+1) - 1) or linear (``sample.step`` wide)."""
+    sample = spec.sample
+    if sample is not None and sample.type == "linear_hist":
+        step = float(getattr(sample, "step", 1) or 1)
+        return (np.arange(n, dtype=np.float64) + 1) * step
+    return np.exp2(np.arange(1, n + 1, dtype=np.float64)) - 1
+
+
+def _middles(spec: ExportSpec, n: int) -> np.ndarray:
+    upper = _bounds(spec, n)
+    lower = np.concatenate(([0.0], upper[:-1] + 1))
+    return (lower + upper) / 2
+
+
+def _le(edge: float) -> str:
+    return repr(float(edge))
