@@ -168,3 +168,40 @@ def test_sigsnoop_runqlat_and_procstat_through_a_real_prometheus(exported) -> No
             if proc is not None:
                 proc.kill()
                 proc.wait()
+
+
+def test_lmp_run_serves_its_metrics_too() -> None:
+    """``lmp run sigsnoop --metrics ADDR``: the events printed and counted on /metrics."""
+    port = free_port()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "lmp_tui.cli", "run", "sigsnoop", "--metrics", f"127.0.0.1:{port}"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    target = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time\n"
+         "signal.signal(signal.SIGUSR2, signal.SIG_IGN)\nprint(flush=True)\ntime.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert run.stderr is not None and target.stdout is not None
+        said = ""
+        while "waiting for events" not in said:
+            line = run.stderr.readline()
+            assert line, said + run.stderr.read()
+            said += line
+        assert f"serving metrics on http://127.0.0.1:{port}/metrics" in said
+        target.stdout.readline()
+        os.kill(target.pid, signal.SIGUSR2)
+
+        def counted() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+            return 'sig="SIGUSR2"' in text and 'lmp_program_up{program="sigsnoop"} 1.0' in text
+
+        wait_for(counted, 10, "the signal on /metrics")
+    finally:
+        target.kill()
+        target.wait()
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=20)
+    assert run.returncode == 128 + signal.SIGINT and "Traceback" not in err, err

@@ -109,6 +109,11 @@ def _run_commands(sub: Subparsers) -> None:
     add_interface_options(run)
     add_transport_args(run)
     add_record_options(run)
+    run.add_argument(
+        "--metrics",
+        metavar="ADDR",
+        help="also serve the run's data as Prometheus metrics on HOST:PORT (as lmp export)",
+    )
     run.set_defaults(func="run:cmd_run")
 
     ls = sub.add_parser("list", help="list the built-in Hub programs and whether they run here")

@@ -51,6 +51,8 @@ class RunRequest:
     transport: TransportOptions = field(default_factory=TransportOptions)
     record: Path | None = None
     max_bytes: int = 1 << 30
+    metrics: str | None = None
+    """Where to serve the run's Prometheus metrics (``--metrics HOST:PORT``), if anywhere."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, quiet: bool = False) -> RunRequest:
@@ -67,6 +69,7 @@ class RunRequest:
             transport=transport_options(args),
             record=Path(args.record) if args.record else None,
             max_bytes=args.max_size << 20,
+            metrics=getattr(args, "metrics", None),
         )
 
 
@@ -172,8 +175,20 @@ def _run(session: LiveSession, request: RunRequest) -> int:
     pipeline = Pipeline(session)
     text: TextSink | None = None
     recorder: RecorderSink | None = None
+    server = None
+    if request.metrics is not None:
+        # here, not at the top: prometheus-client loads only for a run that serves metrics
+        from ..runtime.export.exporter import ProgramMetrics
+        from ..runtime.export.server import MetricsServer, parse_listen
+
+        exported = ProgramMetrics(session.name, session.spec)
+        server = MetricsServer(parse_listen(request.metrics), [exported])  # before loading
+        pipeline.attach(exported)
     try:
         session.start()
+        if server is not None:
+            exported.up = True
+            err(f"serving metrics on http://{server.address}/metrics")
         if request.record is not None:
             # here, not at the top: msgpack and the format cost `lmp run` ~8 ms of start-up
             from ..runtime.stream.recording import Recorder, header_for
@@ -195,6 +210,8 @@ def _run(session: LiveSession, request: RunRequest) -> int:
     finally:
         session.close()
         pipeline.close()
+        if server is not None:
+            server.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     shed = tally.shed + (text.shed if text is not None else 0)
