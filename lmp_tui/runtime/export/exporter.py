@@ -133,7 +133,10 @@ class ProgramMetrics:
             combined = np.zeros(len(arr), np.int64)
             for index in self._label_indices:
                 values, inverse = np.unique(arr[layout.fields[index].name], return_inverse=True)
-                combined = combined * len(values) + inverse.reshape(-1)
+                # renumbered at each step: codes stay below the batch's length, never overflow
+                combined = np.unique(
+                    combined * len(values) + inverse.reshape(-1), return_inverse=True
+                )[1].reshape(-1)
             _, first, counts = np.unique(combined, return_index=True, return_counts=True)
             sample = arr[first]
             texts = [column_strings(layout, self._known, sample, i) for i in self._label_indices]
