@@ -386,6 +386,8 @@ class GuestRuntime:
         self._exports: Any = None
         self._stop_at: float | None = None
         self._stop_reason: StopReason = "request"
+        self._at_once = False
+        """A second stop signal came: the grace was cut short."""
         self._deadline: float | None = None  # from run(): duration counts from the start
 
     # -- stopping ---------------------------------------------------------------------------------
@@ -552,12 +554,12 @@ class GuestRuntime:
         except (wasmtime.ExitTrap, GuestExit) as exc:
             return self._status(exc.code)
         except GuestStopped:
-            return self._forced()
+            return self._forced(at_once=self._at_once)
         except KeyboardInterrupt:  # a second signal: the user does not want to wait
             return self._forced(at_once=True)
         except wasmtime.Trap as exc:
             if self.stop_requested and exc.trap_code == wasmtime.TrapCode.INTERRUPT:
-                return self._forced()  # the watchdog ended a guest that went on after a stop
+                return self._forced(at_once=self._at_once)  # the watchdog ended a guest that went on after a stop
             raise self.trap_error(exc) from None
         except wasmtime.WasmtimeError as exc:
             raise WasmTrapError(f"{self.name}: {trap_reason(exc)}") from None
@@ -596,7 +598,12 @@ class GuestRuntime:
 
         def on_signal(sig: int, _frame: Any) -> None:
             if self.stop_requested and self._stop_reason != "duration":
-                raise KeyboardInterrupt
+                # Not an exception from here: raised while wasmtime is in a host call's ctypes
+                # trampoline it would only be printed ("Exception ignored"). The grace is over
+                # instead: the forced stop's own path ends the guest at its next check.
+                self._at_once = True
+                self._stop_at = time.monotonic() - STOP_GRACE_S - 1
+                return
             self._stop_at = None  # a signal after --duration's stop: its cause is the one said
             self.stop(SIGNAL_REASONS[sig])
 
