@@ -559,7 +559,8 @@ class GuestRuntime:
             return self._forced(at_once=True)
         except wasmtime.Trap as exc:
             if self.stop_requested and exc.trap_code == wasmtime.TrapCode.INTERRUPT:
-                return self._forced(at_once=self._at_once)  # the watchdog ended a guest that went on after a stop
+                # the watchdog ended a guest that went on after a stop
+                return self._forced(at_once=self._at_once)
             raise self.trap_error(exc) from None
         except wasmtime.WasmtimeError as exc:
             raise WasmTrapError(f"{self.name}: {trap_reason(exc)}") from None
