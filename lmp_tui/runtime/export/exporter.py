@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -19,8 +19,9 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
+from prometheus_client.samples import Sample
 
-from ..format.layout import StructLayout
+from ..format.layout import FieldKind, StructLayout
 from ..format.package import ExportSpec
 from ..format.roles import Meaning, Role, export_meanings, meanings
 from ..lazy import np
@@ -30,35 +31,11 @@ from ..stream.store.fields import c_string, exit_field, key_field, label_field, 
 from ..stream.store.latest import LatestRows, ThreadTotals
 from ..stream.store.snapshots import HistogramEntry, SnapshotStore
 from .families import COMMON, Family, families, label_fields
+from .series import OTHER, SeriesCounts, label_hashes
 
 DEFAULT_CAP = 500
 """Series per metric at most (plus one ``other``): what a flood of distinct values (a comm per
 process of a fork bomb) may cost a Prometheus server."""
-OTHER = "other"
-
-
-@dataclass(slots=True)
-class SeriesCap:
-    """Counts per label values, for at most ``limit`` distinct label value tuples; the rest add
-    up under ``other`` in every label. A series, once admitted, keeps counting: a counter that
-    vanished and came back would read as a reset to ``rate()``."""
-
-    limit: int
-    counts: dict[tuple[str, ...], float] = field(default_factory=dict)
-    other: float = 0.0
-
-    def add(self, labels: tuple[str, ...], amount: float) -> None:
-        if labels in self.counts:
-            self.counts[labels] += amount
-        elif len(self.counts) < self.limit:
-            self.counts[labels] = amount
-        else:
-            self.other += amount
-
-    def series(self, width: int) -> Iterator[tuple[tuple[str, ...], float]]:
-        yield from self.counts.items()
-        if self.other:
-            yield (OTHER,) * width, self.other
 
 
 class ProgramMetrics:
@@ -75,8 +52,9 @@ class ProgramMetrics:
         self.events = 0
         self.drops = 0
         self.shed = 0
-        self.event_counts = SeriesCap(cap)
+        self.event_counts = SeriesCounts(cap, self.families[0].labels if self.families else ())
         self._label_indices: list[int] = []
+        self._hashed: list[tuple[str, bool]] = []
         self.latest: LatestRows | None = None
         self.threads: ThreadTotals | None = None
         self.snapshots: SnapshotStore | None = None
@@ -86,6 +64,10 @@ class ProgramMetrics:
             self._known = meanings(layout, program=program)
             names = [f.name for f in label_fields(layout, self._known)]
             self._label_indices = [layout.names.index(n) for n in names]
+            self._hashed = [
+                (layout.fields[i].name, layout.fields[i].kind == FieldKind.STRING)
+                for i in self._label_indices
+            ]
             if any(f.field for f in self.families):  # values per key: procstat's
                 self._keep_latest(layout)
         elif spec.key is not None and spec.value is not None:
@@ -129,21 +111,13 @@ class ProgramMetrics:
     def _add_events(self, arr: np.ndarray, time: float) -> None:
         layout = self.spec.layout
         assert layout is not None
-        if self._label_indices:
-            combined = np.zeros(len(arr), np.int64)
-            for index in self._label_indices:
-                values, inverse = np.unique(arr[layout.fields[index].name], return_inverse=True)
-                # renumbered at each step: codes stay below the batch's length, never overflow
-                combined = np.unique(
-                    combined * len(values) + inverse.reshape(-1), return_inverse=True
-                )[1].reshape(-1)
-            _, first, counts = np.unique(combined, return_index=True, return_counts=True)
-            sample = arr[first]
-            texts = [column_strings(layout, self._known, sample, i) for i in self._label_indices]
-            for j, count in enumerate(counts.tolist()):
-                self.event_counts.add(tuple(t[j] for t in texts), count)
-        else:
-            self.event_counts.add((), len(arr))
+
+        def texts(rows: Any) -> list[tuple[str, ...]]:
+            sample = arr[rows]
+            columns = [column_strings(layout, self._known, sample, i) for i in self._label_indices]
+            return list(zip(*columns, strict=True)) if columns else [()] * len(sample)
+
+        self.event_counts.add(label_hashes(arr, self._hashed), texts, time)
         if self.latest is not None:
             if self.threads is not None:
                 arr = self.threads.fold(arr, time)
@@ -174,8 +148,10 @@ class ProgramMetrics:
                     m = CounterMetricFamily(
                         family.name.removesuffix("_total"), family.help, labels=list(family.labels)
                     )
-                    for values, count in self.event_counts.series(len(family.labels)):
-                        m.add_metric(list(values), count)
+                    name = m.name + "_total"
+                    m.samples = [
+                        Sample(name, labels, count) for labels, count in self.event_counts.series()
+                    ]
                     yield m
                 else:
                     yield self._per_key(family)

@@ -17,7 +17,7 @@ multiplied by the page size), times in seconds.
 - A map of counters (syscount, xdpstat): each value field per key, counters as ``_total``,
   running maxima as gauges.
 
-Label and series counts are bounded by ``exporter.SeriesCap`` (top-N plus ``other``).
+Series per metric are bounded by ``series.SeriesCounts``: the top N values by event rate, plus ``other``.
 """
 
 from __future__ import annotations

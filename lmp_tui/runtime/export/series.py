@@ -1,0 +1,189 @@
+"""Event counts per label values with a hard series cap: the ``limit`` values with the highest
+event rate each get a series, every other event adds up under ``other``.
+
+What a flood of distinct values (a comm per process of a fork bomb) may cost a Prometheus
+server is ``limit + 1`` series, whatever the kernel sends. Which values deserve a series is
+decided by rate, not by arrival: a value that turns up after the flood and stays busy takes the
+place of one that went quiet.
+
+The fold is numpy's, never a Python call per event: events arrive as 64-bit hashes of their
+label fields' bytes (``label_hashes``); a batch is reduced to its distinct hashes with
+``np.unique``, looked up in a sorted table with ``np.searchsorted`` and counted with
+``np.add.at``. Python runs once per value the table has not seen, and once a second to rank.
+
+Counter semantics, as ``rate()`` reads them:
+
+- a series starts at 0 when its value is admitted (what it did before went to ``other``), so
+  ``other`` plus the exposed series never go down;
+- a series pushed out by a busier value disappears (Prometheus marks it stale); if it comes
+  back it starts again from 0, which ``rate()`` reads as a counter reset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from ..lazy import np
+
+OTHER = "other"
+RANK_SECONDS = 1.0
+"""How often values are ranked by rate."""
+HALF_LIFE_SECONDS = 60.0
+"""The rate a value is ranked by is an exponentially weighted mean with this half-life: a burst
+counts, but a value must stay busy for a minute or so to displace a steady one."""
+HYSTERESIS = 2.0
+"""A waiting value displaces a series only at more than twice its rate: no flapping between
+two values of about the same rate."""
+IDLE_RATE = 1e-3
+"""Events per second below which a waiting value is forgotten, making room for new ones."""
+
+_PRIME = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime
+_OFFSET = np.uint64(0xCBF29CE484222325)
+
+
+def label_hashes(rows: Any, fields: Sequence[tuple[str, bool]]) -> Any:
+    """One 64-bit hash per row of the bytes of ``fields`` (name, is a C string). A C string's
+    bytes after its first NUL are left out: they are whatever the buffer held before, and do
+    not change the label. (Two values with the same hash would share a series; at 64 bits and
+    a few thousand values that is about one chance in 10^12.)"""
+    n = len(rows)
+    h = np.full(n, _OFFSET, np.uint64)
+    for name, is_string in fields:
+        raw = np.ascontiguousarray(rows[name]).view(np.uint8).reshape(n, rows.dtype[name].itemsize)
+        if is_string:
+            raw = np.where(np.cumsum(raw == 0, axis=1) > 0, 0, raw).astype(np.uint8)
+        width = -(-raw.shape[1] // 8) * 8
+        if width != raw.shape[1]:
+            raw = np.pad(raw, ((0, 0), (0, width - raw.shape[1])))
+        for word in np.ascontiguousarray(raw).view(np.uint64).T:
+            h ^= word
+            h *= _PRIME
+            h ^= h >> np.uint64(29)
+    return h
+
+
+class SeriesCounts:
+    """Counts of events per label values, at most ``limit`` of them exposed.
+
+    Up to ``2 * limit`` values are tracked: the admitted ones (a series each) and as many
+    waiting ones (their events go to ``other`` while their rate is measured). ``add`` folds a
+    batch; ``series`` is what a scrape exposes."""
+
+    def __init__(self, limit: int, names: Sequence[str]) -> None:
+        self.limit = max(0, limit)
+        self.names = tuple(names)
+        capacity = 2 * self.limit
+        self._keys = np.zeros(0, np.uint64)  # sorted hashes of tracked values
+        self._key_slots = np.zeros(0, np.int64)  # the slot each of _keys counts in
+        self.counts = np.zeros(capacity, np.float64)  # since admission
+        self.rates = np.zeros(capacity, np.float64)  # events/s, weighted
+        self._pending = np.zeros(capacity, np.float64)  # since the last ranking
+        self.admitted = np.zeros(capacity, bool)
+        self.labels: list[dict[str, str] | None] = [None] * capacity
+        self._by_text: dict[tuple[str, ...], int] = {}
+        self._free = list(range(capacity - 1, -1, -1))
+        self.other = 0.0
+        self._ranked_at: float | None = None
+
+    def add(
+        self,
+        hashes: Any,
+        label_texts: Callable[[Any], list[tuple[str, ...]]],
+        time: float,
+    ) -> None:
+        """Fold a batch: ``hashes`` per event, ``label_texts(indices)`` the label values of the
+        events at those indices (asked only for values not seen before)."""
+        if not len(hashes):
+            return
+        distinct, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        per_value = np.bincount(inverse.reshape(-1), minlength=len(distinct)).astype(np.float64)
+        slots = self._lookup(distinct)
+        missing = np.flatnonzero(slots < 0)
+        if len(missing) and self._free:
+            # the busiest new values first, as many as there is room for
+            order = missing[np.argsort(-per_value[missing], kind="stable")][: len(self._free)]
+            texts = label_texts(first[order])
+            slots[order] = [self._track(text) for text in texts]
+            self._insert(distinct[order], slots[order])
+        tracked = slots >= 0
+        np.add.at(self._pending, slots[tracked], per_value[tracked])
+        counted = np.zeros(len(slots), bool)
+        counted[tracked] = self.admitted[slots[tracked]]
+        np.add.at(self.counts, slots[counted], per_value[counted])
+        self.other += float(per_value[~counted].sum())
+        if self._ranked_at is None:
+            self._ranked_at = time
+        elif time - self._ranked_at >= RANK_SECONDS:
+            self._rank(time)
+
+    def series(self) -> Iterator[tuple[dict[str, str], float]]:
+        for slot in np.flatnonzero(self.admitted).tolist():
+            labels = self.labels[slot]
+            assert labels is not None
+            yield labels, float(self.counts[slot])
+        if self.other:
+            yield {name: OTHER for name in self.names}, self.other
+
+    # -- the table ---------------------------------------------------------------------------------
+
+    def _lookup(self, distinct: Any) -> Any:
+        slots = np.full(len(distinct), -1, np.int64)
+        if len(self._keys):
+            at = np.minimum(np.searchsorted(self._keys, distinct), len(self._keys) - 1)
+            hit = self._keys[at] == distinct
+            slots[hit] = self._key_slots[at[hit]]
+        return slots
+
+    def _track(self, text: tuple[str, ...]) -> int:
+        """The slot of a value seen for the first time; two hashes with the same label text
+        (a number and the name it stands for) share it."""
+        slot = self._by_text.get(text)
+        if slot is not None:
+            return slot
+        slot = self._free.pop()
+        self._by_text[text] = slot
+        self.labels[slot] = dict(zip(self.names, text, strict=True))
+        self.counts[slot] = self.rates[slot] = self._pending[slot] = 0.0
+        self.admitted[slot] = int(self.admitted.sum()) < self.limit  # room: admitted at once
+        return slot
+
+    def _insert(self, keys: Any, slots: Any) -> None:
+        merged = np.concatenate((self._keys, keys))
+        order = np.argsort(merged, kind="stable")
+        self._keys = merged[order]
+        self._key_slots = np.concatenate((self._key_slots, slots))[order]
+
+    def _rank(self, now: float) -> None:
+        """Update the rates; swap a waiting value in for the slowest series while it is more
+        than ``HYSTERESIS`` times busier; forget waiting values that went idle."""
+        assert self._ranked_at is not None
+        elapsed = max(now - self._ranked_at, 1e-9)
+        self._ranked_at = now
+        keep = 0.5 ** (elapsed / HALF_LIFE_SECONDS)
+        self.rates = self.rates * keep + (self._pending / elapsed) * (1 - keep)
+        self._pending[:] = 0
+        live = np.array([label is not None for label in self.labels], bool)
+        waiting = np.flatnonzero(live & ~self.admitted)
+        if len(waiting):
+            series = np.flatnonzero(self.admitted)
+            waiting = waiting[np.argsort(-self.rates[waiting], kind="stable")]
+            slowest = series[np.argsort(self.rates[series], kind="stable")]
+            for new, old in zip(waiting.tolist(), slowest.tolist(), strict=False):
+                if self.rates[new] <= HYSTERESIS * self.rates[old]:
+                    break
+                self.admitted[old], self.admitted[new] = False, True
+                self.counts[old] = self.counts[new] = 0.0
+        idle = np.flatnonzero(live & ~self.admitted & (self.rates < IDLE_RATE))
+        if len(idle):
+            self._forget(idle)
+
+    def _forget(self, slots: Any) -> None:
+        gone = np.isin(self._key_slots, slots)
+        self._keys, self._key_slots = self._keys[~gone], self._key_slots[~gone]
+        for slot in slots.tolist():
+            labels = self.labels[slot]
+            assert labels is not None
+            del self._by_text[tuple(labels.values())]
+            self.labels[slot] = None
+            self._free.append(slot)
