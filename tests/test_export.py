@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from lmp_tui.runtime.config import ExportEntry
 from lmp_tui.runtime.distribution import hub
 from lmp_tui.runtime.export.exporter import OTHER, ProgramMetrics
 from lmp_tui.runtime.export.families import families
@@ -27,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 HUB = [p.name for p in hub.builtin_programs()]
 
 
-def fed(name: str, cap: int = 500) -> ProgramMetrics:
+def fed(name: str, cap: int = 500, exports: Sequence[ExportEntry] = ()) -> ProgramMetrics:
     """A program's metrics after its demo minute went through a pipeline, as a live run's do."""
     session = demo_session(hub.find_builtin(name))
-    metrics = ProgramMetrics(name, session.spec, cap=cap)
+    metrics = ProgramMetrics(name, session.spec, cap=cap, exports=exports)
     metrics.up = True
     source = session.source
     assert isinstance(source, ScriptedSource)

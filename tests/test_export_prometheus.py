@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("no_leaks")]
 
@@ -205,3 +207,93 @@ def test_lmp_run_serves_its_metrics_too() -> None:
         run.send_signal(signal.SIGINT)
         _, err = run.communicate(timeout=20)
     assert run.returncode == 128 + signal.SIGINT and "Traceback" not in err, err
+
+
+def test_scrapes_go_on_while_a_reload_restarts_the_programs(tmp_path: Path) -> None:
+    """SIGHUP reads the config again and restarts the programs: every scrape meanwhile is a
+    whole exposition, counters never go down, a new ``[[export]]`` table is served after the
+    reload, and SIGTERM still detaches everything."""
+    port, config = free_port(), tmp_path / "config.toml"
+    config.write_text("")
+    lmp = subprocess.Popen(
+        [sys.executable, "-m", "lmp_tui.cli", "export", "sigsnoop", "opensnoop",
+         "--listen", f"127.0.0.1:{port}", "--config", str(config)],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert lmp.stderr is not None
+    said: list[str] = []
+
+    def read_stderr() -> None:
+        assert lmp.stderr is not None
+        said.extend(iter(lmp.stderr.readline, ""))
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    scrapes: list[dict[str, float]] = []
+    failures: list[str] = []
+    done = threading.Event()
+
+    def scrape_all_the_time() -> None:
+        while not done.is_set():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    text = r.read().decode()
+                scrapes.append(
+                    {
+                        f"{s.name}{sorted(s.labels.items())}": s.value
+                        for family in text_string_to_metric_families(text)
+                        for s in family.samples
+                    }
+                )
+            except Exception as exc:  # noqa: BLE001 - every failure is the test's finding
+                failures.append(repr(exc))
+            time.sleep(0.01)
+
+    try:
+        wait_for(lambda: sum("exporting " in line for line in said) == 2, 60, "both programs")
+        scraper = threading.Thread(target=scrape_all_the_time, daemon=True)
+        scraper.start()
+        for round_ in range(3):
+            if round_ == 2:  # the last reload brings a table for sigsnoop
+                config.write_text(
+                    '[[export]]\nprogram = "sigsnoop"\nmetric = "signals_by_target"\n'
+                    'labels = ["sig"]\n'
+                )
+            for _ in range(5):
+                os.kill(os.getpid(), signal.SIGURG)  # ignored; sigsnoop sees it
+            time.sleep(0.5)
+            lmp.send_signal(signal.SIGHUP)
+            wait_for(
+                lambda n=round_: sum("exporting " in line for line in said) == 2 * (n + 2),
+                60,
+                "the programs to restart",
+            )
+        for _ in range(5):
+            os.kill(os.getpid(), signal.SIGURG)
+        wait_for(
+            lambda: (
+                scrapes
+                and any(
+                    k.startswith("lmp_sigsnoop_signals_by_target_total") and "SIGURG" in k
+                    for k in scrapes[-1]
+                )
+            ),
+            20,
+            "the new table's metric",
+        )
+        done.set()
+        scraper.join()
+    finally:
+        done.set()
+        lmp.send_signal(signal.SIGTERM)
+        lmp.wait(30)
+        reader.join(5)
+    text = "".join(said)
+    assert lmp.returncode == 128 + signal.SIGTERM, text
+    assert failures == [] and "Traceback" not in text, (failures, text)
+    assert text.count("reloading") == 3 and text.count("detached") == 8, text
+    assert len(scrapes) > 20
+    for key in ('lmp_events_total[(\'program\', \'sigsnoop\')]',
+                'lmp_events_total[(\'program\', \'opensnoop\')]'):  # fmt: skip
+        seen = [s[key] for s in scrapes if key in s]
+        assert seen == sorted(seen) and seen[-1] > 0, seen  # across the restarts, never down

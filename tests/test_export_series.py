@@ -29,7 +29,7 @@ def feed(counts: SeriesCounts, arr: np.ndarray, time: float) -> None:
 
 
 def exposed(counts: SeriesCounts) -> dict[str, float]:
-    return {labels["comm"]: value for labels, value in counts.series()}
+    return {labels["comm"]: float(row[0]) for labels, row in counts.series()}
 
 
 def test_bytes_after_a_nul_do_not_make_another_value() -> None:

@@ -8,6 +8,7 @@ it as ``"module:function"`` under ``lmp_tui.cli``).
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..runtime.author.templates import DEFAULT_TEMPLATE, TEMPLATES
@@ -137,7 +138,8 @@ def _export_commands(sub: Subparsers) -> None:
         help="serve programs' data as Prometheus metrics (one port for all)",
         description="Run programs headless and serve what they see on /metrics, in the "
         "Prometheus text format (OpenMetrics when asked): metrics named from each program's "
-        "layout, no configuration needed. Program options after `--` (one program only).",
+        "layout, no configuration needed ([[export]] tables in the config file add more; SIGHUP "
+        "reads it again). Program options after `--` (one program only).",
     )
     ex.add_argument("programs", nargs="+", metavar="program", help="built-in names or packages")
     ex.add_argument(
@@ -158,6 +160,13 @@ def _export_commands(sub: Subparsers) -> None:
         "--grafana-dashboard",
         action="store_true",
         help="print a Grafana dashboard (JSON) for these programs' metrics, and exit",
+    )
+    ex.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the config file whose [[export]] tables add metrics (default: lmp's config.toml); "
+        "SIGHUP reads it again",
     )
     ex.add_argument("--verbose", action="store_true", help="include libbpf debug output")
     ex.add_argument("--no-cache", action="store_true", help="fetch again even if cached")

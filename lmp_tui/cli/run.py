@@ -178,10 +178,12 @@ def _run(session: LiveSession, request: RunRequest) -> int:
     server = None
     if request.metrics is not None:
         # here, not at the top: prometheus-client loads only for a run that serves metrics
+        from ..runtime.config import load_config
         from ..runtime.export.exporter import ProgramMetrics
         from ..runtime.export.server import MetricsServer, parse_listen
 
-        exported = ProgramMetrics(session.name, session.spec)
+        exports = load_config().exports  # [[export]] tables; the file's problems are not ours
+        exported = ProgramMetrics(session.name, session.spec, exports=exports)
         server = MetricsServer(parse_listen(request.metrics), [exported])  # before loading
         pipeline.attach(exported)
     try:

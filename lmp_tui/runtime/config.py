@@ -21,6 +21,11 @@ names another directory (the credentials file lives there too), ``--config FILE`
     [[hub]]
     registry = "registry.example.com/lmp"
 
+    [[export]]                # a metric the layout's defaults do not make (lmp export)
+    program = "opensnoop"
+    metric = "opens"          # lmp_opensnoop_opens_total
+    labels = ["comm", "flags"]
+
 A missing file means defaults. A broken file, a bad value or an unknown key never stops
 anything: what cannot be used is left at its default and said in ``problems``, which each front
 end reports once (``lmp-tui`` in a notification as it starts, ``lmp`` when a command needs the
@@ -83,10 +88,30 @@ class HubEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportEntry:
+    """One ``[[export]]`` table: a metric over a program's events, for what the defaults do not
+    choose (``lmp export``, ``lmp run --metrics``), in the spirit of ebpf_exporter's and
+    eunomia-exporter's configs. Checked against the program's layout when it is exported."""
+
+    program: str
+    metric: str
+    kind: str = "counter"
+    """``counter`` (events, or the sum of ``value``), ``gauge`` (the last ``value``) or
+    ``histogram`` (``value`` observed into ``buckets``)."""
+    labels: tuple[str, ...] = ()
+    """Event fields whose values label the series: any field, under the same series cap."""
+    value: str | None = None
+    buckets: tuple[float, ...] = ()
+    """A histogram's upper bounds, in the value's base unit (seconds, bytes)."""
+    help: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     tui: TuiSettings = field(default_factory=TuiSettings)
     keymap: dict[str, str] = field(default_factory=dict)
     hubs: tuple[HubEntry, ...] = ()
+    exports: tuple[ExportEntry, ...] = ()
     path: Path | None = None
     problems: tuple[str, ...] = ()
     """What in the file could not be used (left at its default)."""
@@ -119,6 +144,8 @@ LEGACY_KEYS = frozenset(TUI_KEYS) - {"columns"}
 """What lmp-tui 0.1 kept at the top level (it had no column choice)."""
 COLUMNS_TABLE = "tui.columns"
 HUB_KEYS = {f.name for f in fields(HubEntry)}
+EXPORT_KEYS = {f.name for f in fields(ExportEntry)}
+EXPORT_KINDS = ("counter", "gauge", "histogram")
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -146,12 +173,13 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     # lmp-tui 0.1 kept its settings at the top level
     legacy = {k: v for k, v in data.items() if k in LEGACY_KEYS}
     settings = _settings({**legacy, **tui}, problems)
-    known = {"tui", "keymap", "hub", *LEGACY_KEYS}
+    known = {"tui", "keymap", "hub", "export", *LEGACY_KEYS}
     problems += [f"unknown setting {k!r}" for k in data if k not in known]
     problems += [f"unknown setting [tui] {k!r}" for k in tui if k not in TUI_KEYS]
     keymap = _keymap(data.get("keymap", {}), problems)
     hubs = tuple(_hubs(data.get("hub", []), problems))
-    return Config(settings, keymap, hubs, path, tuple(p + " (ignored)" for p in problems))
+    exports = tuple(_exports(data.get("export", []), problems))
+    return Config(settings, keymap, hubs, exports, path, tuple(p + " (ignored)" for p in problems))
 
 
 def _settings(values: dict[str, Any], problems: list[str]) -> TuiSettings:
@@ -327,3 +355,63 @@ def _hubs(entries: Any, problems: list[str]) -> list[HubEntry]:
             )
         )
     return hubs
+
+
+def _exports(entries: Any, problems: list[str]) -> list[ExportEntry]:
+    if not isinstance(entries, list):
+        problems.append("export must be an array of tables ([[export]])")
+        return []
+    out = []
+    for index, entry in enumerate(entries, 1):
+        where = f"export #{index}"
+        if not isinstance(entry, dict):
+            problems.append(f"{where} must be a table")
+            continue
+        if unknown := set(entry) - EXPORT_KEYS:
+            problems.append(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+            continue
+        if problem := _export_problem(entry):
+            problems.append(f"{where}: {problem}")
+            continue
+        out.append(
+            ExportEntry(
+                program=entry["program"],
+                metric=entry["metric"],
+                kind=entry.get("kind", "counter"),
+                labels=tuple(entry.get("labels", ())),
+                value=entry.get("value"),
+                buckets=tuple(float(b) for b in entry.get("buckets", ())),
+                help=entry.get("help", ""),
+            )
+        )
+    return out
+
+
+def _export_problem(entry: dict[str, Any]) -> str | None:
+    """What is wrong with an ``[[export]]`` table on its own (its fields are checked against
+    the program's layout when it is exported)."""
+    for key in ("program", "metric"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            return f'{key} = "..." is required'
+    kind = entry.get("kind", "counter")
+    if kind not in EXPORT_KINDS:
+        return f"kind must be one of {', '.join(EXPORT_KINDS)}, not {kind!r}"
+    if not _names(entry.get("labels", [])):
+        return "labels must be a list of field names"
+    value = entry.get("value")
+    if value is not None and (not isinstance(value, str) or not value):
+        return "value must be a field's name"
+    if kind != "counter" and value is None:
+        return f'a {kind} needs value = "field"'
+    buckets = entry.get("buckets", [])
+    if not isinstance(buckets, list) or not all(
+        isinstance(b, int | float) and not isinstance(b, bool) for b in buckets
+    ):
+        return "buckets must be a list of numbers"
+    if kind == "histogram" and (not buckets or sorted(set(buckets)) != buckets):
+        return "a histogram needs buckets = [...], increasing upper bounds"
+    if kind != "histogram" and buckets:
+        return "buckets are for a histogram"
+    if not isinstance(entry.get("help", ""), str):
+        return "help must be a string"
+    return None

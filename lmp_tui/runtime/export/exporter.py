@@ -10,7 +10,7 @@ thread writes and the HTTP server's thread reads: one lock between them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prometheus_client.core import (
@@ -21,6 +21,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.samples import Sample
 
+from ..config import ExportEntry
 from ..format.layout import FieldKind, StructLayout
 from ..format.package import ExportSpec
 from ..format.roles import Meaning, Role, export_meanings, meanings
@@ -42,12 +43,20 @@ class ProgramMetrics:
     """One program's metrics. ``write``/``close`` make it a pipeline ``Sink``; ``collect``
     makes it a prometheus-client collector."""
 
-    def __init__(self, program: str, spec: ExportSpec, cap: int = DEFAULT_CAP) -> None:
+    def __init__(
+        self,
+        program: str,
+        spec: ExportSpec,
+        cap: int = DEFAULT_CAP,
+        exports: Sequence[ExportEntry] = (),
+    ) -> None:
         self.program = program
         self.spec = spec
         self.cap = cap
-        self.families = families(program, spec)
         self.lock = threading.Lock()
+        self.families: list[Family] = []
+        self.configured: list[ConfiguredMetric] = []
+        self.reconfigure(exports)
         self.up = False
         self.events = 0
         self.drops = 0
@@ -68,7 +77,7 @@ class ProgramMetrics:
                 (layout.fields[i].name, layout.fields[i].kind == FieldKind.STRING)
                 for i in self._label_indices
             ]
-            if any(f.field for f in self.families):  # values per key: procstat's
+            if any(f.field and not f.configured for f in self.families):  # procstat's
                 self._keep_latest(layout)
         elif spec.key is not None and spec.value is not None:
             self.snapshots = SnapshotStore(spec.key, spec.value)
@@ -82,13 +91,27 @@ class ProgramMetrics:
         assert key is not None
         thread = thread_field(layout, key)
         ended = exit_field(layout)
-        counters = [f.field for f in self.families if f.kind == "counter" and f.field]
+        counters = [
+            f.field for f in self.families if f.kind == "counter" and f.field and not f.configured
+        ]
         if thread is not None and counters:
             self.threads = ThreadTotals(key.name, thread.name, counters)
         dtype = numpy_dtype(layout.fields, layout.size)
         self.latest = LatestRows(
             layout, dtype, key.name, exit=ended.name if ended else None, exited_seconds=0.0
         )
+
+    def reconfigure(self, exports: Sequence[ExportEntry]) -> None:
+        """Take the ``[[export]]`` tables (again, on a reload): a table that did not change keeps
+        its series and counts, the others start afresh; the defaults are not touched."""
+        with self.lock:
+            self.families = families(self.program, self.spec, exports)
+            kept = {metric.family: metric for metric in self.configured}
+            self.configured = [
+                kept.get(f) or ConfiguredMetric(self.program, f, self.spec.layout, self.cap)
+                for f in self.families
+                if f.configured
+            ]
 
     # -- the pipeline's side ---------------------------------------------------------------------
 
@@ -118,6 +141,8 @@ class ProgramMetrics:
             return list(zip(*columns, strict=True)) if columns else [()] * len(sample)
 
         self.event_counts.add(label_hashes(arr, self._hashed), texts, time)
+        for metric in self.configured:
+            metric.add(arr, time)
         if self.latest is not None:
             if self.threads is not None:
                 arr = self.threads.fold(arr, time)
@@ -139,7 +164,11 @@ class ProgramMetrics:
                 m = metric_cls(name.removesuffix("_total"), help_, labels=["program"])
                 m.add_metric([label["program"]], value)
                 yield m
+            for metric in self.configured:
+                yield metric.collect()
             for family in self.families:
+                if family.configured:
+                    continue
                 if family.kind == "histogram":
                     yield self._histogram(family)
                 elif self.snapshots is not None:
@@ -150,7 +179,8 @@ class ProgramMetrics:
                     )
                     name = m.name + "_total"
                     m.samples = [
-                        Sample(name, labels, count) for labels, count in self.event_counts.series()
+                        Sample(name, labels, float(row[0]))
+                        for labels, row in self.event_counts.series()
                     ]
                     yield m
                 else:
@@ -169,7 +199,7 @@ class ProgramMetrics:
         if not len(slots):
             return m
         rows = latest.rows[slots]
-        first = next((f for f in self.families if f.kind == "gauge"), family)
+        first = next((f for f in self.families if f.kind == "gauge" and not f.configured), family)
         rank = rows[first.field].astype(np.float64)
         order = np.argsort(-rank, kind="stable")
         top, rest = order[: self.cap], order[self.cap :]
@@ -237,6 +267,65 @@ class ProgramMetrics:
             if isinstance(value, int | float):
                 m.add_metric(self._key_labels(entry), float(to_base(meaning, np.asarray(value))))
         return m
+
+
+class ConfiguredMetric:
+    """An ``[[export]]`` family over a program's events: a counter of events or of a field's
+    sum, a gauge of a field's last value, or a histogram of a field into given buckets, per
+    label values, under the same series cap as the defaults."""
+
+    def __init__(self, program: str, family: Family, layout: StructLayout | None, cap: int) -> None:
+        assert layout is not None  # configured() takes events only
+        self.family = family
+        self.layout = layout
+        self.known = meanings(layout, program=program)
+        self.indices = [layout.names.index(n) for n in family.label_fields]
+        self.hashed = [
+            (layout.fields[i].name, layout.fields[i].kind == FieldKind.STRING) for i in self.indices
+        ]
+        self.bounds = np.asarray(family.buckets, np.float64)
+        width = len(self.bounds) + 2 if family.kind == "histogram" else 1  # + inf, + sum
+        self.counts = SeriesCounts(cap, family.labels, width, latest=family.kind == "gauge")
+
+    def add(self, arr: np.ndarray, time: float) -> None:
+        family, layout = self.family, self.layout
+
+        def texts(rows: Any) -> list[tuple[str, ...]]:
+            sample = arr[rows]
+            columns = [column_strings(layout, self.known, sample, i) for i in self.indices]
+            return list(zip(*columns, strict=True)) if columns else [()] * len(sample)
+
+        values = None
+        if family.field:
+            v = to_base(family.meaning or Meaning(Role.PLAIN), arr[family.field])
+            if family.kind == "histogram":
+                values = np.zeros((len(v), len(self.bounds) + 2))
+                # le: a value equal to a bound is in that bound's bucket
+                values[np.arange(len(v)), np.searchsorted(self.bounds, v, side="left")] = 1
+                values[:, -1] = v
+            else:
+                values = v.reshape(-1, 1)
+        self.counts.add(label_hashes(arr, self.hashed), texts, time, values)
+
+    def collect(self) -> Metric:
+        family = self.family
+        if family.kind != "histogram":
+            m = scalar_family(family)
+            name = family.name
+            m.samples = [
+                Sample(name, labels, float(row[0])) for labels, row in self.counts.series()
+            ]
+            return m
+        h = HistogramMetricFamily(family.name, family.help, labels=list(family.labels))
+        edges = [*map(_le, self.bounds.tolist()), "+Inf"]
+        for labels, row in self.counts.series():
+            cumulative = np.cumsum(row[:-1]).tolist()
+            h.add_metric(
+                [labels[n] for n in family.labels],
+                list(zip(edges, cumulative, strict=True)),
+                float(row[-1]),
+            )
+        return h
 
 
 def scalar_family(family: Family) -> CounterMetricFamily | GaugeMetricFamily:

@@ -23,9 +23,11 @@ Series per metric are bounded by ``series.SeriesCounts``: the top N values by ev
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from ..config import ExportEntry
 from ..format.layout import Field, FieldKind, StructLayout
 from ..format.package import ExportSpec
 from ..format.roles import Meaning, Role, export_meanings, meanings
@@ -55,6 +57,12 @@ class Family:
     labels: tuple[str, ...] = ()
     field: str = ""
     meaning: Meaning | None = None
+    label_fields: tuple[str, ...] = ()
+    """A configured family's label fields, in ``labels``' order (defaults know their own)."""
+    buckets: tuple[float, ...] = ()
+    """A configured histogram's upper bounds, in base units."""
+    configured: bool = False
+    """From an ``[[export]]`` table rather than the layout's defaults."""
 
 
 def metric_name(*parts: str) -> str:
@@ -115,13 +123,76 @@ def label_fields(layout: StructLayout, known: dict[str, Meaning]) -> list[Field]
     ]
 
 
-def families(program: str, spec: ExportSpec) -> list[Family]:
-    """The program's own families (``COMMON`` ones are the exporter's)."""
+def families(program: str, spec: ExportSpec, exports: Sequence[ExportEntry] = ()) -> list[Family]:
+    """The program's own families (``COMMON`` ones are the exporter's): the layout's defaults,
+    then the ``[[export]]`` tables for it that fit its layout (``configured``)."""
+    return _defaults(program, spec) + configured(program, spec, exports)[0]
+
+
+def _defaults(program: str, spec: ExportSpec) -> list[Family]:
     if spec.layout is not None:
         return _event_families(program, spec.layout)
     if spec.key is not None and spec.value is not None:
         return _map_families(program, spec)
     return []
+
+
+def configured(
+    program: str, spec: ExportSpec, exports: Sequence[ExportEntry]
+) -> tuple[list[Family], list[str]]:
+    """The ``[[export]]`` tables for ``program`` as families, and what is wrong with the
+    others (a field the layout does not have, a value that is not a number): one line each."""
+    out: list[Family] = []
+    problems: list[str] = []
+    taken = {f.name for f in _defaults(program, spec)}
+    for entry in exports:
+        if entry.program != program:
+            continue
+        family, problem = _configured(program, spec, entry)
+        if family is not None and family.name in taken:
+            problem = f"{family.name} is already exported"
+            family = None
+        if family is None:
+            problems.append(f"[[export]] {program} {entry.metric}: {problem}")
+            continue
+        taken.add(family.name)
+        out.append(family)
+    return out, problems
+
+
+def _configured(program: str, spec: ExportSpec, entry: ExportEntry) -> tuple[Family | None, str]:
+    layout = spec.layout
+    if layout is None:
+        return None, f"{program} reports a map, not events: [[export]] is for events"
+    names = layout.names
+    for name in (*entry.labels, *([entry.value] if entry.value else [])):
+        if name not in names:
+            return None, f"no field {name!r} (it has {', '.join(names)})"
+    known = meanings(layout, program=program)
+    meaning: Meaning | None = None
+    if entry.value is not None:
+        value = layout.fields[names.index(entry.value)]
+        if value.kind not in (FieldKind.INT, FieldKind.FLOAT, FieldKind.BOOL, FieldKind.ENUM):
+            return None, f"value {entry.value!r} is not a number"
+        meaning = known.get(entry.value, Meaning(Role.PLAIN))
+    unit = unit_suffix(meaning) if meaning is not None else ""
+    suffix = "" if not unit or entry.metric.endswith(unit) else unit
+    counter = entry.kind == "counter"
+    name = metric_name(
+        program, entry.metric.removesuffix("_total"), suffix, "total" if counter else ""
+    )
+    what = f"{entry.value} of {program} events" if entry.value else f"{program} events"
+    return Family(
+        name,
+        entry.kind,  # type: ignore[arg-type]  # checked against EXPORT_KINDS in config
+        entry.help or (f"{what}, by {', '.join(entry.labels)}" if entry.labels else what),
+        tuple(label_name(n) for n in entry.labels),
+        entry.value or "",
+        meaning,
+        label_fields=entry.labels,
+        buckets=entry.buckets,
+        configured=True,
+    ), ""
 
 
 def _event_families(program: str, layout: StructLayout) -> list[Family]:

@@ -24,6 +24,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ..config import ExportEntry
 from ..format.package import ExportSpec
 from .families import COMMON, Family, families, unit_suffix
 
@@ -57,11 +58,15 @@ Panel = dict[str, Any]
 
 
 def dashboard(
-    programs: Sequence[tuple[str, ExportSpec]], *, datasource_uid: str = "${DS_PROMETHEUS}"
+    programs: Sequence[tuple[str, ExportSpec]],
+    *,
+    datasource_uid: str = "${DS_PROMETHEUS}",
+    exports: Sequence[ExportEntry] = (),
 ) -> dict[str, Any]:
     """The dashboard JSON model (as Grafana's import and provisioning read it) for ``programs``,
-    each a name and the spec ``families`` reads. ``datasource_uid``: a data source's uid, for a
-    dashboard bound to one; by default the dashboard's own data source variable."""
+    each a name and the spec ``families`` reads, with the ``[[export]]`` metrics of ``exports``.
+    ``datasource_uid``: a data source's uid, for a dashboard bound to one; by default the
+    dashboard's own data source variable."""
     names = [name for name, _ in programs]
     datasource = {"type": "prometheus", "uid": datasource_uid}
     layout = _Grid()
@@ -84,7 +89,7 @@ def dashboard(
             add(_stat(title, help_, f"sum by (program) ({selector})"), WIDTH // len(COMMON), 6)
     layout.newline()
     for program, spec in programs:
-        for family in families(program, spec):
+        for family in families(program, spec, exports):
             for panel, w in _family_panels(program, family):
                 add(panel, w, 8)
         layout.newline()
@@ -109,11 +114,15 @@ def dashboard(
 
 
 def dashboard_json(
-    programs: Sequence[tuple[str, ExportSpec]], *, datasource_uid: str = "${DS_PROMETHEUS}"
+    programs: Sequence[tuple[str, ExportSpec]],
+    *,
+    datasource_uid: str = "${DS_PROMETHEUS}",
+    exports: Sequence[ExportEntry] = (),
 ) -> str:
     """``dashboard`` as the text ``lmp export --grafana-dashboard`` prints: sorted keys and an
     indent, so two runs give the same bytes and a diff of two versions reads."""
-    return json.dumps(dashboard(programs, datasource_uid=datasource_uid), indent=2, sort_keys=True)
+    model = dashboard(programs, datasource_uid=datasource_uid, exports=exports)
+    return json.dumps(model, indent=2, sort_keys=True)
 
 
 def dashboard_uid(names: Sequence[str]) -> str:

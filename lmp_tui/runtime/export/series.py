@@ -64,26 +64,31 @@ def label_hashes(rows: Any, fields: Sequence[tuple[str, bool]]) -> Any:
 
 
 class SeriesCounts:
-    """Counts of events per label values, at most ``limit`` of them exposed.
+    """Per label values, ``width`` numbers (an event count; a sum; a histogram's buckets and
+    sum; or, ``latest``, a gauge's last value), at most ``limit`` of them exposed.
 
     Up to ``2 * limit`` values are tracked: the admitted ones (a series each) and as many
-    waiting ones (their events go to ``other`` while their rate is measured). ``add`` folds a
-    batch; ``series`` is what a scrape exposes."""
+    waiting ones (their events go to ``other`` while their rate is measured). Values are
+    ranked by their event rate whatever the numbers hold. ``add`` folds a batch; ``series``
+    is what a scrape exposes."""
 
-    def __init__(self, limit: int, names: Sequence[str]) -> None:
+    def __init__(
+        self, limit: int, names: Sequence[str], width: int = 1, latest: bool = False
+    ) -> None:
         self.limit = max(0, limit)
         self.names = tuple(names)
+        self.latest = latest
         capacity = 2 * self.limit
         self._keys = np.zeros(0, np.uint64)  # sorted hashes of tracked values
         self._key_slots = np.zeros(0, np.int64)  # the slot each of _keys counts in
-        self.counts = np.zeros(capacity, np.float64)  # since admission
+        self.counts = np.zeros((capacity, width), np.float64)  # since admission
         self.rates = np.zeros(capacity, np.float64)  # events/s, weighted
-        self._pending = np.zeros(capacity, np.float64)  # since the last ranking
+        self._pending = np.zeros(capacity, np.float64)  # events since the last ranking
         self.admitted = np.zeros(capacity, bool)
         self.labels: list[dict[str, str] | None] = [None] * capacity
         self._by_text: dict[tuple[str, ...], int] = {}
         self._free = list(range(capacity - 1, -1, -1))
-        self.other = 0.0
+        self.other = np.zeros(width, np.float64)
         self._ranked_at: float | None = None
 
     def add(
@@ -91,38 +96,55 @@ class SeriesCounts:
         hashes: Any,
         label_texts: Callable[[Any], list[tuple[str, ...]]],
         time: float,
+        values: Any = None,
     ) -> None:
         """Fold a batch: ``hashes`` per event, ``label_texts(indices)`` the label values of the
-        events at those indices (asked only for values not seen before)."""
+        events at those indices (asked only for values not seen before), ``values`` an
+        ``(events, width)`` array of what each event adds (or, ``latest``, sets; None: 1)."""
         if not len(hashes):
             return
         distinct, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        per_value = np.bincount(inverse.reshape(-1), minlength=len(distinct)).astype(np.float64)
+        inverse = inverse.reshape(-1)
+        events = np.bincount(inverse, minlength=len(distinct)).astype(np.float64)
+        if values is None:
+            amounts = events[:, None]
+        elif self.latest:
+            last = np.zeros(len(distinct), np.int64)
+            np.maximum.at(last, inverse, np.arange(len(inverse)))
+            amounts = values[last]
+        else:
+            amounts = np.zeros((len(distinct), values.shape[1]), np.float64)
+            np.add.at(amounts, inverse, values)
         slots = self._lookup(distinct)
         missing = np.flatnonzero(slots < 0)
         if len(missing) and self._free:
             # the busiest new values first, as many as there is room for
-            order = missing[np.argsort(-per_value[missing], kind="stable")][: len(self._free)]
+            order = missing[np.argsort(-events[missing], kind="stable")][: len(self._free)]
             texts = label_texts(first[order])
             slots[order] = [self._track(text) for text in texts]
             self._insert(distinct[order], slots[order])
         tracked = slots >= 0
-        np.add.at(self._pending, slots[tracked], per_value[tracked])
+        np.add.at(self._pending, slots[tracked], events[tracked])
         counted = np.zeros(len(slots), bool)
         counted[tracked] = self.admitted[slots[tracked]]
-        np.add.at(self.counts, slots[counted], per_value[counted])
-        self.other += float(per_value[~counted].sum())
+        if self.latest:
+            self.counts[slots[counted]] = amounts[counted]
+        else:
+            np.add.at(self.counts, slots[counted], amounts[counted])
+            self.other += amounts[~counted].sum(axis=0)
         if self._ranked_at is None:
             self._ranked_at = time
         elif time - self._ranked_at >= RANK_SECONDS:
             self._rank(time)
 
-    def series(self) -> Iterator[tuple[dict[str, str], float]]:
+    def series(self) -> Iterator[tuple[dict[str, str], Any]]:
+        """Each admitted value's labels and numbers, then ``other``'s (not for a gauge: the
+        last values of many label values add up to nothing meaningful)."""
         for slot in np.flatnonzero(self.admitted).tolist():
             labels = self.labels[slot]
             assert labels is not None
-            yield labels, float(self.counts[slot])
-        if self.other:
+            yield labels, self.counts[slot]
+        if not self.latest and self.other.any():
             yield {name: OTHER for name in self.names}, self.other
 
     # -- the table ---------------------------------------------------------------------------------
@@ -144,7 +166,8 @@ class SeriesCounts:
         slot = self._free.pop()
         self._by_text[text] = slot
         self.labels[slot] = dict(zip(self.names, text, strict=True))
-        self.counts[slot] = self.rates[slot] = self._pending[slot] = 0.0
+        self.counts[slot] = 0.0
+        self.rates[slot] = self._pending[slot] = 0.0
         self.admitted[slot] = int(self.admitted.sum()) < self.limit  # room: admitted at once
         return slot
 
