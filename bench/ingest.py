@@ -409,16 +409,20 @@ def tui_worker(target: str, pid_param: str, pid: int, log: Path) -> None:
     np.array(points, dtype="<u8").reshape(-1, 2).tofile(log)
 
 
+CONSUMERS: dict[str, Callable[[Workload, dict[str, Path]], Consumer | None]] = {
+    "c": lambda work, paths: CConsumer(paths["c_ref"], work.target),
+    "record": lambda work, paths: LmpConsumer("record"),
+    "run": lambda work, paths: LmpConsumer("run"),
+    "run -j": lambda work, paths: LmpConsumer("run -j"),
+    "tui": lambda work, paths: TuiConsumer(),
+    "none": lambda work, paths: None,
+}
+"""Each side of a table: how its consumer is made (other benchmarks add theirs)."""
+
+
 def run_cell(work: Workload, side: str, rate: str, seconds: float, paths: dict[str, Path]) -> Cell:
     cell = Cell(work.name, side, rate)
-    consumer: Consumer | None = {
-        "c": lambda: CConsumer(paths["c_ref"], work.target),
-        "record": lambda: LmpConsumer("record"),
-        "run": lambda: LmpConsumer("run"),
-        "run -j": lambda: LmpConsumer("run -j"),
-        "tui": TuiConsumer,
-        "none": lambda: None,
-    }[side]()
+    consumer = CONSUMERS[side](work, paths)
     with tempfile.TemporaryDirectory(prefix="lmp-bench-") as tmpdir:
         tmp = Path(tmpdir)
         gen_log = tmp / "gen.log"

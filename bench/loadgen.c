@@ -4,6 +4,9 @@
  *   loadgen MODE CPU RATE SECONDS [LOG]
  *
  * MODE  open   openat("/nonexistent/lmp-load/<n>"): one opensnoop event per call (ENOENT)
+ *       opencomms  the same, each call from one of COMMS thread names in turn ("lg<n % COMMS>",
+ *              set with PR_SET_NAME before it): COMMS distinct comm values, as many processes
+ *              would make (10,000, or LMP_LOAD_COMMS)
  *       kill   kill(self, SIGURG), ignored: one sigsnoop event per call (signal_generate)
  *       getppid  getppid(): the synthetic generator's trigger (bench/ringgen.bpf.c)
  * CPU   the CPU to pin to (-1: no pinning)
@@ -30,7 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-enum mode { OPEN, KILL, GETPPID };
+enum mode { OPEN, OPENCOMMS, KILL, GETPPID };
+
+static unsigned long long comms = 10000;
 
 static double mono(void)
 {
@@ -66,7 +71,13 @@ static char path[64] = "/nonexistent/lmp-load/";
 
 static inline void call(enum mode m, unsigned long long n, pid_t self)
 {
+	char name[16] = "lg";
+
 	switch (m) {
+	case OPENCOMMS:
+		set_number(name + 2, n % comms);
+		prctl(PR_SET_NAME, name);
+		/* fall through */
 	case OPEN:
 		set_number(path + 22, n);
 		syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
@@ -93,11 +104,14 @@ int main(int argc, char **argv)
 	char go;
 
 	if (argc < 5 || argc > 6) {
-		fprintf(stderr, "usage: %s open|kill|getppid CPU RATE SECONDS [LOG]\n", argv[0]);
+		fprintf(stderr, "usage: %s open|opencomms|kill|getppid CPU RATE SECONDS [LOG]\n",
+			argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[1], "open"))
 		m = OPEN;
+	else if (!strcmp(argv[1], "opencomms"))
+		m = OPENCOMMS;
 	else if (!strcmp(argv[1], "kill"))
 		m = KILL;
 	else if (!strcmp(argv[1], "getppid"))
@@ -119,6 +133,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (getenv("LMP_LOAD_COMMS") && atoll(getenv("LMP_LOAD_COMMS")) > 0)
+		comms = atoll(getenv("LMP_LOAD_COMMS"));
 	rate = atof(argv[3]);
 	seconds = atof(argv[4]);
 	if (argc == 6 && !(log = fopen(argv[5], "wb"))) {

@@ -41,7 +41,7 @@ import difflib
 import json
 import os
 import tomllib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -325,19 +325,27 @@ def _meant(ident: str, binding_ids: Collection[str]) -> str:
     return ": did you mean " + " or ".join(repr(i) for i in close[:3]) + "?"
 
 
-def _hubs(entries: Any, problems: list[str]) -> list[HubEntry]:
+def _tables(
+    entries: Any, name: str, keys: Collection[str], problems: list[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each table of an ``[[name]]`` array with only ``keys``, and how to name it in a
+    problem; what is not such a table is said in ``problems`` and skipped."""
     if not isinstance(entries, list):
-        problems.append("hub must be an array of tables ([[hub]])")
-        return []
-    hubs = []
+        problems.append(f"{name} must be an array of tables ([[{name}]])")
+        return
     for index, entry in enumerate(entries, 1):
-        where = f"hub #{index}"
+        where = f"{name} #{index}"
         if not isinstance(entry, dict):
             problems.append(f"{where} must be a table")
-            continue
-        if unknown := set(entry) - HUB_KEYS:
+        elif unknown := set(entry) - set(keys):
             problems.append(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-            continue
+        else:
+            yield where, entry
+
+
+def _hubs(entries: Any, problems: list[str]) -> list[HubEntry]:
+    hubs = []
+    for where, entry in _tables(entries, "hub", HUB_KEYS, problems):
         if ("url" in entry) == ("registry" in entry):
             problems.append(f'{where}: give exactly one of url = "http..." or registry = "host/p"')
             continue
@@ -358,18 +366,8 @@ def _hubs(entries: Any, problems: list[str]) -> list[HubEntry]:
 
 
 def _exports(entries: Any, problems: list[str]) -> list[ExportEntry]:
-    if not isinstance(entries, list):
-        problems.append("export must be an array of tables ([[export]])")
-        return []
     out = []
-    for index, entry in enumerate(entries, 1):
-        where = f"export #{index}"
-        if not isinstance(entry, dict):
-            problems.append(f"{where} must be a table")
-            continue
-        if unknown := set(entry) - EXPORT_KEYS:
-            problems.append(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-            continue
+    for where, entry in _tables(entries, "export", EXPORT_KEYS, problems):
         if problem := _export_problem(entry):
             problems.append(f"{where}: {problem}")
             continue
