@@ -157,3 +157,36 @@ def test_a_port_in_use_is_one_line_and_nothing_loads() -> None:
         )
     assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
     assert "cannot serve metrics" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_scrapers_get_text_when_they_accept_it_and_level_1_gzip() -> None:
+    """Prometheus's own Accept header gets the text format (cheaper to render, same samples);
+    a scraper that takes only OpenMetrics gets OpenMetrics; gzip when asked."""
+    import gzip
+    import urllib.request
+
+    metrics = fed("sigsnoop")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = MetricsServer(parse_listen(f"127.0.0.1:{port}"), [metrics])
+    url = f"http://127.0.0.1:{port}/metrics"
+    prometheus = (
+        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+        "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+    )
+    try:
+        for accept, expected in (
+            (prometheus, "text/plain; version=0.0.4"),
+            ("application/openmetrics-text;version=1.0.0", "application/openmetrics-text"),
+        ):
+            request = urllib.request.Request(
+                url, headers={"Accept": accept, "Accept-Encoding": "gzip"}
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.headers["Content-Type"].startswith(expected)
+                assert response.headers["Content-Encoding"] == "gzip"
+                text = gzip.decompress(response.read()).decode()
+            assert samples(text, "lmp_events_total") == [({"program": "sigsnoop"}, metrics.events)]
+    finally:
+        server.close()

@@ -29,7 +29,8 @@ def feed(counts: SeriesCounts, arr: np.ndarray, time: float) -> None:
 
 
 def exposed(counts: SeriesCounts) -> dict[str, float]:
-    return {labels["comm"]: float(row[0]) for labels, row in counts.series()}
+    labels, numbers = counts.series()
+    return {each["comm"]: float(row[0]) for each, row in zip(labels, numbers, strict=True)}
 
 
 def test_bytes_after_a_nul_do_not_make_another_value() -> None:
@@ -43,11 +44,30 @@ def test_bytes_after_a_nul_do_not_make_another_value() -> None:
     )
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.binary(max_size=8), st.binary(max_size=8)), min_size=1, max_size=30))
+def test_a_string_hashes_as_its_bytes_before_the_first_nul(
+    texts: list[tuple[bytes, bytes]],
+) -> None:
+    """Whatever follows a NUL (garbage a ring buffer's reserved slot held) changes nothing;
+    what comes before it does."""
+    dirty, clean = np.zeros(len(texts), DTYPE), np.zeros(len(texts), DTYPE)
+    for i, (text, garbage) in enumerate(texts):
+        text = text.split(b"\0")[0]
+        raw = (text + b"\0" + garbage)[:8].ljust(8, b"\0")
+        dirty.view(np.uint8).reshape(len(texts), -1)[i, :8] = list(raw)
+        clean.view(np.uint8).reshape(len(texts), -1)[i, :8] = list(text.ljust(8, b"\0"))
+    assert (label_hashes(dirty, FIELDS) == label_hashes(clean, FIELDS)).all()
+    firsts = [text.split(b"\0")[0] for text, _ in texts]
+    hashes = label_hashes(clean, FIELDS)
+    assert len(set(hashes.tolist())) == len(set(firsts))
+
+
 def test_first_values_are_admitted_until_the_cap_then_other() -> None:
     counts = SeriesCounts(2, ("comm", "sig"))
     feed(counts, rows([b"a", b"a", b"b", b"c", b"d"]), 0.0)
     assert exposed(counts) == {"a": 2, "b": 1, OTHER: 2}
-    other = next(labels for labels, _ in counts.series() if labels["comm"] == OTHER)
+    other = next(labels for labels in counts.series()[0] if labels["comm"] == OTHER)
     assert other == {"comm": OTHER, "sig": OTHER}
 
 

@@ -31,9 +31,12 @@ from ..stream.meaning import column_strings, to_base
 from ..stream.store.fields import c_string, exit_field, key_field, label_field, thread_field
 from ..stream.store.latest import LatestRows, ThreadTotals
 from ..stream.store.snapshots import HistogramEntry, SnapshotStore
-from .families import COMMON, Family, families, label_fields
-from .series import OTHER, SeriesCounts, label_hashes
+from .families import COMMON, Family, families
+from .series import OTHER, LabelHasher, SeriesCounts
 
+FOLD_EVENTS = 65_536
+FOLD_SECONDS = 0.25
+"""Events are folded in at least this many at a time, or this often, and at every scrape."""
 DEFAULT_CAP = 500
 """Series per metric at most (plus one ``other``): what a flood of distinct values (a comm per
 process of a fork bomb) may cost a Prometheus server."""
@@ -55,15 +58,17 @@ class ProgramMetrics:
         self.cap = cap
         self.lock = threading.Lock()
         self.families: list[Family] = []
-        self.configured: list[ConfiguredMetric] = []
+        self.event_metrics: list[EventMetric] = []
+        """Metrics folded from events: the events counter, ``[[export]]`` tables."""
         self.reconfigure(exports)
         self.up = False
         self.events = 0
         self.drops = 0
         self.shed = 0
-        self.event_counts = SeriesCounts(cap, self.families[0].labels if self.families else ())
-        self._label_indices: list[int] = []
-        self._hashed: list[tuple[str, bool]] = []
+        self._pending: list[np.ndarray] = []
+        self._pending_events = 0
+        self._pending_since = 0.0
+        self._pending_time = 0.0
         self.latest: LatestRows | None = None
         self.threads: ThreadTotals | None = None
         self.snapshots: SnapshotStore | None = None
@@ -71,13 +76,7 @@ class ProgramMetrics:
         layout = spec.layout
         if layout is not None:
             self._known = meanings(layout, program=program)
-            names = [f.name for f in label_fields(layout, self._known)]
-            self._label_indices = [layout.names.index(n) for n in names]
-            self._hashed = [
-                (layout.fields[i].name, layout.fields[i].kind == FieldKind.STRING)
-                for i in self._label_indices
-            ]
-            if any(f.field and not f.configured for f in self.families):  # procstat's
+            if any(f.field and not f.per_event for f in self.families):  # procstat's
                 self._keep_latest(layout)
         elif spec.key is not None and spec.value is not None:
             self.snapshots = SnapshotStore(spec.key, spec.value)
@@ -92,7 +91,7 @@ class ProgramMetrics:
         thread = thread_field(layout, key)
         ended = exit_field(layout)
         counters = [
-            f.field for f in self.families if f.kind == "counter" and f.field and not f.configured
+            f.field for f in self.families if f.kind == "counter" and f.field and not f.per_event
         ]
         if thread is not None and counters:
             self.threads = ThreadTotals(key.name, thread.name, counters)
@@ -106,11 +105,11 @@ class ProgramMetrics:
         its series and counts, the others start afresh; the defaults are not touched."""
         with self.lock:
             self.families = families(self.program, self.spec, exports)
-            kept = {metric.family: metric for metric in self.configured}
-            self.configured = [
-                kept.get(f) or ConfiguredMetric(self.program, f, self.spec.layout, self.cap)
+            kept = {metric.family: metric for metric in self.event_metrics}
+            self.event_metrics = [
+                kept.get(f) or EventMetric(self.program, f, self.spec.layout, self.cap)
                 for f in self.families
-                if f.configured
+                if f.per_event
             ]
 
     # -- the pipeline's side ---------------------------------------------------------------------
@@ -125,23 +124,34 @@ class ProgramMetrics:
                 keys, values = item.snapshot
                 self.snapshots.update(keys, values, batch.time, cleared=self._cleared)
             elif self.spec.layout is not None and batch.count and not batch.snapshot:
-                self._add_events(item.events, batch.time)
+                self._hold(item.events, batch.time)
+
+    def _hold(self, events: np.ndarray, time: float) -> None:
+        """Keep a batch's events for the next fold: folding costs about as much for ten
+        events as for ten thousand, and a batch is often a handful (each ring wakeup's)."""
+        if not self._pending:
+            self._pending_since = time
+        self._pending.append(events)
+        self._pending_events += len(events)
+        self._pending_time = time
+        if self._pending_events >= FOLD_EVENTS or time - self._pending_since >= FOLD_SECONDS:
+            self._fold()
+
+    def _fold(self) -> None:
+        if not self._pending:
+            return
+        arr = self._pending[0]
+        if len(self._pending) > 1:  # as bytes: numpy's structured concatenate is slow
+            arr = np.concatenate([a.view(np.uint8) for a in self._pending]).view(arr.dtype)
+        self._pending, self._pending_events = [], 0
+        self._add_events(arr, self._pending_time)
 
     def close(self) -> None:
         with self.lock:
             self.up = False
 
     def _add_events(self, arr: np.ndarray, time: float) -> None:
-        layout = self.spec.layout
-        assert layout is not None
-
-        def texts(rows: Any) -> list[tuple[str, ...]]:
-            sample = arr[rows]
-            columns = [column_strings(layout, self._known, sample, i) for i in self._label_indices]
-            return list(zip(*columns, strict=True)) if columns else [()] * len(sample)
-
-        self.event_counts.add(label_hashes(arr, self._hashed), texts, time)
-        for metric in self.configured:
+        for metric in self.event_metrics:
             metric.add(arr, time)
         if self.latest is not None:
             if self.threads is not None:
@@ -152,6 +162,7 @@ class ProgramMetrics:
 
     def collect(self) -> Iterator[Metric]:
         with self.lock:
+            self._fold()  # a scrape sees every event delivered so far
             label = {"program": self.program}
             for name, kind, help_ in COMMON:
                 value = {
@@ -164,25 +175,15 @@ class ProgramMetrics:
                 m = metric_cls(name.removesuffix("_total"), help_, labels=["program"])
                 m.add_metric([label["program"]], value)
                 yield m
-            for metric in self.configured:
+            for metric in self.event_metrics:
                 yield metric.collect()
             for family in self.families:
-                if family.configured:
+                if family.per_event:
                     continue
                 if family.kind == "histogram":
                     yield self._histogram(family)
                 elif self.snapshots is not None:
                     yield self._map_values(family)
-                elif not family.field:
-                    m = CounterMetricFamily(
-                        family.name.removesuffix("_total"), family.help, labels=list(family.labels)
-                    )
-                    name = m.name + "_total"
-                    m.samples = [
-                        Sample(name, labels, float(row[0]))
-                        for labels, row in self.event_counts.series()
-                    ]
-                    yield m
                 else:
                     yield self._per_key(family)
 
@@ -199,7 +200,7 @@ class ProgramMetrics:
         if not len(slots):
             return m
         rows = latest.rows[slots]
-        first = next((f for f in self.families if f.kind == "gauge" and not f.configured), family)
+        first = next((f for f in self.families if f.kind == "gauge" and not f.per_event), family)
         rank = rows[first.field].astype(np.float64)
         order = np.argsort(-rank, kind="stable")
         top, rest = order[: self.cap], order[self.cap :]
@@ -269,10 +270,10 @@ class ProgramMetrics:
         return m
 
 
-class ConfiguredMetric:
-    """An ``[[export]]`` family over a program's events: a counter of events or of a field's
-    sum, a gauge of a field's last value, or a histogram of a field into given buckets, per
-    label values, under the same series cap as the defaults."""
+class EventMetric:
+    """A family folded from each event, per label values under the series cap: a counter of
+    events (the events counter) or of a field's sum, a gauge of a field's last value, or a
+    histogram of a field into given buckets (``[[export]]`` tables)."""
 
     def __init__(self, program: str, family: Family, layout: StructLayout | None, cap: int) -> None:
         assert layout is not None  # configured() takes events only
@@ -280,9 +281,12 @@ class ConfiguredMetric:
         self.layout = layout
         self.known = meanings(layout, program=program)
         self.indices = [layout.names.index(n) for n in family.label_fields]
-        self.hashed = [
-            (layout.fields[i].name, layout.fields[i].kind == FieldKind.STRING) for i in self.indices
-        ]
+        self.hashes = LabelHasher(
+            [
+                (layout.fields[i].name, layout.fields[i].kind == FieldKind.STRING)
+                for i in self.indices
+            ]
+        )
         self.bounds = np.asarray(family.buckets, np.float64)
         width = len(self.bounds) + 2 if family.kind == "histogram" else 1  # + inf, + sum
         self.counts = SeriesCounts(cap, family.labels, width, latest=family.kind == "gauge")
@@ -305,23 +309,26 @@ class ConfiguredMetric:
                 values[:, -1] = v
             else:
                 values = v.reshape(-1, 1)
-        self.counts.add(label_hashes(arr, self.hashed), texts, time, values)
+        self.counts.add(self.hashes(arr), texts, time, values)
 
     def collect(self) -> Metric:
         family = self.family
         if family.kind != "histogram":
             m = scalar_family(family)
             name = family.name
+            labels, numbers = self.counts.series()
             m.samples = [
-                Sample(name, labels, float(row[0])) for labels, row in self.counts.series()
+                Sample(name, each, value)
+                for each, value in zip(labels, numbers[:, 0].tolist(), strict=True)
             ]
             return m
         h = HistogramMetricFamily(family.name, family.help, labels=list(family.labels))
         edges = [*map(_le, self.bounds.tolist()), "+Inf"]
-        for labels, row in self.counts.series():
+        every, numbers = self.counts.series()
+        for values, row in zip(every, numbers, strict=True):
             cumulative = np.cumsum(row[:-1]).tolist()
             h.add_metric(
-                [labels[n] for n in family.labels],
+                [values[n] for n in family.labels],
                 list(zip(edges, cumulative, strict=True)),
                 float(row[-1]),
             )

@@ -58,9 +58,12 @@ class Family:
     field: str = ""
     meaning: Meaning | None = None
     label_fields: tuple[str, ...] = ()
-    """A configured family's label fields, in ``labels``' order (defaults know their own)."""
+    """An event counter's (or configured family's) label fields, in ``labels``' order."""
     buckets: tuple[float, ...] = ()
     """A configured histogram's upper bounds, in base units."""
+    per_event: bool = False
+    """Folded from each event (the events counter, ``[[export]]`` tables), not from a key's
+    latest values or a map."""
     configured: bool = False
     """From an ``[[export]]`` table rather than the layout's defaults."""
 
@@ -191,19 +194,23 @@ def _configured(program: str, spec: ExportSpec, entry: ExportEntry) -> tuple[Fam
         meaning,
         label_fields=entry.labels,
         buckets=entry.buckets,
+        per_event=True,
         configured=True,
     ), ""
 
 
 def _event_families(program: str, layout: StructLayout) -> list[Family]:
     known = meanings(layout, program=program)
-    labels = tuple(label_name(f.name) for f in label_fields(layout, known))
+    by = label_fields(layout, known)
+    labels = tuple(label_name(f.name) for f in by)
     out = [
         Family(
             metric_name(program, "events_total"),
             "counter",
             f"{program} events, by {', '.join(labels)}" if labels else f"{program} events",
             labels,
+            label_fields=tuple(f.name for f in by),
+            per_event=True,
         )
     ]
     key = key_field(layout)

@@ -21,7 +21,7 @@ Counter semantics, as ``rate()`` reads them:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..lazy import np
@@ -42,25 +42,69 @@ _PRIME = np.uint64(0x100000001B3)  # FNV-1a's 64-bit prime
 _OFFSET = np.uint64(0xCBF29CE484222325)
 
 
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+
+
+class LabelHasher:
+    """One 64-bit hash per record of the bytes of some of its fields (name, is a C string),
+    mixed 8 bytes at a time. A C string's bytes after its first NUL are left out: they are
+    whatever the buffer held before, and do not change the label. (Two values with the same
+    hash would share a series; at 64 bits and a few thousand values that is about one
+    chance in 10^12.)"""
+
+    def __init__(self, fields: Sequence[tuple[str, bool]]) -> None:
+        self.fields = list(fields)
+
+    def __call__(self, rows: Any) -> Any:
+        n = len(rows)
+        h = np.full(n, _OFFSET, np.uint64)
+        for name, is_string in self.fields:
+            raw = (
+                np.ascontiguousarray(rows[name])
+                .view(np.uint8)
+                .reshape(n, rows.dtype[name].itemsize)
+            )
+            if raw.shape[1] % 8:
+                raw = np.concatenate((raw, np.zeros((n, 8 - raw.shape[1] % 8), np.uint8)), axis=1)
+            alive = np.ones(n, bool) if is_string else None
+            for word in raw.view(np.uint64).T:
+                if alive is not None:
+                    word = _before_nul(word, alive)
+                h ^= word
+                h *= _PRIME
+                h ^= h >> np.uint64(29)
+        return h
+
+
+def _before_nul(word: Any, alive: Any) -> Any:
+    """The bytes of each little-endian ``word`` before its first NUL (all of them if it has
+    none), where ``alive`` (no NUL in the words before); ``alive`` is updated."""
+    zeros = (word - _ONES) & ~word & _HIGHS  # the high bit of each NUL byte (and of none before it)
+    lowest = zeros & (~zeros + np.uint64(1))
+    kept = np.where(zeros == 0, word, word & ((lowest >> np.uint64(7)) - np.uint64(1)))
+    kept[~alive] = 0
+    alive &= zeros == 0
+    return kept
+
+
 def label_hashes(rows: Any, fields: Sequence[tuple[str, bool]]) -> Any:
-    """One 64-bit hash per row of the bytes of ``fields`` (name, is a C string). A C string's
-    bytes after its first NUL are left out: they are whatever the buffer held before, and do
-    not change the label. (Two values with the same hash would share a series; at 64 bits and
-    a few thousand values that is about one chance in 10^12.)"""
-    n = len(rows)
-    h = np.full(n, _OFFSET, np.uint64)
-    for name, is_string in fields:
-        raw = np.ascontiguousarray(rows[name]).view(np.uint8).reshape(n, rows.dtype[name].itemsize)
-        if is_string:
-            raw = np.where(np.cumsum(raw == 0, axis=1) > 0, 0, raw).astype(np.uint8)
-        width = -(-raw.shape[1] // 8) * 8
-        if width != raw.shape[1]:
-            raw = np.pad(raw, ((0, 0), (0, width - raw.shape[1])))
-        for word in np.ascontiguousarray(raw).view(np.uint64).T:
-            h ^= word
-            h *= _PRIME
-            h ^= h >> np.uint64(29)
-    return h
+    """``LabelHasher`` for one batch (a plan made and used once)."""
+    return LabelHasher(fields)(rows)
+
+
+def groups(hashes: Any) -> tuple[Any, Any, Any, Any]:
+    """``np.unique(hashes, return_index, return_inverse, return_counts)`` with one sort: the
+    distinct values, the first index of each, each element's group, each group's size."""
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    starts = np.ones(len(ordered), bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    inverse = np.empty(len(ordered), np.intp)
+    inverse[order] = np.cumsum(starts) - 1
+    at = np.flatnonzero(starts)
+    sizes = np.diff(np.append(at, len(ordered)))
+    return ordered[at], order[at], inverse, sizes
 
 
 class SeriesCounts:
@@ -103,9 +147,8 @@ class SeriesCounts:
         ``(events, width)`` array of what each event adds (or, ``latest``, sets; None: 1)."""
         if not len(hashes):
             return
-        distinct, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        events = np.bincount(inverse, minlength=len(distinct)).astype(np.float64)
+        distinct, first, inverse, sizes = groups(hashes)
+        events = sizes.astype(np.float64)
         if values is None:
             amounts = events[:, None]
         elif self.latest:
@@ -137,15 +180,17 @@ class SeriesCounts:
         elif time - self._ranked_at >= RANK_SECONDS:
             self._rank(time)
 
-    def series(self) -> Iterator[tuple[dict[str, str], Any]]:
-        """Each admitted value's labels and numbers, then ``other``'s (not for a gauge: the
-        last values of many label values add up to nothing meaningful)."""
-        for slot in np.flatnonzero(self.admitted).tolist():
-            labels = self.labels[slot]
-            assert labels is not None
-            yield labels, self.counts[slot]
+    def series(self) -> tuple[list[dict[str, str]], Any]:
+        """The exposed series: each admitted value's labels and a ``(series, width)`` array
+        of its numbers, then ``other``'s (not for a gauge: the last values of many label
+        values add up to nothing meaningful)."""
+        slots = np.flatnonzero(self.admitted)
+        labels = [self.labels[slot] for slot in slots.tolist()]
+        numbers = self.counts[slots]
         if not self.latest and self.other.any():
-            yield {name: OTHER for name in self.names}, self.other
+            labels.append({name: OTHER for name in self.names})
+            numbers = np.vstack((numbers, self.other))
+        return labels, numbers  # type: ignore[return-value]  # admitted slots have labels
 
     # -- the table ---------------------------------------------------------------------------------
 

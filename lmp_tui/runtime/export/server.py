@@ -3,15 +3,25 @@ OpenMetrics when the scraper asks for it), over the programs' ``ProgramMetrics``
 
 from __future__ import annotations
 
+import gzip
 import re
+import socket
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from wsgiref.simple_server import WSGIServer
+from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client.exposition import gzip_accepted
 
 from ..errors import LmpError
 from .exporter import ProgramMetrics
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse
+    from wsgiref.types import WSGIApplication as WSGIApp
 
 DEFAULT_LISTEN = "127.0.0.1:9435"
 """Loopback by default: metrics say what runs on a host; exposing them is a choice."""
@@ -46,6 +56,50 @@ def parse_listen(text: str) -> Address:
     return Address(host, port)
 
 
+def prefer_text(app: WSGIApp) -> WSGIApp:
+    """``app`` (prometheus-client's) answering in the text format whenever the scraper accepts
+    it, OpenMetrics only to one that accepts nothing else, and gzip at level 1.
+
+    Prometheus prefers OpenMetrics but accepts text; the samples are the same (lmp exposes no
+    exemplars, units or ``_created``), and prometheus-client renders text in about 60 % of
+    the time (83 against 141 ms for 10,000 series here). Its gzip is level 9: 11.5 ms for
+    those 590 KB, where level 1 takes 1.5 ms for 29 KB instead of 24 KB. A scrape of many
+    series waits for both."""
+
+    def wrapped(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        accepted = [a for a in environ.get("HTTP_ACCEPT", "").split(",") if a.strip()]
+        text = [a for a in accepted if a.split(";")[0].strip() in ("text/plain", "*/*")]
+        if text and len(text) < len(accepted):
+            environ = {**environ, "HTTP_ACCEPT": "text/plain;version=0.0.4"}
+        if not gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", "")):
+            return app(environ, start_response)
+        said: list[Any] = []
+
+        def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            said[:] = [status, headers]
+            return lambda _data: None
+
+        body = b"".join(app({**environ, "HTTP_ACCEPT_ENCODING": ""}, keep))
+        status, headers = said
+        if status.startswith("200"):
+            body = gzip.compress(body, compresslevel=1)
+            headers = [h for h in headers if h[0].lower() != "content-length"]
+            headers += [("Content-Encoding", "gzip"), ("Content-Length", str(len(body)))]
+        start_response(status, headers)
+        return [body]
+
+    return wrapped
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        """Scrapes are not news: nothing on stderr for each."""
+
+
 class MetricsServer:
     """Serves the metrics of ``programs`` until ``close``; a program added later is served too."""
 
@@ -55,12 +109,21 @@ class MetricsServer:
         self.registry = CollectorRegistry(auto_describe=False)
         for program in programs:
             self.add(program)
+        server = type("Server", (_Server,), {"address_family": _family(address)})
         try:
-            self._server, self._thread = start_http_server(
-                address.port, addr=address.host, registry=self.registry
+            self._server: WSGIServer = make_server(
+                address.host,
+                address.port,
+                prefer_text(make_wsgi_app(self.registry)),
+                server,
+                handler_class=_QuietHandler,
             )
         except OSError as exc:
             raise ListenError(f"cannot serve metrics on {address}: {exc.strerror or exc}") from None
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="lmp-metrics", daemon=True
+        )
+        self._thread.start()
 
     @property
     def server(self) -> WSGIServer:
@@ -76,3 +139,9 @@ class MetricsServer:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._thread.join()
+
+
+def _family(address: Address) -> socket.AddressFamily:
+    """IPv6 for an IPv6 address, else IPv4."""
+    return socket.AF_INET6 if ":" in address.host else socket.AF_INET
