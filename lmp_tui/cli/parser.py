@@ -191,7 +191,11 @@ def _recording_commands(sub: Subparsers) -> None:
     add_record_options(rec, required=True)
 
     rep = sub.add_parser("replay", help="print a recording exactly as `lmp run` printed it")
-    rep.add_argument("file", help="a .lmprec recording")
+    rep.add_argument(
+        "file",
+        help="a .lmprec recording, or - for one arriving on standard input as it is written "
+        "(lmp record PROGRAM -o - | lmp replay -)",
+    )
     rep.add_argument("-j", "--json", action="store_true", help="print JSON lines")
     pace = rep.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, default=1.0, metavar="X", help="replay speed factor")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 from ..runtime.runs.pipeline import Pipeline
 from ..runtime.runs.replay import ReplaySession
 from ..runtime.runs.sinks import TextSink
+from ..runtime.runs.stream import StreamSession
 from . import run
 from .common import err
 
@@ -19,11 +21,15 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    if args.file == "-":
+        # a live stream: printed as it comes (no pacing: it is paced by the program itself)
+        stream = StreamSession(os.dup(sys.stdin.fileno()), "standard input").start()
+        return asyncio.run(_replay(stream, args.json))
     session = ReplaySession(Path(args.file), None if args.max_speed else args.speed)
     return asyncio.run(_replay(session, args.json))
 
 
-async def _replay(session: ReplaySession, json_mode: bool) -> int:
+async def _replay(session: ReplaySession | StreamSession, json_mode: bool) -> int:
     stop = asyncio.Event()  # the reader went away (| head): no need to read the rest
     text = TextSink(session.spec, sys.stdout.fileno(), json_mode, on_failed=stop.set)
     pipeline = Pipeline(session, [text])
@@ -36,5 +42,7 @@ async def _replay(session: ReplaySession, json_mode: bool) -> int:
         return run.output_failed(text)
     if session.problem:
         err(session.problem)
+        if isinstance(session, StreamSession):
+            return 1
         return 1 if session.source.reader.report.corrupt else 0
     return 0

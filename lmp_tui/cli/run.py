@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import select
 import signal
 import sys
 import threading
@@ -208,7 +209,15 @@ def _run(session: LiveSession, request: RunRequest) -> int:
             # counted, instead of stalling the drain (and Ctrl-C); a failed one ends the run.
             text = TextSink(session.spec, sys.stdout.fileno(), request.json, on_failed=stop.set)
             pipeline.attach(text)
-        tally = pipeline.run_blocking(stop.is_set, request.duration)
+        streaming = recorder is not None and recorder.recorder.streams
+
+        def stopped() -> bool:
+            # a stream (-o -) ends when its reader goes away: ssh closed, | head done
+            return stop.is_set() or (
+                streaming and (recorder is None or recorder.failed or reader_gone(1))
+            )
+
+        tally = pipeline.run_blocking(stopped, request.duration)
     finally:
         session.close()
         pipeline.close()
@@ -227,10 +236,22 @@ def _run(session: LiveSession, request: RunRequest) -> int:
     if recorder is not None:
         rec = recorder.recorder
         note = f" ({rec.stopped_reason})" if rec.stopped_reason else ""
-        err(f"recorded {rec.frames} frames, {rec.bytes} bytes to {rec.path}{note}")
+        if rec.streams and (rec.failed or reader_gone(1)):
+            err(f"streamed {rec.frames} frames, {rec.bytes} bytes; the reader went away")
+            return exit_status(signals[0]) if signals else 128 + signal.SIGPIPE
+        err(f"recorded {rec.frames} frames, {rec.bytes} bytes to {rec.where}{note}")
         if rec.failed:
             return 1
     return exit_status(signals[0]) if signals else 0
+
+
+def reader_gone(fd: int) -> bool:
+    """The pipe or socket ``fd`` writes to has no reader any more (POLLERR on a pipe whose
+    reading end closed, POLLHUP on a socket): what stops a stream even when nothing is
+    written to notice it."""
+    poller = select.poll()
+    poller.register(fd, 0)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
 def output_failed(text: TextSink) -> int:

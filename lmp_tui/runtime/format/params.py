@@ -248,6 +248,23 @@ def parse_args(package: Package, argv: list[str]) -> tuple[dict[str, Any], bool]
     return values, bool(ns.verbose)
 
 
+def command_line(package: Package, values: dict[str, Any]) -> list[str]:
+    """The program arguments ``parse_args`` turns into ``values`` (what another host's
+    ``lmp record PROGRAM -- ARGS`` is given): an option for each value that is not the
+    default, a bool's flag when it flips its default."""
+    argv: list[str] = []
+    for p in parameters(package):
+        if p.name not in values:
+            continue
+        value = values[p.name]
+        if p.is_bool:
+            if bool(value) != bool(p.default):
+                argv.append(p.flag)
+        elif p.default is None or value != coerce(p.variable, p.default):
+            argv += [p.flag, str(value)]
+    return argv
+
+
 def coerce(v: Variable, value: Any) -> Any:
     """Parse ``value`` by the variable's type string, as ecli does; a signal's variable takes a
     signal's name too. A bad value is a ``ParameterError`` naming the variable."""

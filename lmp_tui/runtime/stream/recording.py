@@ -254,11 +254,25 @@ class Recorder:
         self._timer: asyncio.TimerHandle | None = None
         try:
             # unbuffered: frames are gathered here and written with one writev per flush
-            self._file: BinaryIO | None = open(self.path, "wb", buffering=0)  # noqa: SIM115
+            self._file: BinaryIO | None = (
+                open(os.dup(sys.stdout.fileno()), "wb", buffering=0)  # noqa: SIM115
+                if self.streams
+                else open(self.path, "wb", buffering=0)  # noqa: SIM115
+            )
         except OSError as exc:
-            raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
+            raise RecordingError(f"cannot write {self.where}: {exc.strerror}") from None
         self._append(header.to_dict())
         self.flush()
+
+    @property
+    def streams(self) -> bool:
+        """The recording goes to standard output (``-o -``): a stream another ``lmp`` reads
+        as it is written, on a pipe or over ssh."""
+        return str(self.path) == "-"
+
+    @property
+    def where(self) -> str:
+        return "standard output" if self.streams else str(self.path)
 
     @property
     def active(self) -> bool:
@@ -342,7 +356,7 @@ class Recorder:
             self.events -= events
             self.error = exc.strerror or str(exc)
             self.stopped_reason = f"write failed: {self.error}"
-            raise RecordingError(f"cannot write {self.path}: {self.error}") from None
+            raise RecordingError(f"cannot write {self.where}: {self.error}") from None
 
     def close(self, reason: str = "") -> None:
         if self._file is not None:
@@ -553,6 +567,74 @@ class RecordingReader:
         self.close()
 
 
+class RecordingStream:
+    """A recording arriving as a stream (``lmp record -o -`` on a pipe, or over ssh): its
+    header first, then frames as they come. ``feed`` takes bytes as they are read and returns
+    the batches they complete; what the stream is cut in the middle of is said by
+    ``report`` (``torn_bytes``) once ``end`` is called. The stream is as untrusted as a file:
+    the same bounds, the same checks of each frame."""
+
+    def __init__(self, source: str) -> None:
+        self.source = _clean(source, 4096)
+        self.header: RecordingHeader | None = None
+        self.report = ReadReport()
+        self._unpacker = _unpacker(None, header=True)
+        self._held = bytearray()  # what came before the header was whole
+        self._fed = 0  # bytes given to the frame unpacker
+        self._previous = 0.0
+
+    def feed(self, data: bytes) -> list[Batch]:
+        """The batches ``data`` completes; raises ``RecordingError`` when the stream is not a
+        recording, or its next frame is not one (``report.corrupt``)."""
+        if self.header is None:
+            self._held += data
+            self._unpacker.feed(data)
+            try:
+                first = self._unpacker.unpack()
+            except msgpack.OutOfData:
+                if len(self._held) > MAX_HEADER:
+                    raise RecordingError(f"{self.source}: not an lmp recording") from None
+                return []
+            except Exception:  # msgpack raises several types on damaged input
+                raise RecordingError(f"{self.source}: not an lmp recording") from None
+            self.header = RecordingHeader.from_dict(first, self.source)
+            self._previous = self.header.start
+            data = bytes(self._held[self._unpacker.tell() :])
+            self._held = bytearray()
+            self._unpacker = _unpacker(None)
+        self._unpacker.feed(data)
+        self._fed += len(data)
+        size = self.header.record_size
+        snapshots = self.header.spec.kind == "sample"
+        out: list[Batch] = []
+        while True:
+            offset = self._unpacker.tell()
+            try:
+                obj = self._unpacker.unpack()
+            except msgpack.OutOfData:
+                return out
+            except Exception as exc:  # msgpack raises several types on damaged input
+                self.report.corrupt = (
+                    f"corrupt frame {self.report.frames + 1} ({type(exc).__name__})"
+                )
+                raise RecordingError(self.report.problem(self.source)) from None
+            batch = _frame_batch(obj, size, snapshots, self._previous)
+            if batch is None:
+                self.report.corrupt = f"corrupt frame {self.report.frames + 1} (at byte {offset})"
+                raise RecordingError(self.report.problem(self.source)) from None
+            self._previous = batch.time
+            self.report.frames += 1
+            out.append(batch)
+
+    def end(self) -> None:
+        """The stream closed: note the bytes of a frame it was cut in the middle of; raises
+        ``RecordingError`` when it ended before its header was whole."""
+        if self.header is None:
+            what = "empty" if not self._held else "cut before its header was whole"
+            raise RecordingError(f"{self.source}: not an lmp recording ({what})")
+        self.report.torn_bytes = self._fed - self._unpacker.tell()
+
+
 MAX_HEADER = 4 << 20
 """Bytes a header may take (a real one takes a few KB: names, layouts, parameters)."""
 FRAME_KEYS = ("t", "n", "d", "r", "s", "x")
@@ -561,11 +643,11 @@ COUNT_LIMIT = 1 << 62
 """Above this a count (events, drops) is not one."""
 
 
-def _unpacker(file: BinaryIO, *, header: bool = False) -> msgpack.Unpacker:
+def _unpacker(file: BinaryIO | None, *, header: bool = False) -> msgpack.Unpacker:
     """An unpacker whose every length is bounded before its data is read: ``max_buffer_size``
     the bytes of one object, the other limits what a declared length may make it allocate up
     front (an array or a map is allocated at its declared length). Frames hold only a small
-    map of numbers and one bin; a header, names and layouts."""
+    map of numbers and one bin; a header, names and layouts. No ``file``: bytes are fed."""
     if header:
         limits = {"max_array_len": 1 << 14, "max_map_len": 1 << 12, "max_ext_len": 0}
         return msgpack.Unpacker(
