@@ -19,6 +19,8 @@ APT_PACKAGES=(
   iproute2 iputils-ping             # XDP/TC tests: network namespaces, veth pairs, pings
   openssl                           # a self-signed CA for the registry TLS test
   prometheus                        # lmp export tests: a real Prometheus; promtool checks deploy/
+  openssh-server openssh-client     # lmp-tui --host tests: their own sshd on loopback
+  chromium                          # lmp-tui --web tests: a real browser, headless
 )
 
 missing=()

@@ -364,7 +364,8 @@ class LmpApp(App[None]):
             return
         for note in session.notes:
             self.notify(f"{program.name}: {note}", severity="warning", timeout=8)
-        self._started(SessionRun(number, session, store, label=program.name))
+        label = getattr(session, "label", program.name)  # a remote one names its hosts
+        self._started(SessionRun(number, session, store, label=label))
 
     def _started(self, run: SessionRun | WasmRun) -> None:
         self.runs.start(run)
@@ -843,6 +844,37 @@ def arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         metavar="APP.wasm",
         help="run a wasm app; each JSON line it prints is a table row (its arguments after --)",
     )
+    parser.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="[USER@]HOST[:PORT]",
+        help="run programs on HOST over ssh (its lmp record -o -) instead of here; repeated, "
+        "one view merges the hosts with a host column",
+    )
+    parser.add_argument(
+        "--remote-lmp",
+        default="lmp",
+        metavar="COMMAND",
+        help="the lmp command on the hosts (default: lmp, found on their PATH)",
+    )
+    parser.add_argument(
+        "--ssh",
+        default="ssh",
+        metavar="COMMAND",
+        help="the ssh client and its options for --host (default: ssh)",
+    )
+    parser.add_argument(
+        "--web",
+        action="store_true",
+        help="serve this app to a browser (textual-serve) instead of running it here",
+    )
+    parser.add_argument(
+        "--listen",
+        default="127.0.0.1:8000",
+        metavar="HOST:PORT",
+        help="where --web serves (default 127.0.0.1:8000)",
+    )
     app_args: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
@@ -869,7 +901,21 @@ def main(argv: list[str] | None = None) -> int:
         "replays": args.replay,
         "wasm": (args.run, app_args) if args.run is not None else None,
     }
-    if args.demo:
+    if args.web:
+        from .web import serve
+
+        return serve(args.listen, sys.argv[1:] if argv is None else argv)
+    if args.host:
+        from .tui.runner import remote_sessions
+
+        app = LmpApp(
+            config,
+            session_factory=remote_sessions(args.host, args.remote_lmp, args.ssh),
+            availability=lambda _: None,  # what runs there is for their kernels to say
+            probe_bpf=False,
+            **opens,
+        )
+    elif args.demo:
         app = LmpApp(
             config,
             session_factory=demo_session,

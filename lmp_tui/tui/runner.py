@@ -33,3 +33,17 @@ def live_session(program: HubProgram, settings: RunSettings) -> Session:
         ring_size=settings.ring_size,
         interface=settings.interface,
     )
+
+
+def remote_sessions(hosts: list[str], lmp: str = "lmp", ssh: str = "ssh") -> SessionFactory:
+    """Programs run by ``lmp`` on ``hosts`` over ssh, one view merging them (a ``host``
+    column), with the values the form gave as the program's options there."""
+    from ..runtime.format.params import command_line
+    from ..runtime.runs.fleet import fleet_factory
+
+    make = fleet_factory(hosts, lmp, ssh)
+
+    def factory(program: HubProgram, settings: RunSettings) -> Session:
+        return make(program.name, command_line(program.package, settings.values))
+
+    return factory

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import select
 import shlex
 import signal
@@ -21,6 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..errors import RecordingError
@@ -29,6 +31,10 @@ from ..stream.recording import RecordingStream
 from ..untrusted import shown
 
 READ_BYTES = 1 << 20
+INFORMATION = re.compile(
+    r"(lmp: )?(running |serving |exporting |recorded |streamed |[\w.-]+: \d+ events, )"
+)
+"""What ``lmp record`` says on stderr as it runs well: not a reason a stream ended."""
 HEADER_TIMEOUT = 60.0
 """Seconds a stream may take to send its header (an ssh login, then loading the program)."""
 
@@ -216,15 +222,20 @@ class StreamSession:
         if not why and torn:
             why = f"the stream was cut in the middle of a frame ({torn} bytes)"
         if not why and self.process is not None and self.process.poll() not in (None, 0):
-            why = f"the stream ended ({_status(self.process.returncode)})"
+            why = f"the connection ended ({self._client} {_status(self.process.returncode)})"
         return f"{self.describe}: {why}" if why else ""
+
+    @property
+    def _client(self) -> str:
+        args = self.process.args if self.process is not None else ""
+        return Path(str(args[0] if isinstance(args, list) and args else args)).name or "ssh"
 
     def _why(self) -> str:
         """The writer's last line on stderr that says something went wrong."""
         if self._stderr is not None:
             self._stderr.join(timeout=0.5)
         for line in reversed(self.said):
-            if line and not line.startswith(("running ", "serving ")):
+            if line and not INFORMATION.match(line):
                 return shown(line, 300)
         return ""
 
@@ -261,13 +272,14 @@ def ssh_command(
     host: str, program: str, args: Sequence[str], lmp: str = "lmp", ssh: str = "ssh"
 ) -> list[str]:
     """The system ssh client (so ``~/.ssh/config``, agents and jump hosts work) running
-    ``lmp record PROGRAM -o - -- ARGS`` on ``host`` (``[user@]HOST[:PORT]``). BatchMode: a
-    password prompt would wait on a terminal the TUI owns; a missing key is said instead."""
+    ``lmp record PROGRAM -o - -- ARGS`` on ``host`` (``[user@]HOST[:PORT]``); ``lmp`` and
+    ``ssh`` are commands with their options (``ssh -F FILE``). BatchMode: a password prompt
+    would wait on a terminal the TUI owns; a missing key is said instead."""
     target, port = host, None
     if host.count(":") == 1 and host.rsplit(":", 1)[1].isdigit():
         target, port = host.rsplit(":", 1)
-    remote = [lmp, "record", program, "-o", "-", "--", *args]
-    argv = [ssh, "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", "-T"]
+    remote = [*shlex.split(lmp), "record", program, "-o", "-", "--", *args]
+    argv = [*shlex.split(ssh), "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", "-T"]
     if port is not None:
         argv += ["-p", port]
     return [*argv, "--", target, shlex.join(remote)]
