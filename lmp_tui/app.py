@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -148,8 +148,11 @@ class LmpApp(App[None]):
         themes: dict[str, ThemeFile] | None = None,
         replays: Iterable[Path] = (),
         wasm: tuple[Path, list[str]] | None = None,
+        hosts: Sequence[str] = (),
     ) -> None:
         super().__init__(ansi_color=ansi_color())
+        self.hosts = list(hosts)
+        """Where programs run when they do not run here (``--host``)."""
         self.initial_replays = [Path(p) for p in replays]
         self.initial_wasm = wasm
         self.config = config or load_config()
@@ -217,7 +220,10 @@ class LmpApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_keymap(self.config.keymap)
-        if self.bpf_problem:
+        if self.hosts:
+            self.notice.update(f"⇄ programs run on {', '.join(self.hosts)} (ssh)")
+            self.notice.add_class("-shown")
+        elif self.bpf_problem:
             self.notice.update(f"⚠ BPF unavailable: {self.bpf_problem}")
             self.notice.add_class("-shown")
         for problem in (self.config.problem, self.theme_problem):
@@ -913,6 +919,7 @@ def main(argv: list[str] | None = None) -> int:
             session_factory=remote_sessions(args.host, args.remote_lmp, args.ssh),
             availability=lambda _: None,  # what runs there is for their kernels to say
             probe_bpf=False,
+            hosts=args.host,
             **opens,
         )
     elif args.demo:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -105,13 +106,14 @@ def sshd(tmp_path: Path) -> Iterator[str]:
         server.wait(10)
 
 
-def remote_app(hosts: list[str], ssh: str) -> LmpApp:
+def remote_app(hosts: list[str], ssh: str, lmp: str = LMP) -> LmpApp:
     return LmpApp(
         Config(tui=TuiSettings(theme="dark")),
         programs=[SIGSNOOP],
-        session_factory=remote_sessions(hosts, LMP, ssh),
+        session_factory=remote_sessions(hosts, lmp, ssh),
         availability=lambda _: None,
         probe_bpf=False,
+        hosts=hosts,
     )
 
 
@@ -163,6 +165,7 @@ async def test_sigsnoop_on_two_hosts_in_one_view(sshd: str) -> None:
             values, _ = parse_args(SIGSNOOP.package, ["--signal", "USR2"])
             run = await started(app, RunSettings(values=values))
             assert run.name == "sigsnoop@web1,web2" and run.state == "running"
+            assert "web1, web2" in str(app.notice.render())  # the sidebar says where
             store = run.store
             assert isinstance(store, EventStore)
             assert store.layout.fields[0].name == HOST_FIELD
@@ -177,6 +180,15 @@ async def test_sigsnoop_on_two_hosts_in_one_view(sshd: str) -> None:
             await wait_for(lambda: ours() == ["web1", "web2"], 20, "the signal from both hosts")
             await asyncio.sleep(0.5)
             assert ours() == ["web1", "web2"]  # once per host
+            # each host's rate in the status bar, each host's series in the panels
+            status = app.views[run.number].current_status()
+            assert "web1 " in status.hosts and "web2 " in status.hosts
+            panel = app.views[run.number].sparklines  # type: ignore[union-attr]
+            await wait_for(
+                lambda: {"web1 ev/s", "web2 ev/s"} <= {s.name for s in panel.series},
+                5,
+                "a series per host",
+            )
             # host filters like any field
             only = parse_filter("host=web2", store.layout)
             assert {r[HOST_FIELD] for r in store.rows[select(store, Sort(), only)]} == {b"web2"}
@@ -234,6 +246,21 @@ async def test_an_unreachable_host_is_one_line(tmp_path: Path) -> None:
         await pilot.pause(0.1)
 
 
+@pytest.mark.kernel
+async def test_a_host_without_lmp_is_one_line(sshd: str) -> None:
+    app = remote_app(["web1"], sshd, lmp="/nonexistent/lmp")
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        listen(app, said)
+        app.start_program(SIGSNOOP, RunSettings())
+        await wait_for(lambda: any("web1" in s for s in said), 30, "the error")
+        line = next(s for s in said if "web1" in s)
+        assert "/nonexistent/lmp" in line and "\n" not in line, line
+        assert "No such file" in line or "not found" in line, line  # as the remote shell says
+        assert not app.runs.values()
+        await pilot.pause(0.1)
+
+
 def test_the_ssh_command_runs_lmp_record_to_stdout() -> None:
     argv = ssh_command("ops@web1:2222", "sigsnoop", ["--pid", "4"], "lmp", "ssh -F cfg")
     assert argv[:3] == ["ssh", "-F", "cfg"] and "BatchMode=yes" in argv
@@ -255,3 +282,44 @@ def test_the_ssh_command_runs_lmp_record_to_stdout() -> None:
 def test_form_values_cross_to_the_other_host_unchanged(values: dict[str, object]) -> None:
     package = SIGSNOOP.package
     assert parse_args(package, command_line(package, values))[0] == values
+
+
+def test_records_are_tagged_with_their_host_and_decode_with_the_merged_layout() -> None:
+    from lmp_tui.runtime.runs.fleet import host_bytes, tagged, with_host
+    from lmp_tui.runtime.stream.batch import Batch
+    from lmp_tui.runtime.stream.decode import Decoders, numpy_dtype
+
+    spec = SIGSNOOP.package.export()
+    assert spec.layout is not None
+    rows = np.zeros(3, numpy_dtype(spec.layout.fields, spec.layout.size))
+    rows["sig"], rows["comm"] = [10, 12, 15], [b"a", b"bb", b"ccc"]
+    batch = Batch(1.0, rows.tobytes(), 3, spec.layout.size, 2)
+    merged = with_host(spec)
+    assert merged.layout is not None and merged.layout.names[0] == HOST_FIELD
+    out = tagged(batch, host_bytes("web2"))
+    assert (out.count, out.drops, out.record_size) == (3, 2, merged.layout.size)
+    decoded = Decoders.of(merged).events
+    assert decoded is not None
+    got = decoded.array(out.records, out.count)
+    assert list(got[HOST_FIELD]) == [b"web2"] * 3
+    assert list(got["sig"]) == [10, 12, 15] and list(got["comm"]) == [b"a", b"bb", b"ccc"]
+
+
+def test_per_host_rates_for_the_status_bar_and_the_sparklines() -> None:
+    from lmp_tui.runtime.runs.fleet import FleetSession
+    from lmp_tui.runtime.runs.stream import StreamSession
+    from lmp_tui.widgets.status import Status, StatusBar
+
+    hosts = [StreamSession(-1, name, host=name) for name in ("web1", "web2")]
+    fleet = FleetSession("sigsnoop", hosts)
+    for second, (one, two) in enumerate([(5, 0), (7, 1), (2, 9)]):
+        fleet.received("web1", one, now=100 + second + 0.5)
+        fleet.received("web2", two, now=100 + second + 0.5)
+    assert fleet.counts == {"web1": 14, "web2": 10}
+    assert fleet.host_rates(now=102.2) == {"web1": 7.0, "web2": 1.0}  # the last whole second
+    series = fleet.host_series(4, now=102.2)
+    assert list(series["web1"]) == [0, 5, 7, 2] and list(series["web2"]) == [0, 0, 1, 9]
+    text = StatusBar.render_status(
+        Status(program="sigsnoop@web1,web2", hosts="web1 7/s · web2 1/s")
+    )
+    assert "total 0 │ web1 7/s · web2 1/s │ drops" in text.plain

@@ -18,7 +18,7 @@ from textual.reactive import reactive
 
 from ..runtime.runs.manager import Run, SessionRun
 from ..runtime.stream.replay import ReplaySource
-from ..tui.formatting import duration, grouped, human_bytes
+from ..tui.formatting import duration, grouped, human, human_bytes
 from ..tui.messages import BatchDecoded
 from ..tui.replay import speed_label
 from .status import Status
@@ -99,7 +99,16 @@ class RunView(Vertical):
             recording=recording,
             recording_active=active,
             made_up=isinstance(run, SessionRun) and run.made_up,
+            hosts=host_rates(run),
         )
+
+
+def host_rates(run: object) -> str:
+    """``web1 1.2k/s · web2 850/s`` for a view of several hosts, else ""."""
+    rates = getattr(getattr(run, "session", None), "host_rates", None)
+    if rates is None:
+        return ""
+    return " · ".join(f"{host} {human(rate)}/s" for host, rate in rates().items())
 
 
 def table_state(table: VirtualTable) -> str:

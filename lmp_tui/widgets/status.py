@@ -33,6 +33,8 @@ class Status:
     notice: str = ""
     made_up: bool = False
     """Demo data: said next to the program's name."""
+    hosts: str = ""
+    """A view of several hosts: each one's rate (``web1 1.2k/s · web2 850/s``)."""
 
 
 class StatusBar(Static):
@@ -87,10 +89,13 @@ class StatusBar(Static):
             parts.append((f" {s.state}", "$warning"))
         if s.view:
             parts += [sep, (s.view, "bold $warning" if s.view.startswith("PAUSED") else "bold")]
+        # a view of several hosts: where the events come from, right after how many
+        hosts: list[str | tuple[str, str]] = [sep, s.hosts] if s.hosts else []
         parts += [
             sep,
             (f"{human(s.events_per_second)} ev/s", "bold"),
             f"  total {grouped(s.total)}",
+            *hosts,
             sep,
             "drops ",
             (f"{grouped(s.drops)} kernel", alarm if s.drops else ""),

@@ -28,6 +28,8 @@ from .stream import StreamSession
 
 HOST_FIELD = "host"
 HOST_BYTES = 32
+KEPT_SECONDS = 3600
+"""Seconds of per-host rates kept (a sparkline's longest window)."""
 
 
 def with_host(spec: ExportSpec) -> ExportSpec:
@@ -75,7 +77,7 @@ class FleetSource(EventSource):
                 assert host.source is not None
                 tag = host_bytes(host.host)
                 async for batch in host.source:
-                    self.session.counts[host.host] += batch.count
+                    self.session.received(host.host, batch.count)
                     await queue.put((host, tagged(batch, tag)))
             finally:
                 await queue.put((host, None))
@@ -119,6 +121,7 @@ class FleetSession:
         """What happened to a host since the view last asked (``take_notice``)."""
         self.counts: dict[str, int] = {h.host: 0 for h in self.hosts}
         """Events per host so far."""
+        self._per_second: dict[str, dict[int, int]] = {h.host: {} for h in self.hosts}
         self._spec: ExportSpec | None = None
         self._source: FleetSource | None = None
 
@@ -182,6 +185,32 @@ class FleetSession:
         self._spec = with_host(first)
         self._source = FleetSource(self)
         return self
+
+    def received(self, host: str, events: int, now: float | None = None) -> None:
+        """Count ``events`` from ``host`` in this second (this machine's clock: the hosts'
+        may differ)."""
+        self.counts[host] += events
+        second = int(time.time() if now is None else now)
+        buckets = self._per_second[host]
+        buckets[second] = buckets.get(second, 0) + events
+        if len(buckets) > 2 * KEPT_SECONDS:
+            for old in [s for s in buckets if s <= second - KEPT_SECONDS]:
+                del buckets[old]
+
+    def host_series(self, seconds: int, now: float | None = None) -> dict[str, Any]:
+        """Each host's events per second over the last ``seconds`` seconds, oldest first
+        (the current second, still counting, last)."""
+        end = int(time.time() if now is None else now)
+        span = range(end - min(seconds, KEPT_SECONDS) + 1, end + 1)
+        return {
+            host: np.array([buckets.get(s, 0) for s in span], np.float64)
+            for host, buckets in self._per_second.items()
+        }
+
+    def host_rates(self, now: float | None = None) -> dict[str, float]:
+        """Each host's events in the last whole second."""
+        second = int(time.time() if now is None else now) - 1
+        return {host: float(b.get(second, 0)) for host, b in self._per_second.items()}
 
     def take_notice(self) -> str | None:
         """A line about a host the view has not said yet, or None."""
