@@ -29,7 +29,9 @@ from lmp_tui.runtime.format.params import command_line, parse_args
 from lmp_tui.runtime.runs.fleet import HOST_FIELD
 from lmp_tui.runtime.runs.manager import SessionRun
 from lmp_tui.runtime.runs.stream import ssh_command
+from lmp_tui.runtime.stream.decode import Decoder
 from lmp_tui.runtime.stream.query import Sort, parse_filter, select
+from lmp_tui.runtime.stream.recording import RecordingReader
 from lmp_tui.runtime.stream.store import EventStore
 from lmp_tui.tui.runner import RunSettings, remote_sessions
 
@@ -106,9 +108,9 @@ def sshd(tmp_path: Path) -> Iterator[str]:
         server.wait(10)
 
 
-def remote_app(hosts: list[str], ssh: str, lmp: str = LMP) -> LmpApp:
+def remote_app(hosts: list[str], ssh: str, lmp: str = LMP, **tui: object) -> LmpApp:
     return LmpApp(
-        Config(tui=TuiSettings(theme="dark")),
+        Config(tui=TuiSettings(theme="dark", **tui)),  # type: ignore[arg-type]
         programs=[SIGSNOOP],
         session_factory=remote_sessions(hosts, lmp, ssh),
         availability=lambda _: None,
@@ -151,15 +153,16 @@ def remote_lmp_processes() -> list[int]:
 
 @pytest.mark.kernel
 @pytest.mark.usefixtures("no_leaks")
-async def test_sigsnoop_on_two_hosts_in_one_view(sshd: str) -> None:
-    """One signal, seen by sigsnoop on "both hosts": once per host, each with its host."""
+async def test_sigsnoop_on_two_hosts_in_one_view(sshd: str, tmp_path: Path) -> None:
+    """One signal, seen by sigsnoop on "both hosts": once per host, each with its host; r
+    records the merged stream here, host column and all."""
     target = subprocess.Popen(
         [sys.executable, "-c", "import signal, time\n"
          "signal.signal(signal.SIGUSR2, signal.SIG_IGN)\nprint(flush=True)\ntime.sleep(60)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert target.stdout is not None and target.stdout.readline() == "\n"
-    app = remote_app(["web1", "web2"], sshd)
+    app = remote_app(["web1", "web2"], sshd, recordings_dir=str(tmp_path))
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             values, _ = parse_args(SIGSNOOP.package, ["--signal", "USR2"])
@@ -170,6 +173,9 @@ async def test_sigsnoop_on_two_hosts_in_one_view(sshd: str) -> None:
             assert isinstance(store, EventStore)
             assert store.layout.fields[0].name == HOST_FIELD
             await asyncio.sleep(1.0)
+            await pilot.press("r")  # record the remote streams here
+            recorder = run.recorder
+            assert recorder is not None
             os.kill(target.pid, signal.SIGUSR2)
 
             def ours() -> list[str]:
@@ -192,6 +198,18 @@ async def test_sigsnoop_on_two_hosts_in_one_view(sshd: str) -> None:
             # host filters like any field
             only = parse_filter("host=web2", store.layout)
             assert {r[HOST_FIELD] for r in store.rows[select(store, Sort(), only)]} == {b"web2"}
+            await pilot.press("r")  # the recording ends: it holds both hosts' events
+            with RecordingReader(recorder.path) as reader:
+                layout = reader.header.spec.layout
+                assert layout is not None and layout.names[0] == HOST_FIELD
+                decoder = Decoder(layout)
+                recorded = [
+                    row
+                    for frame in reader.frames()
+                    for row in decoder.array(frame.batch.records, frame.batch.count)
+                    if row["tpid"] == target.pid
+                ]
+            assert sorted(r[HOST_FIELD].decode() for r in recorded) == ["web1", "web2"]
             await pilot.press("x")  # stop: the remote programs end with their ssh
             await wait_for(lambda: run.state != "running", 20, "the view to stop")
         await asyncio.sleep(0.5)

@@ -68,9 +68,11 @@ class FleetSource(EventSource):
 
     def __init__(self, session: FleetSession) -> None:
         self.session = session
+        self._queue: asyncio.Queue[tuple[StreamSession | None, Batch | None]] | None = None
 
     async def batches(self) -> AsyncIterator[Batch]:
-        queue: asyncio.Queue[tuple[StreamSession, Batch | None]] = asyncio.Queue()
+        queue: asyncio.Queue[tuple[StreamSession | None, Batch | None]] = asyncio.Queue()
+        self._queue = queue
 
         async def carry(host: StreamSession) -> None:
             try:
@@ -87,6 +89,8 @@ class FleetSource(EventSource):
         try:
             while live and not self.closed:
                 host, batch = await queue.get()
+                if host is None:  # closed
+                    return
                 if batch is not None:
                     yield batch
                     continue
@@ -105,6 +109,8 @@ class FleetSource(EventSource):
 
     def close(self) -> None:
         super().close()
+        if self._queue is not None:  # the merge stops waiting
+            self._queue.put_nowait((None, None))
         for host in self.session.hosts:
             if host.source is not None:
                 host.source.close()

@@ -49,25 +49,33 @@ class PipeSource(EventSource):
         self.ended = False
         """The stream closed (or broke): no more batches will come."""
         self.error = ""
+        self._readable: asyncio.Event | None = None
 
     async def batches(self) -> AsyncIterator[Batch]:
         for batch in self.held:
             yield batch
         self.held = []
         loop = asyncio.get_running_loop()
-        readable = asyncio.Event()
+        readable = self._readable = asyncio.Event()
         os.set_blocking(self.fd, False)
         loop.add_reader(self.fd, readable.set)
         try:
             while not self.closed:
                 await readable.wait()
                 readable.clear()
+                if self.closed:
+                    return
                 for batch in self._read():
                     yield batch
                 if self.ended:
                     return
         finally:
             loop.remove_reader(self.fd)
+
+    def close(self) -> None:
+        super().close()
+        if self._readable is not None:  # a wait for data ends now
+            self._readable.set()
 
     def read_blocking(self, timeout: float) -> list[Batch]:
         """What came within ``timeout`` seconds (for a caller without an event loop)."""
