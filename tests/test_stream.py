@@ -66,13 +66,18 @@ def test_what_is_not_a_recording_is_one_line(data: bytes, said: str) -> None:
         stream.end()
 
 
-def test_garbage_after_the_header_is_a_corrupt_frame() -> None:
+def test_a_corrupt_frame_ends_the_stream_after_the_frames_before_it() -> None:
     data = DEMO.read_bytes()
     with RecordingReader(DEMO) as reader:
         header_end = reader.data_offset
+    with RecordingReader(DEMO) as reader:
+        first_end = next(reader.frames()).end
     stream = RecordingStream("test")
-    with pytest.raises(RecordingError, match="corrupt frame 1"):
-        stream.feed(data[:header_end] + b"\xc1" * 16)
+    got = stream.feed(data[:first_end] + b"\xc1" * 16 + data[first_end:])
+    assert [(b.time, bytes(b.records), b.count) for b in got] == file_frames(DEMO)[:1]
+    assert "corrupt frame 2" in stream.report.problem("test")
+    assert stream.feed(data[first_end:]) == []  # nothing after it is read
+    assert header_end < first_end
 
 
 def test_replay_dash_prints_a_piped_recording() -> None:

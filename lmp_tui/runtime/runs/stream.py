@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RecordingError
+from ..format.package import ExportSpec
 from ..stream.batch import Batch, EventSource
-from ..stream.recording import RecordingStream
+from ..stream.decode import Decoders
+from ..stream.recording import RecordingHeader, RecordingStream
 from ..untrusted import shown
 
 READ_BYTES = 1 << 20
@@ -77,14 +79,6 @@ class PipeSource(EventSource):
         if self._readable is not None:  # a wait for data ends now
             self._readable.set()
 
-    def read_blocking(self, timeout: float) -> list[Batch]:
-        """What came within ``timeout`` seconds (for a caller without an event loop)."""
-        held, self.held = self.held, []
-        if held or self.ended:
-            return held
-        ready, _, _ = select.select([self.fd], [], [], timeout)
-        return self._read() if ready else []
-
     def _read(self) -> list[Batch]:
         try:
             data = os.read(self.fd, READ_BYTES)
@@ -102,10 +96,13 @@ class PipeSource(EventSource):
                 self._end("")
             return []
         try:
-            return self.stream.feed(data)
+            batches = self.stream.feed(data)
         except RecordingError as exc:
             self._end(str(exc))
             return []
+        if self.stream.report.corrupt:
+            self._end(self.stream.report.problem(self.stream.source))
+        return batches
 
     def _end(self, error: str) -> None:
         self.ended = True
@@ -142,21 +139,21 @@ class StreamSession:
     # -- Session -------------------------------------------------------------------------------
 
     @property
-    def header(self) -> Any:
+    def header(self) -> RecordingHeader:
         if self.stream.header is None:
             raise RecordingError(f"{self.describe}: not started")
         return self.stream.header
 
     @property
     def name(self) -> str:
-        return str(self.header.program)
+        return self.header.program
 
     @property
-    def spec(self) -> Any:
+    def spec(self) -> ExportSpec:
         return self.header.spec
 
     @property
-    def decoders(self) -> Any:
+    def decoders(self) -> Decoders:
         return self.header.decoders()
 
     @property
@@ -165,7 +162,7 @@ class StreamSession:
 
     @property
     def digest(self) -> str:
-        return str(self.header.package_digest)
+        return self.header.package_digest
 
     @property
     def source(self) -> PipeSource | None:
@@ -189,6 +186,8 @@ class StreamSession:
                 raise RecordingError(f"{self.describe}: {why}" if why else self._ended_early())
             try:
                 held += self.stream.feed(data)
+                if self.stream.report.corrupt:
+                    raise RecordingError(self.stream.report.problem(self.stream.source))
             except RecordingError:
                 why = self._why()
                 self.close()

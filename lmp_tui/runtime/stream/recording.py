@@ -585,7 +585,10 @@ class RecordingStream:
 
     def feed(self, data: bytes) -> list[Batch]:
         """The batches ``data`` completes; raises ``RecordingError`` when the stream is not a
-        recording, or its next frame is not one (``report.corrupt``)."""
+        recording. A frame that is not one ends the stream there (``report.corrupt``): the
+        batches before it are returned, nothing after it is read."""
+        if self.report.corrupt:
+            return []
         if self.header is None:
             self._held += data
             self._unpacker.feed(data)
@@ -617,11 +620,11 @@ class RecordingStream:
                 self.report.corrupt = (
                     f"corrupt frame {self.report.frames + 1} ({type(exc).__name__})"
                 )
-                raise RecordingError(self.report.problem(self.source)) from None
+                return out
             batch = _frame_batch(obj, size, snapshots, self._previous)
             if batch is None:
                 self.report.corrupt = f"corrupt frame {self.report.frames + 1} (at byte {offset})"
-                raise RecordingError(self.report.problem(self.source)) from None
+                return out
             self._previous = batch.time
             self.report.frames += 1
             out.append(batch)
