@@ -341,3 +341,34 @@ def test_per_host_rates_for_the_status_bar_and_the_sparklines() -> None:
         Status(program="sigsnoop@web1,web2", hosts="web1 7/s · web2 1/s")
     )
     assert "total 0 │ web1 7/s · web2 1/s │ drops" in text.plain
+
+
+@pytest.mark.kernel
+@pytest.mark.usefixtures("no_leaks")
+async def test_runqlat_from_another_host_fills_its_histograms(sshd: str) -> None:
+    """A map program streams its snapshots: runqlat's histogram view, from web1."""
+    from lmp_tui.runtime.stream.store import SnapshotStore
+
+    runqlat = hub.find_builtin("runqlat")
+    app = LmpApp(
+        Config(tui=TuiSettings(theme="dark")),
+        programs=[runqlat],
+        session_factory=remote_sessions(["web1"], LMP, sshd),
+        availability=lambda _: None,
+        probe_bpf=False,
+        hosts=["web1"],
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.start_program(runqlat, RunSettings())
+        await wait_for(lambda: app.runs.values(), 60, "runqlat on web1")
+        run = next(iter(app.runs.values()))
+        assert isinstance(run, SessionRun) and run.name == "runqlat@web1"
+        store = run.store
+        assert isinstance(store, SnapshotStore)
+        await wait_for(lambda: store.snapshots > 0, 15, "a snapshot from web1")
+        await pilot.press("x")
+        await wait_for(lambda: run.state != "running", 20, "the view to stop")
+    deadline = time.monotonic() + 15
+    while remote_lmp_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert remote_lmp_processes() == []

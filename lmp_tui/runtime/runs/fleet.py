@@ -1,6 +1,7 @@
 """One program on several hosts, as one session: each host's stream (``remote_session``)
 merged into one, with a ``host`` column, so the views sort, filter (``host=web2``) and count
-it like any field.
+it like any field. A program that reports a map (runqlat's histograms) is shown from one host
+per view, its snapshots as they come.
 
 Each record gets its host's name in 32 more bytes, appended (the layout's own fields keep
 their offsets); the ``host`` field comes first in the layout, so tables show it first. A
@@ -80,7 +81,7 @@ class FleetSource(EventSource):
                 tag = host_bytes(host.host)
                 async for batch in host.source:
                     self.session.received(host.host, batch.count)
-                    await queue.put((host, tagged(batch, tag)))
+                    await queue.put((host, tagged(batch, tag) if self.session.tags else batch))
             finally:
                 await queue.put((host, None))
 
@@ -130,6 +131,8 @@ class FleetSession:
         self._per_second: dict[str, dict[int, int]] = {h.host: {} for h in self.hosts}
         self._spec: ExportSpec | None = None
         self._source: FleetSource | None = None
+        self.tags = True
+        """Records get their host appended (events); a map's snapshots come as they are."""
 
     @property
     def label(self) -> str:
@@ -182,13 +185,21 @@ class FleetSession:
             self.close()
             raise RecordingError("; ".join(failures.values()))
         first = started[0].spec
+        if first.layout is None and len(self.hosts) > 1:
+            self.close()
+            raise LmpError(
+                f"{self.program} reports a map, not events: open it on one host per view "
+                f"(lmp-tui --host {self.hosts[0].host})"
+            )
         for host in started[1:]:
             if host.spec.layout != first.layout:
                 failures[host.host] = f"{host.host}: another build of {self.program} (left out)"
                 host.close()
         self.hosts = [h for h in started if h.host not in failures]
         self.notes += list(failures.values())
-        self._spec = with_host(first)
+        # events get a host column; a map's snapshots (one host) are shown as they come
+        self.tags = first.layout is not None
+        self._spec = with_host(first) if self.tags else first
         self._source = FleetSource(self)
         return self
 
