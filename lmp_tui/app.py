@@ -353,8 +353,9 @@ class LmpApp(App[None]):
         session: Session | None = None
         try:
             session = self.session_factory(program, settings)
-            # Loading and attaching takes a while (BTF, verifier): keep the UI responsive.
-            await asyncio.to_thread(session.start)
+            # Loading and attaching takes a while (BTF, verifier; an ssh login): keep the UI
+            # responsive.
+            await started_in_thread(session)
             store = make_store(session.spec, self.store_config, program.name)
         except Exception as exc:
             if session is not None:
@@ -818,10 +819,36 @@ def _config_option(text: str) -> Path:
     return path
 
 
+async def started_in_thread(session: Session) -> None:
+    """``session.start()`` in a worker thread. If the app gives up waiting (it quits), the
+    session is closed once it has started, whichever comes first: nothing it loaded or
+    spawned (an ssh and the program behind it) outlives the app."""
+    lock = threading.Lock()
+    state = {"started": False, "abandoned": False}
+
+    def start() -> None:
+        session.start()
+        with lock:
+            state["started"] = True
+            if state["abandoned"]:
+                session.close()
+
+    try:
+        await asyncio.to_thread(start)
+    except asyncio.CancelledError:
+        with lock:
+            state["abandoned"] = True
+            if state["started"]:
+                session.close()
+        raise
+
+
 def arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     """``lmp-tui``'s options, and the wasm app's arguments (after ``--``)."""
     parser = _Arguments(
-        prog="lmp-tui", description="Run eBPF programs from the Hub and watch their events live."
+        prog="lmp-tui",
+        description="Run eBPF programs from the Hub and watch their events live.",
+        allow_abbrev=False,  # --web passes the other options on by their full names
     )
     parser.add_argument(
         "--config",

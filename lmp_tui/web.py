@@ -17,9 +17,10 @@ from .runtime.export.server import ListenError, parse_listen
 def app_command(argv: list[str]) -> str:
     """The command textual-serve runs per tab: ``lmp-tui`` with the same options, but
     ``--web`` and ``--listen``."""
+    cut = argv.index("--") if "--" in argv else len(argv)
     kept: list[str] = []
     skip = False
-    for arg in argv:
+    for arg in argv[:cut]:  # after --: a wasm app's own arguments, passed on as they are
         if skip:
             skip = False
             continue
@@ -29,7 +30,7 @@ def app_command(argv: list[str]) -> str:
             skip = True
             continue
         kept.append(arg)
-    return shlex.join([sys.executable, "-m", "lmp_tui.app", *kept])
+    return shlex.join([sys.executable, "-m", "lmp_tui.app", *kept, *argv[cut:]])
 
 
 def serve(listen: str, argv: list[str]) -> int:

@@ -70,6 +70,11 @@ def test_the_config_file_reads_export_tables() -> None:
         ('program = "p"\nmetric = "x"\nbuckets = [1]', "buckets are for a histogram"),
         ('program = "p"\nmetric = "x"\nlabels = "comm"', "labels must be a list"),
         ('program = "p"\nmetric = "x"\nlabel = ["comm"]', "unknown key(s) label"),
+        ('program = "p"\nmetric = "x"\nlabels = ["comm", "comm"]', "labels must be distinct"),
+        (
+            'program = "p"\nmetric = "x"\nkind = "histogram"\nvalue = "v"\nbuckets = [1, inf]',
+            "finite numbers",
+        ),
     ],
 )
 def test_a_broken_table_is_said_and_left_out(table: str, problem: str) -> None:

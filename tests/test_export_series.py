@@ -128,3 +128,22 @@ def test_counters_never_go_down_and_never_exceed_the_cap(
         assert now.get(OTHER, 0) >= before.get(OTHER, 0)
         assert sum(now.values()) <= total
         before = now
+
+
+def test_a_gauge_that_gets_a_series_shows_its_last_value_at_once() -> None:
+    gauge = SeriesCounts(1, ("comm", "sig"), latest=True)
+
+    def feed_values(comms: list[bytes], values: list[float], time: float) -> None:
+        arr = rows(comms)
+
+        def texts(at: np.ndarray) -> list[tuple[str, ...]]:
+            return [(arr["comm"][i].decode(), str(arr["sig"][i])) for i in at]
+
+        gauge.add(label_hashes(arr, FIELDS), texts, time, np.asarray(values)[:, None])
+
+    feed_values([b"a"], [1.0], 0.0)
+    for second in range(1, 30):  # a goes quiet; b is busy, its last value 7
+        feed_values([b"b"] * 10, [float(second)] * 9 + [7.0], float(second))
+    labels, numbers = gauge.series()
+    assert [each["comm"] for each in labels] == ["b"]
+    assert numbers[0, 0] == 7.0

@@ -284,6 +284,8 @@ def test_the_ssh_command_runs_lmp_record_to_stdout() -> None:
     assert argv[:3] == ["ssh", "-F", "cfg"] and "BatchMode=yes" in argv
     assert argv[argv.index("-p") + 1] == "2222"
     assert argv[-2:] == ["ops@web1", "lmp record sigsnoop -o - -- --pid 4"]
+    values, _ = parse_args(SIGSNOOP.package, ["--pid", "4"])
+    assert command_line(SIGSNOOP.package, values) == ["--pid=4"]
 
 
 @settings(max_examples=50, deadline=None)

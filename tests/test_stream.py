@@ -89,6 +89,30 @@ def test_replay_dash_prints_a_piped_recording() -> None:
     assert piped.stdout.decode() == expected.stdout and expected.stdout.count("\n") > 5
 
 
+def test_replay_dash_of_a_file_on_stdin_replays_that_file() -> None:
+    """``lmp replay - < FILE``: epoll cannot watch a file; it is replayed as the file is."""
+    expected = subprocess.run([*LMP, "replay", "--max-speed", str(DEMO)], capture_output=True,
+                              text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    with DEMO.open("rb") as stdin:
+        given = subprocess.run([*LMP, "replay", "--max-speed", "-"], stdin=stdin,
+                               capture_output=True, text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    assert given.returncode == 0, given.stderr
+    assert given.stdout == expected.stdout
+
+
+def test_a_stream_to_stdout_is_quiet_and_unlimited() -> None:
+    """-o -: stdout is the recording's (no text lines in it), and a stream has no disk to
+    fill, so no size limit ends it without a word."""
+    from lmp_tui.cli.parser import parser
+    from lmp_tui.cli.run import UNLIMITED, RunRequest
+
+    for command in ("record", "run"):
+        args = parser().parse_args([command, "sigsnoop", "-o", "-"])
+        args.program_args = []  # what the CLI takes after --
+        request = RunRequest.from_args(args)
+        assert request.quiet and request.max_bytes == UNLIMITED
+
+
 def test_replay_dash_of_a_torn_stream_is_one_line() -> None:
     data = DEMO.read_bytes()
     done = subprocess.run([*LMP, "replay", "-"], input=data[:-5], capture_output=True,

@@ -100,6 +100,7 @@ def test_the_app_in_a_browser_shows_the_hub(tmp_path: Path) -> None:
     [
         (["--web", "--listen", "127.0.0.1:9"], []),
         (["--demo", "--web", "--listen=0.0.0.0:80", "--host", "h"], ["--demo", "--host", "h"]),
+        (["--web", "--run", "a.wasm", "--", "--web"], ["--run", "a.wasm", "--", "--web"]),
     ],
 )
 def test_the_served_command_is_the_same_app_without_web(
@@ -108,3 +109,10 @@ def test_the_served_command_is_the_same_app_without_web(
     from lmp_tui.web import app_command
 
     assert app_command(argv).split()[3:] == command
+
+
+def test_abbreviated_options_are_refused_not_guessed() -> None:
+    """--web hands the other options on by their full names: an abbreviation would slip by."""
+    done = subprocess.run([sys.executable, "-m", "lmp_tui.app", "--we"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    assert done.returncode == 2 and "unrecognized arguments: --we" in done.stderr

@@ -14,6 +14,7 @@ series start afresh). SIGINT and SIGTERM detach everything and end with 128 + th
 from __future__ import annotations
 
 import argparse
+import itertools
 import signal
 import sys
 import threading
@@ -96,24 +97,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     if signal.SIGHUP in previous:  # not when ignored: nohup asks for hangups to change nothing
         signal.signal(signal.SIGHUP, signals.on_reload)
     running: list[Exported] = []
+    halt = threading.Event()
     try:
-        while True:
+        for reloads in itertools.count():
             halt = threading.Event()
             running = _start(packages, metrics, program_args, halt, args.verbose)
-            if not running and not signals.reload:
+            if not running and not reloads:
                 err("no program could be exported")
                 return 1
+            # after a reload, none attached is served as it is (up 0) until the next one
             while not signals.wake.wait(0.5):
                 pass
             signals.wake.clear()
             halt.set()
-            _stop(running, metrics)
+            stopping, running = running, []
+            _stop(stopping, metrics)
             if signals.stops:
                 break
             signals.reload = False
             err(f"reloading {args.config or 'the config file'}: restarting the programs")
             _reload(args.config, packages, metrics)
-        running = []
     finally:
         if running:
             halt.set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -21,11 +22,14 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    path = Path(args.file)
     if args.file == "-":
-        # a live stream: printed as it comes (no pacing: it is paced by the program itself)
-        stream = StreamSession(os.dup(sys.stdin.fileno()), "standard input").start()
-        return asyncio.run(_replay(stream, args.json))
-    session = ReplaySession(Path(args.file), None if args.max_speed else args.speed)
+        if not stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode):
+            # a live stream: printed as it comes (no pacing: the program itself paces it)
+            stream = StreamSession(os.dup(sys.stdin.fileno()), "standard input").start()
+            return asyncio.run(_replay(stream, args.json))
+        path = Path("/dev/stdin")  # a file given on stdin (< FILE) replays as that file
+    session = ReplaySession(path, None if args.max_speed else args.speed)
     return asyncio.run(_replay(session, args.json))
 
 

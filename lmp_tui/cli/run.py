@@ -57,11 +57,13 @@ class RunRequest:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, quiet: bool = False) -> RunRequest:
+        # -o -: standard output is the recording's; a stream has no disk to fill, no size limit
+        streams = args.record == "-"
         return cls(
             target=args.program,
             program_args=tuple(args.program_args),
             json=bool(getattr(args, "json", False)),
-            quiet=quiet,
+            quiet=quiet or streams,
             duration=args.duration,
             verbose=args.verbose,
             no_cache=args.no_cache,
@@ -69,7 +71,7 @@ class RunRequest:
             interface=interface_option(args.ifname, args.ifindex),
             transport=transport_options(args),
             record=Path(args.record) if args.record else None,
-            max_bytes=args.max_size << 20,
+            max_bytes=UNLIMITED if streams else args.max_size << 20,
             metrics=getattr(args, "metrics", None),
         )
 
@@ -214,7 +216,7 @@ def _run(session: LiveSession, request: RunRequest) -> int:
         def stopped() -> bool:
             # a stream (-o -) ends when its reader goes away: ssh closed, | head done
             return stop.is_set() or (
-                streaming and (recorder is None or recorder.failed or reader_gone(1))
+                streaming and (recorder is None or not recorder.recorder.active or reader_gone(1))
             )
 
         tally = pipeline.run_blocking(stopped, request.duration)
@@ -243,6 +245,9 @@ def _run(session: LiveSession, request: RunRequest) -> int:
         if rec.failed:
             return 1
     return exit_status(signals[0]) if signals else 0
+
+
+UNLIMITED = 1 << 62
 
 
 def reader_gone(fd: int) -> bool:

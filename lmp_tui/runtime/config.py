@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 import tomllib
 from collections.abc import Callable, Collection, Iterator
@@ -396,6 +397,8 @@ def _export_problem(entry: dict[str, Any]) -> str | None:
         return f"kind must be one of {', '.join(EXPORT_KINDS)}, not {kind!r}"
     if not _names(entry.get("labels", [])):
         return "labels must be a list of field names"
+    if len(set(entry.get("labels", []))) != len(entry.get("labels", [])):
+        return "labels must be distinct"
     value = entry.get("value")
     if value is not None and (not isinstance(value, str) or not value):
         return "value must be a field's name"
@@ -403,9 +406,9 @@ def _export_problem(entry: dict[str, Any]) -> str | None:
         return f'a {kind} needs value = "field"'
     buckets = entry.get("buckets", [])
     if not isinstance(buckets, list) or not all(
-        isinstance(b, int | float) and not isinstance(b, bool) for b in buckets
+        isinstance(b, int | float) and not isinstance(b, bool) and math.isfinite(b) for b in buckets
     ):
-        return "buckets must be a list of numbers"
+        return "buckets must be a list of finite numbers (+Inf is always the last)"
     if kind == "histogram" and (not buckets or sorted(set(buckets)) != buckets):
         return "a histogram needs buckets = [...], increasing upper bounds"
     if kind != "histogram" and buckets:

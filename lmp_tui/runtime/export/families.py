@@ -171,6 +171,9 @@ def _configured(program: str, spec: ExportSpec, entry: ExportEntry) -> tuple[Fam
     for name in (*entry.labels, *([entry.value] if entry.value else [])):
         if name not in names:
             return None, f"no field {name!r} (it has {', '.join(names)})"
+    labels = tuple(label_name(n) for n in entry.labels)
+    if len(set(labels)) != len(labels):
+        return None, f"labels {', '.join(entry.labels)} make the same label name twice"
     known = meanings(layout, program=program)
     meaning: Meaning | None = None
     if entry.value is not None:
@@ -189,7 +192,7 @@ def _configured(program: str, spec: ExportSpec, entry: ExportEntry) -> tuple[Fam
         name,
         entry.kind,  # type: ignore[arg-type]  # checked against EXPORT_KINDS in config
         entry.help or (f"{what}, by {', '.join(entry.labels)}" if entry.labels else what),
-        tuple(label_name(n) for n in entry.labels),
+        labels,
         entry.value or "",
         meaning,
         label_fields=entry.labels,

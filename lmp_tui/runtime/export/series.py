@@ -14,7 +14,7 @@ label fields' bytes (``label_hashes``); a batch is reduced to its distinct hashe
 Counter semantics, as ``rate()`` reads them:
 
 - a series starts at 0 when its value is admitted (what it did before went to ``other``), so
-  ``other`` plus the exposed series never go down;
+  no exposed counter, ``other`` included, ever goes down;
 - a series pushed out by a busier value disappears (Prometheus marks it stale); if it comes
   back it starts again from 0, which ``rate()`` reads as a counter reset.
 """
@@ -130,6 +130,7 @@ class SeriesCounts:
         self._pending = np.zeros(capacity, np.float64)  # events since the last ranking
         self.admitted = np.zeros(capacity, bool)
         self.labels: list[dict[str, str] | None] = [None] * capacity
+        self._texts: list[tuple[str, ...] | None] = [None] * capacity
         self._by_text: dict[tuple[str, ...], int] = {}
         self._free = list(range(capacity - 1, -1, -1))
         self.other = np.zeros(width, np.float64)
@@ -170,8 +171,8 @@ class SeriesCounts:
         np.add.at(self._pending, slots[tracked], events[tracked])
         counted = np.zeros(len(slots), bool)
         counted[tracked] = self.admitted[slots[tracked]]
-        if self.latest:
-            self.counts[slots[counted]] = amounts[counted]
+        if self.latest:  # a waiting value's last value too: it shows when it gets a series
+            self.counts[slots[tracked]] = amounts[tracked]
         else:
             np.add.at(self.counts, slots[counted], amounts[counted])
             self.other += amounts[~counted].sum(axis=0)
@@ -210,6 +211,7 @@ class SeriesCounts:
             return slot
         slot = self._free.pop()
         self._by_text[text] = slot
+        self._texts[slot] = text
         self.labels[slot] = dict(zip(self.names, text, strict=True))
         self.counts[slot] = 0.0
         self.rates[slot] = self._pending[slot] = 0.0
@@ -241,7 +243,8 @@ class SeriesCounts:
                 if self.rates[new] <= HYSTERESIS * self.rates[old]:
                     break
                 self.admitted[old], self.admitted[new] = False, True
-                self.counts[old] = self.counts[new] = 0.0
+                if not self.latest:  # a counter starts at 0; a gauge keeps its last value
+                    self.counts[old] = self.counts[new] = 0.0
         idle = np.flatnonzero(live & ~self.admitted & (self.rates < IDLE_RATE))
         if len(idle):
             self._forget(idle)
@@ -250,8 +253,8 @@ class SeriesCounts:
         gone = np.isin(self._key_slots, slots)
         self._keys, self._key_slots = self._keys[~gone], self._key_slots[~gone]
         for slot in slots.tolist():
-            labels = self.labels[slot]
-            assert labels is not None
-            del self._by_text[tuple(labels.values())]
-            self.labels[slot] = None
+            text = self._texts[slot]
+            assert text is not None
+            del self._by_text[text]
+            self.labels[slot] = self._texts[slot] = None
             self._free.append(slot)

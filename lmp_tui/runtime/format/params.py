@@ -261,7 +261,8 @@ def command_line(package: Package, values: dict[str, Any]) -> list[str]:
             if bool(value) != bool(p.default):
                 argv.append(p.flag)
         elif p.default is None or value != coerce(p.variable, p.default):
-            argv += [p.flag, str(value)]
+            # --opt=VALUE: a value that starts with - is not taken for an option
+            argv += [f"{p.flag}={value}"] if p.flag.startswith("--") else [p.flag, str(value)]
     return argv
 
 

@@ -197,6 +197,9 @@ class FleetSession:
                 host.close()
         self.hosts = [h for h in started if h.host not in failures]
         self.notes += list(failures.values())
+        for gone in failures:  # the status bar and the panels show the hosts that stream
+            self.counts.pop(gone, None)
+            self._per_second.pop(gone, None)
         # events get a host column; a map's snapshots (one host) are shown as they come
         self.tags = first.layout is not None
         self._spec = with_host(first) if self.tags else first
