@@ -147,3 +147,12 @@ def test_a_gauge_that_gets_a_series_shows_its_last_value_at_once() -> None:
     labels, numbers = gauge.series()
     assert [each["comm"] for each in labels] == ["b"]
     assert numbers[0, 0] == 7.0
+
+
+def test_a_clock_stepped_back_does_not_stop_the_ranking() -> None:
+    counts = SeriesCounts(1, ("comm", "sig"))
+    feed(counts, rows([b"a"]), 1000.0)
+    feed(counts, rows([b"b"] * 50), 10.0)  # the wall clock went back 990 s
+    for second in range(11, 40):
+        feed(counts, rows([b"b"] * 50), float(second))
+    assert set(exposed(counts)) == {"b", OTHER}  # ranked again from the new times

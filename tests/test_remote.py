@@ -286,6 +286,13 @@ def test_the_ssh_command_runs_lmp_record_to_stdout() -> None:
     assert argv[-2:] == ["ops@web1", "lmp record sigsnoop -o - -- --pid 4"]
     values, _ = parse_args(SIGSNOOP.package, ["--pid", "4"])
     assert command_line(SIGSNOOP.package, values) == ["--pid=4"]
+    # what the remote shell gets: a ~/ it expands, everything else quoted
+    assert ssh_command("h", "sigsnoop", ["a;b"], '"~/my bin/lmp"')[-1] == (
+        "~/'my bin/lmp' record sigsnoop -o - -- 'a;b'"
+    )
+    assert ssh_command("h", "sigsnoop", [], "/opt/lmp/bin/lmp -v")[-1] == (
+        "/opt/lmp/bin/lmp -v record sigsnoop -o - --"
+    )
 
 
 @settings(max_examples=50, deadline=None)

@@ -176,7 +176,7 @@ class SeriesCounts:
         else:
             np.add.at(self.counts, slots[counted], amounts[counted])
             self.other += amounts[~counted].sum(axis=0)
-        if self._ranked_at is None:
+        if self._ranked_at is None or time < self._ranked_at:  # a clock stepped back
             self._ranked_at = time
         elif time - self._ranked_at >= RANK_SECONDS:
             self._rank(time)

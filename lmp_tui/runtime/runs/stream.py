@@ -239,8 +239,9 @@ class StreamSession:
 
     def _why(self) -> str:
         """The writer's last line on stderr that says something went wrong."""
-        if self._stderr is not None:
-            self._stderr.join(timeout=0.5)
+        if self._stderr is not None and self.process is not None:
+            # its last words are on their way once it has exited; never wait on a live one
+            self._stderr.join(timeout=0.5 if self.process.poll() is not None else 0)
         for line in reversed(self.said):
             if line and not INFORMATION.match(line):
                 return shown(line, 300)
@@ -285,11 +286,15 @@ def ssh_command(
     target, port = host, None
     if host.count(":") == 1 and host.rsplit(":", 1)[1].isdigit():
         target, port = host.rsplit(":", 1)
-    remote = [*shlex.split(lmp), "record", program, "-o", "-", "--", *args]
+    command, *options = shlex.split(lmp)
+    rest = shlex.join([*options, "record", program, "-o", "-", "--", *args])
+    # a leading ~/ is the remote shell's to expand: left out of the quotes
+    home, command = ("~/", command[2:]) if command.startswith("~/") else ("", command)
+    remote = f"{home}{shlex.quote(command)} {rest}"
     argv = [*shlex.split(ssh), "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5", "-T"]
     if port is not None:
         argv += ["-p", port]
-    return [*argv, "--", target, shlex.join(remote)]
+    return [*argv, "--", target, remote]
 
 
 def remote_session(
