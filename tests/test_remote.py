@@ -102,6 +102,7 @@ def sshd(tmp_path: Path) -> Iterator[str]:
                     break
             assert time.monotonic() < deadline and server.poll() is None, server.stderr
             time.sleep(0.1)
+        SSHD[:] = [server.pid]
         yield f"ssh -F {client}"
     finally:
         server.terminate()
@@ -137,17 +138,35 @@ async def started(app: LmpApp, settings: RunSettings) -> SessionRun:
     return app.runs[(set(app.runs) - before).pop()]
 
 
+SSHD: list[int] = []
+"""The pid of the sshd the current test started (the remote side's ancestor)."""
+
+
+def parent_of(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def remote_lmp_processes() -> list[int]:
-    """``lmp record`` processes sshd started (the remote side of a view)."""
+    """``lmp record`` processes this test's sshd started (the remote side of a view); a
+    parallel run's own are not counted."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"record" in argv and b"-o" in argv and any(a.endswith(b"/lmp") for a in argv):
-                found.append(int(entry.name))
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"record" not in argv or b"-o" not in argv:
+            continue
+        pid = int(entry.name)
+        while pid > 1 and pid not in SSHD:
+            pid = parent_of(pid)
+        if pid in SSHD:
+            found.append(int(entry.name))
     return found
 
 
