@@ -12,7 +12,6 @@ last one ends the session ends, saying why.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -104,9 +103,8 @@ class FleetSource(EventSource):
         finally:
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(BaseException):
-                    await task
+            # their own ends (cancelled, a host's error) are theirs; ours still propagates
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def close(self) -> None:
         super().close()
