@@ -267,35 +267,33 @@ async def test_a_dead_connection_is_one_line_and_leaves_nothing_attached(sshd: s
     assert remote_lmp_processes() == []
 
 
+async def failure_line(app: LmpApp, host: str) -> str:
+    """Start sigsnoop in ``app``; the one line the app says about ``host`` (no view opens)."""
+    said: list[str] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        listen(app, said)
+        app.start_program(SIGSNOOP, RunSettings())
+        await wait_for(lambda: any(host in s for s in said), 30, "the error")
+        assert not app.runs.values()
+        await pilot.pause(0.1)
+    line = next(s for s in said if host in s)
+    assert "\n" not in line and "Traceback" not in line, line
+    return line
+
+
 @pytest.mark.kernel
 async def test_an_unreachable_host_is_one_line(tmp_path: Path) -> None:
     config = tmp_path / "ssh_config"
     config.write_text(f"Host nowhere\n  HostName 127.0.0.1\n  Port {free_port()}\n")
-    app = remote_app(["nowhere"], f"ssh -F {config}")
-    said: list[str] = []
-    async with app.run_test(size=(120, 40)) as pilot:
-        listen(app, said)
-        app.start_program(SIGSNOOP, RunSettings())
-        await wait_for(lambda: any("nowhere" in s for s in said), 30, "the error")
-        line = next(s for s in said if "nowhere" in s)
-        assert "Connection refused" in line and "\n" not in line, line
-        assert not app.runs.values()
-        await pilot.pause(0.1)
+    line = await failure_line(remote_app(["nowhere"], f"ssh -F {config}"), "nowhere")
+    assert "Connection refused" in line, line
 
 
 @pytest.mark.kernel
 async def test_a_host_without_lmp_is_one_line(sshd: str) -> None:
-    app = remote_app(["web1"], sshd, lmp="/nonexistent/lmp")
-    said: list[str] = []
-    async with app.run_test(size=(120, 40)) as pilot:
-        listen(app, said)
-        app.start_program(SIGSNOOP, RunSettings())
-        await wait_for(lambda: any("web1" in s for s in said), 30, "the error")
-        line = next(s for s in said if "web1" in s)
-        assert "/nonexistent/lmp" in line and "\n" not in line, line
-        assert "No such file" in line or "not found" in line, line  # as the remote shell says
-        assert not app.runs.values()
-        await pilot.pause(0.1)
+    line = await failure_line(remote_app(["web1"], sshd, lmp="/nonexistent/lmp"), "web1")
+    assert "/nonexistent/lmp" in line, line
+    assert "No such file" in line or "not found" in line, line  # as the remote shell says
 
 
 def test_the_ssh_command_runs_lmp_record_to_stdout() -> None:
