@@ -7,12 +7,13 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from lmp_tui.runtime.config import ExportEntry
@@ -190,3 +191,65 @@ def test_scrapers_get_text_when_they_accept_it_and_level_1_gzip() -> None:
             assert samples(text, "lmp_events_total") == [({"program": "sigsnoop"}, metrics.events)]
     finally:
         server.close()
+
+
+def test_the_garbage_collector_waits_while_a_scrape_renders() -> None:
+    """A full collection would land in the scrape's latency: it is held off while the
+    exposition renders, for overlapping scrapes until the last one ends, and runs again after."""
+    import gc
+    import threading
+
+    from lmp_tui.runtime.export.server import collector_paused
+
+    inside = threading.Barrier(2)
+    first_done = threading.Event()
+    seen: dict[str, bool] = {}
+
+    def render(environ: dict[str, str], start_response: object) -> list[bytes]:
+        inside.wait(timeout=10)  # both scrapes are rendering
+        if environ["who"] == "second":
+            first_done.wait(timeout=10)
+            seen["second, after the first ended"] = gc.isenabled()
+        else:
+            seen["first"] = gc.isenabled()
+        return [environ["who"].encode()]
+
+    app = collector_paused(render)  # type: ignore[arg-type]
+    assert gc.isenabled()
+
+    def scrape(who: str) -> None:
+        assert app({"who": who}, lambda *_: None) == [who.encode()]  # type: ignore[arg-type]
+        if who == "first":
+            first_done.set()
+
+    second = threading.Thread(target=scrape, args=("second",))
+    second.start()
+    scrape("first")
+    second.join(timeout=10)
+    assert seen == {"first": False, "second, after the first ended": False}
+    assert gc.isenabled()
+
+
+def test_a_real_scrape_renders_with_the_collector_paused() -> None:
+    import gc
+    import urllib.request
+
+    paused: list[bool] = []
+
+    class Probe:
+        def collect(self) -> Iterator[Metric]:
+            paused.append(not gc.isenabled())
+            return iter(())
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = MetricsServer(parse_listen(f"127.0.0.1:{port}"), [fed("sigsnoop")])
+    server.registry.register(Probe())  # type: ignore[arg-type]
+    try:
+        for _ in range(2):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                assert b"lmp_events_total" in r.read()
+    finally:
+        server.close()
+    assert paused == [True, True] and gc.isenabled()
