@@ -371,7 +371,7 @@ class LmpApp(App[None]):
             return
         for note in session.notes:
             self.notify(f"{program.name}: {note}", severity="warning", timeout=8)
-        label = getattr(session, "label", program.name)  # a remote one names its hosts
+        label = program.name if session.fleet is None else session.fleet.label
         self._started(SessionRun(number, session, store, label=label))
 
     def _started(self, run: SessionRun | WasmRun) -> None:

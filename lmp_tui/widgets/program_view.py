@@ -178,10 +178,10 @@ class ProgramView(RunView):
         else:
             title = "all events"
             series = [Series("events/s", store.series.rate())]
-            per_host = getattr(self.run.session, "host_series", None)
-            if per_host is not None:  # a view of several hosts: each one's rate
+            fleet = self.run.session.fleet
+            if fleet is not None:  # a view of several hosts: each one's rate
                 length = len(series[0].values)
-                series += [Series(f"{h} ev/s", v) for h, v in per_host(length).items()]
+                series += [Series(f"{h} ev/s", v) for h, v in fleet.host_series(length).items()]
             series += [
                 Series(f.name, store.series.series(f.name))
                 for f in store.series.fields

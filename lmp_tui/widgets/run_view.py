@@ -105,10 +105,10 @@ class RunView(Vertical):
 
 def host_rates(run: object) -> str:
     """``web1 1.2k/s · web2 850/s`` for a view of several hosts, else ""."""
-    rates = getattr(getattr(run, "session", None), "host_rates", None)
-    if rates is None:
+    fleet = run.session.fleet if isinstance(run, SessionRun) else None
+    if fleet is None:
         return ""
-    return " · ".join(f"{host} {human(rate)}/s" for host, rate in rates().items())
+    return " · ".join(f"{host} {human(rate)}/s" for host, rate in fleet.host_rates().items())
 
 
 def table_state(table: VirtualTable) -> str:

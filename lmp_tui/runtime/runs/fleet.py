@@ -137,6 +137,10 @@ class FleetSession:
         return f"{self.program}@{','.join(h.host for h in self.hosts)}"
 
     @property
+    def fleet(self) -> FleetSession:
+        return self
+
+    @property
     def name(self) -> str:
         return self.program
 

@@ -208,9 +208,9 @@ class SessionRun:
         program the first time the kernel dropped events since the last call (else None)."""
         if self._meter is not None and self.state == "running":
             self.cost = self._meter.sample()
-        take_notice = getattr(self.session, "take_notice", None)  # a host of a fleet ended
-        if take_notice is not None and (notice := take_notice()):
-            return str(notice)
+        fleet = self.session.fleet
+        if fleet is not None and (notice := fleet.take_notice()):  # a host ended
+            return notice
         drops = self.store.drops if self.store is not None else 0
         dropped, self._drops_seen = drops > self._drops_seen, drops
         package = getattr(self.session, "package", None)

@@ -7,10 +7,13 @@ from typing import Any
 
 from ..stream.recording import RecordingReader
 from ..stream.replay import ReplaySource
+from .session import Fleet
 
 
 class ReplaySession:
     """A ``.lmprec`` file opened for replay; ``source`` paces its frames by their times."""
+
+    fleet: Fleet | None = None  # a recording keeps its hosts as a column, if it had several
 
     def __init__(self, path: Path, speed: float | None = 1.0) -> None:
         self.path = Path(path)

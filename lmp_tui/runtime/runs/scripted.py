@@ -22,6 +22,7 @@ from ..lazy import np
 from ..stream.batch import Batch, EventSource
 from ..stream.decode import Decoder, Decoders, SnapshotDecoder
 from ..stream.recording import Recorder, RecordingHeader
+from .session import Fleet
 
 
 class ScriptedSource(EventSource):
@@ -138,8 +139,13 @@ class ScriptedSession:
     """The BPF cost it says its programs have (None: none shown, as a replay's)."""
     started: bool = False
     closed: bool = False
+
     made_up: ClassVar[bool] = True
     """Its events never came from a kernel: views label it DEMO."""
+
+    @property
+    def fleet(self) -> Fleet | None:
+        return None
 
     def __post_init__(self) -> None:
         self.name = self.package.name

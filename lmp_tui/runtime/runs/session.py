@@ -27,6 +27,23 @@ DROPS_MAP = "drops"
 """A per-CPU array a program counts its ring buffer reserve failures in (the Hub's convention)."""
 
 
+class Fleet(Protocol):
+    """What a run on several hosts tells besides its events."""
+
+    @property
+    def label(self) -> str:
+        """The program and its hosts: ``sigsnoop@web1,web2``."""
+
+    def host_rates(self) -> dict[str, float]:
+        """Each host's events in the last whole second."""
+
+    def host_series(self, seconds: int) -> dict[str, Any]:
+        """Each host's events per second over the last ``seconds`` seconds, oldest first."""
+
+    def take_notice(self) -> str | None:
+        """A line about a host (it ended, it failed) not said yet, or None."""
+
+
 class Session(Protocol):
     """What a run is made from."""
 
@@ -56,6 +73,10 @@ class Session(Protocol):
     def notes(self) -> list[str]:
         """What a user should know about how it started (optional programs left out)."""
 
+    @property
+    def fleet(self) -> Fleet | None:
+        """Its hosts, when it runs on several (None for a run on one)."""
+
     def start(self) -> Session: ...
 
     def stop(self) -> None:
@@ -80,6 +101,8 @@ class LiveSession:
     a ring buffer's ``max_entries``, or a perf event array's buffer per CPU. ``interface``
     replaces the one XDP and TC programs attach to.
     """
+
+    fleet: Fleet | None = None  # this host only
 
     def __init__(
         self,

@@ -31,6 +31,7 @@ from ..stream.batch import Batch, EventSource
 from ..stream.decode import Decoders
 from ..stream.recording import RecordingHeader, RecordingStream
 from ..untrusted import shown
+from .session import Fleet
 
 READ_BYTES = 1 << 20
 INFORMATION = re.compile(
@@ -112,6 +113,8 @@ class PipeSource(EventSource):
 class StreamSession:
     """A recording read from ``fd`` as it is written; ``process``, when given, is what writes
     it (ended with the session) and ``describe`` names it in messages."""
+
+    fleet: Fleet | None = None  # one stream, one host (a fleet is made of them)
 
     def __init__(
         self,
