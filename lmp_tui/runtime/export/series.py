@@ -95,8 +95,10 @@ def label_hashes(rows: Any, fields: Sequence[tuple[str, bool]]) -> Any:
 
 def groups(hashes: Any) -> tuple[Any, Any, Any, Any]:
     """``np.unique(hashes, return_index, return_inverse, return_counts)`` with one sort: the
-    distinct values, the first index of each, each element's group, each group's size."""
-    order = np.argsort(hashes, kind="stable")
+    distinct values, an index of each, each element's group, each group's size. The sort is
+    not stable (any index of a value will do: its events share their labels), which makes
+    it twice as fast."""
+    order = np.argsort(hashes)
     ordered = hashes[order]
     starts = np.ones(len(ordered), bool)
     starts[1:] = ordered[1:] != ordered[:-1]
