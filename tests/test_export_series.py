@@ -156,3 +156,25 @@ def test_a_clock_stepped_back_does_not_stop_the_ranking() -> None:
     for second in range(11, 40):
         feed(counts, rows([b"b"] * 50), float(second))
     assert set(exposed(counts)) == {"b", OTHER}  # ranked again from the new times
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 11), max_size=50), min_size=1, max_size=8))
+def test_values_whose_hashes_share_their_low_bits_are_counted_apart(
+    batches: list[list[int]],
+) -> None:
+    """The table that finds most events' slots maps a hash by its low bits: values that
+    share them (here twelve values on three places) must still each count their own."""
+    counts = SeriesCounts(limit=12, names=["comm"])
+    truth: dict[str, int] = {}
+    for second, batch in enumerate(batches):
+        ids = np.array(batch, np.uint64)
+        hashes = (ids % np.uint64(3)) | (ids << np.uint64(40))
+
+        def texts(at: np.ndarray, ids: np.ndarray = ids) -> list[tuple[str, ...]]:
+            return [(f"v{i}",) for i in ids[at].tolist()]
+
+        counts.add(hashes, texts, float(second))
+        for i in batch:
+            truth[f"v{i}"] = truth.get(f"v{i}", 0) + 1
+    assert exposed(counts) == truth

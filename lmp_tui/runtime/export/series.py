@@ -7,9 +7,11 @@ decided by rate, not by arrival: a value that turns up after the flood and stays
 place of one that went quiet.
 
 The fold is numpy's, never a Python call per event: events arrive as 64-bit hashes of their
-label fields' bytes (``label_hashes``); a batch is reduced to its distinct hashes with
-``np.unique``, looked up in a sorted table with ``np.searchsorted`` and counted with
-``np.add.at``. Python runs once per value the table has not seen, and once a second to rank.
+label fields' bytes (``label_hashes``), find their value's slot in a direct-mapped table
+(one gather for a whole batch) and are counted with ``np.bincount``. The few the table does
+not hold (new values, or ones whose place another took) are reduced to their distinct hashes
+(``groups``) and looked up in a sorted table with ``np.searchsorted``. Python runs once per
+value not seen before, and once a second to rank.
 
 Counter semantics, as ``rate()`` reads them:
 
@@ -127,10 +129,17 @@ class SeriesCounts:
         capacity = 2 * self.limit
         self._keys = np.zeros(0, np.uint64)  # sorted hashes of tracked values
         self._key_slots = np.zeros(0, np.int64)  # the slot each of _keys counts in
+        # _keys again, direct-mapped by their low bits: most events find their slot with one
+        # gather, without a sort or a binary search (a key whose place another took is
+        # looked up in _keys)
+        self._mask = np.uint64((1 << max(10, (8 * capacity).bit_length())) - 1)
+        self._cached_keys = np.zeros(int(self._mask) + 1, np.uint64)
+        self._cached_slots = np.full(int(self._mask) + 1, -1, np.int64)
         self.counts = np.zeros((capacity, width), np.float64)  # since admission
         self.rates = np.zeros(capacity, np.float64)  # events/s, weighted
         self._pending = np.zeros(capacity, np.float64)  # events since the last ranking
         self.admitted = np.zeros(capacity, bool)
+        self.tracked = np.zeros(capacity, bool)  # the slots with a value, admitted or waiting
         self.labels: list[dict[str, str] | None] = [None] * capacity
         self._texts: list[tuple[str, ...] | None] = [None] * capacity
         self._by_text: dict[tuple[str, ...], int] = {}
@@ -150,34 +159,29 @@ class SeriesCounts:
         ``(events, width)`` array of what each event adds (or, ``latest``, sets; None: 1)."""
         if not len(hashes):
             return
-        distinct, first, inverse, sizes = groups(hashes)
-        events = sizes.astype(np.float64)
-        if values is None:
-            amounts = events[:, None]
-        elif self.latest:
-            last = np.zeros(len(distinct), np.int64)
-            np.maximum.at(last, inverse, np.arange(len(inverse)))
-            amounts = values[last]
-        else:
-            amounts = np.zeros((len(distinct), values.shape[1]), np.float64)
-            np.add.at(amounts, inverse, values)
-        slots = self._lookup(distinct)
-        missing = np.flatnonzero(slots < 0)
-        if len(missing) and self._free:
-            # the busiest new values first, as many as there is room for
-            order = missing[np.argsort(-events[missing], kind="stable")][: len(self._free)]
-            texts = label_texts(first[order])
-            slots[order] = [self._track(text) for text in texts]
-            self._insert(distinct[order], slots[order])
-        tracked = slots >= 0
-        np.add.at(self._pending, slots[tracked], events[tracked])
-        counted = np.zeros(len(slots), bool)
+        slots = self._cached(hashes)  # each event's, -1 where the cache does not know it
+        missed = np.flatnonzero(slots < 0)
+        if len(missed):
+            slots[missed] = self._slots_of(hashes[missed], missed, label_texts)
+        tracked = slots >= 0  # an event of a value with no room to be tracked: other's
+        capacity = len(self.counts)
+        self._pending += np.bincount(slots[tracked], minlength=capacity)
+        counted = tracked.copy()  # the events of a value with a series
         counted[tracked] = self.admitted[slots[tracked]]
         if self.latest:  # a waiting value's last value too: it shows when it gets a series
-            self.counts[slots[tracked]] = amounts[tracked]
+            last = np.full(capacity, -1, np.int64)
+            np.maximum.at(last, slots[tracked], np.flatnonzero(tracked))
+            seen = last >= 0
+            if values is None:  # the value is its number of events in this batch
+                self.counts[seen, 0] = np.bincount(slots[tracked], minlength=capacity)[seen]
+            else:
+                self.counts[seen] = values[last[seen]]
+        elif values is None:
+            self.counts[:, 0] += np.bincount(slots[counted], minlength=capacity)
+            self.other += len(slots) - int(np.count_nonzero(counted))
         else:
-            np.add.at(self.counts, slots[counted], amounts[counted])
-            self.other += amounts[~counted].sum(axis=0)
+            np.add.at(self.counts, slots[counted], values[counted])
+            self.other += values[~counted].sum(axis=0)
         if self._ranked_at is None or time < self._ranked_at:  # a clock stepped back
             self._ranked_at = time
         elif time - self._ranked_at >= RANK_SECONDS:
@@ -197,6 +201,28 @@ class SeriesCounts:
 
     # -- the table ---------------------------------------------------------------------------------
 
+    def _cached(self, hashes: Any) -> Any:
+        at = (hashes & self._mask).astype(np.intp)
+        slots = self._cached_slots[at]
+        slots[self._cached_keys[at] != hashes] = -1
+        return slots
+
+    def _slots_of(
+        self, hashes: Any, at: Any, label_texts: Callable[[Any], list[tuple[str, ...]]]
+    ) -> Any:
+        """The slots of events ``at`` (their ``hashes``) the cache did not know: looked up in
+        the table, or tracked now if new, the busiest new values first, as many as there is
+        room for (-1 for the others)."""
+        distinct, first, inverse, sizes = groups(hashes)
+        slots = self._lookup(distinct)
+        missing = np.flatnonzero(slots < 0)
+        if len(missing) and self._free:
+            order = missing[np.argsort(-sizes[missing], kind="stable")][: len(self._free)]
+            texts = label_texts(at[first[order]])
+            slots[order] = [self._track(text) for text in texts]
+            self._insert(distinct[order], slots[order])
+        return slots[inverse]
+
     def _lookup(self, distinct: Any) -> Any:
         slots = np.full(len(distinct), -1, np.int64)
         if len(self._keys):
@@ -215,6 +241,7 @@ class SeriesCounts:
         self._by_text[text] = slot
         self._texts[slot] = text
         self.labels[slot] = dict(zip(self.names, text, strict=True))
+        self.tracked[slot] = True
         self.counts[slot] = 0.0
         self.rates[slot] = self._pending[slot] = 0.0
         self.admitted[slot] = int(self.admitted.sum()) < self.limit  # room: admitted at once
@@ -225,6 +252,15 @@ class SeriesCounts:
         order = np.argsort(merged, kind="stable")
         self._keys = merged[order]
         self._key_slots = np.concatenate((self._key_slots, slots))[order]
+        self._cache()
+
+    def _cache(self) -> None:
+        """Map ``_keys`` again (two keys with the same low bits: the last one keeps the
+        place)."""
+        self._cached_slots[:] = -1
+        at = (self._keys & self._mask).astype(np.intp)
+        self._cached_keys[at] = self._keys
+        self._cached_slots[at] = self._key_slots
 
     def _rank(self, now: float) -> None:
         """Update the rates; swap a waiting value in for the slowest series while it is more
@@ -235,7 +271,7 @@ class SeriesCounts:
         keep = 0.5 ** (elapsed / HALF_LIFE_SECONDS)
         self.rates = self.rates * keep + (self._pending / elapsed) * (1 - keep)
         self._pending[:] = 0
-        live = np.array([label is not None for label in self.labels], bool)
+        live = self.tracked
         waiting = np.flatnonzero(live & ~self.admitted)
         if len(waiting):
             series = np.flatnonzero(self.admitted)
@@ -254,9 +290,11 @@ class SeriesCounts:
     def _forget(self, slots: Any) -> None:
         gone = np.isin(self._key_slots, slots)
         self._keys, self._key_slots = self._keys[~gone], self._key_slots[~gone]
+        self._cache()
         for slot in slots.tolist():
             text = self._texts[slot]
             assert text is not None
             del self._by_text[text]
             self.labels[slot] = self._texts[slot] = None
+            self.tracked[slot] = False
             self._free.append(slot)
