@@ -253,3 +253,30 @@ def test_a_real_scrape_renders_with_the_collector_paused() -> None:
     finally:
         server.close()
     assert paused == [True, True] and gc.isenabled()
+
+
+EVENT_STREAMS = [
+    name
+    for name in HUB
+    if (spec := hub.find_builtin(name).package.export()).layout is not None
+    and ProgramMetrics(name, spec).latest is None
+]
+
+
+@pytest.mark.parametrize("name", EVENT_STREAMS)
+def test_folding_batches_together_counts_as_folding_each(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches folded together go through a compact copy of the bytes the metrics read, and
+    new values take their labels from the whole records: the same samples as one fold per
+    batch."""
+
+    def counts(text: str) -> dict[tuple[tuple[str, str], ...], float]:
+        return {
+            tuple(sorted(labels.items())): value
+            for labels, value in samples(text, f"lmp_{name}_events_total")
+        }
+
+    together = counts(exposition(fed(name)))
+    monkeypatch.setattr("lmp_tui.runtime.export.exporter.FOLD_EVENTS", 1)
+    assert together and together == counts(exposition(fed(name)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client.core import (
@@ -140,23 +141,29 @@ class ProgramMetrics:
     def _fold(self) -> None:
         if not self._pending:
             return
-        arr = self._pending[0]
-        if len(self._pending) > 1:  # as bytes: numpy's structured concatenate is slow
-            arr = np.concatenate([a.view(np.uint8) for a in self._pending]).view(arr.dtype)
-        self._pending, self._pending_events = [], 0
-        self._add_events(arr, self._pending_time)
+        held, self._pending, self._pending_events = self._pending, [], 0
+        # only the bytes the metrics read (opensnoop's label fields are 24 of its 292) when
+        # they are to be copied together
+        read = self._read_fields() if self.latest is None and len(held) > 1 else []
+        folded = Folded.compact(held, read) if read else Folded.whole(held)
+        for metric in self.event_metrics:
+            metric.add(folded, self._pending_time)
+        if self.latest is not None:
+            arr, time = folded.events, self._pending_time
+            if self.threads is not None:
+                arr = self.threads.fold(arr, time)
+            self.latest.add(arr, time)
+
+    def _read_fields(self) -> list[str]:
+        """The fields the event metrics read, in layout order."""
+        read = {n for m in self.event_metrics for n in (*m.family.label_fields, m.family.field)}
+        layout = self.spec.layout
+        assert layout is not None
+        return [f.name for f in layout.fields if f.name in read]
 
     def close(self) -> None:
         with self.lock:
             self.up = False
-
-    def _add_events(self, arr: np.ndarray, time: float) -> None:
-        for metric in self.event_metrics:
-            metric.add(arr, time)
-        if self.latest is not None:
-            if self.threads is not None:
-                arr = self.threads.fold(arr, time)
-            self.latest.add(arr, time)
 
     # -- the scrape's side -----------------------------------------------------------------------
 
@@ -270,6 +277,56 @@ class ProgramMetrics:
         return m
 
 
+@dataclass(frozen=True)
+class Folded:
+    """The events of one fold: ``events`` holds the fields the metrics read (whole records,
+    or a compact copy of the bytes that hold those fields); ``records(at)`` is the whole
+    records at those indices, for the label texts of values not seen before."""
+
+    events: np.ndarray
+    held: Sequence[np.ndarray]
+    starts: np.ndarray
+    """Where each held array begins in ``events``."""
+
+    @classmethod
+    def whole(cls, held: Sequence[np.ndarray]) -> Folded:
+        events = held[0]
+        if len(held) > 1:  # as bytes: numpy's structured concatenate is slow
+            events = np.concatenate([a.view(np.uint8) for a in held]).view(events.dtype)
+        return cls(events, [events], np.zeros(1, np.intp))
+
+    @classmethod
+    def compact(cls, held: Sequence[np.ndarray], names: Sequence[str]) -> Folded:
+        full = held[0].dtype
+        fields = full.fields
+        assert fields is not None
+        start = min(fields[n][1] for n in names)
+        end = max(fields[n][1] + fields[n][0].itemsize for n in names)
+        compact = np.dtype(
+            {
+                "names": list(names),
+                "formats": [fields[n][0] for n in names],
+                "offsets": [fields[n][1] - start for n in names],
+                "itemsize": end - start,
+            }
+        )
+        events = np.concatenate(
+            [a.view(np.uint8).reshape(len(a), full.itemsize)[:, start:end] for a in held]
+        ).view(compact)[:, 0]
+        starts = np.cumsum([0] + [len(a) for a in held[:-1]])
+        return cls(events, held, starts)
+
+    def records(self, at: np.ndarray) -> np.ndarray:
+        if len(self.held) == 1:
+            return self.held[0][at]
+        out = np.empty(len(at), self.held[0].dtype)
+        which = np.searchsorted(self.starts, at, side="right") - 1
+        for i in np.unique(which).tolist():
+            mine = which == i
+            out[mine] = self.held[i][at[mine] - self.starts[i]]
+        return out
+
+
 class EventMetric:
     """A family folded from each event, per label values under the series cap: a counter of
     events (the events counter) or of a field's sum, a gauge of a field's last value, or a
@@ -291,11 +348,11 @@ class EventMetric:
         width = len(self.bounds) + 2 if family.kind == "histogram" else 1  # + inf, + sum
         self.counts = SeriesCounts(cap, family.labels, width, latest=family.kind == "gauge")
 
-    def add(self, arr: np.ndarray, time: float) -> None:
-        family, layout = self.family, self.layout
+    def add(self, folded: Folded, time: float) -> None:
+        family, layout, arr = self.family, self.layout, folded.events
 
         def texts(rows: Any) -> list[tuple[str, ...]]:
-            sample = arr[rows]
+            sample = folded.records(rows)
             columns = [column_strings(layout, self.known, sample, i) for i in self.indices]
             return list(zip(*columns, strict=True)) if columns else [()] * len(sample)
 
