@@ -95,12 +95,13 @@ def prefer_text(app: WSGIApp) -> WSGIApp:
 class _CollectorPaused:
     """Python's cyclic garbage collector kept out of scrapes.
 
-    A scrape of 10,000 series allocates some 30,000 objects (samples, their label dicts, the
-    lines), enough to set off a full collection of the exporter's heap: about 15 ms under
-    bench/export.py's load, which Prometheus would count in ``scrape_duration_seconds``. What a scrape allocates holds no cycles (it is
-    freed as it goes out of use), so the collector can wait until the scrape is over; it then
-    runs between scrapes, on whichever thread allocates next. Counted, so that overlapping
-    scrapes (two Prometheus servers) resume it once, after the last."""
+    A scrape allocates a sample, a label dict and a line per series, enough at 10,000 series
+    to set off a full collection of the exporter's heap: about 15 ms under bench/export.py's
+    load, which Prometheus would count in ``scrape_duration_seconds``. What a scrape
+    allocates holds no cycles (it is freed as it goes out of use), so the collector can wait
+    until the scrape is over; it then runs between scrapes, on whichever thread allocates
+    next. Counted, so that overlapping scrapes (two Prometheus servers) resume it once,
+    after the last."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
